@@ -1,0 +1,63 @@
+import { quorumSize } from './quorum.js';
+import type { NodeId } from './types.js';
+
+/** A read request that the leader is confirming; `from` is 0 for a read made on the leader itself. */
+export interface PendingRead {
+  readonly requestId: number;
+  readonly from: NodeId;
+  readonly index: number;
+  /** Heartbeat round whose acknowledgement by a quorum confirms that the leader still led after the read arrived. */
+  readonly round: number;
+}
+
+/**
+ * ReadIndex on the leader. A read records the commit index, then waits until a quorum of voters
+ * has acknowledged a heartbeat round sent after the read arrived: that proves no other leader
+ * had taken over at that moment, so the recorded index includes every write acknowledged before.
+ */
+export class ReadIndexQueue {
+  #round = 0;
+  #pending: PendingRead[] = [];
+  /** Highest round each voter has acknowledged in the current term. */
+  #acked = new Map<NodeId, number>();
+
+  get round(): number {
+    return this.#round;
+  }
+
+  get size(): number {
+    return this.#pending.length;
+  }
+
+  /** Queues a read at `index` and returns the heartbeat round to send for it. */
+  add(requestId: number, from: NodeId, index: number): number {
+    this.#round++;
+    this.#pending.push({ requestId, from, index, round: this.#round });
+    return this.#round;
+  }
+
+  /** Records an acknowledgement and returns the reads that a quorum has now confirmed, in order. */
+  acknowledge(voter: NodeId, round: number, self: NodeId, voters: readonly NodeId[]): PendingRead[] {
+    if (round > (this.#acked.get(voter) ?? 0)) this.#acked.set(voter, round);
+    return this.release(self, voters);
+  }
+
+  /** Returns the reads confirmed by a quorum (the leader counts itself when it is a voter). */
+  release(self: NodeId, voters: readonly NodeId[]): PendingRead[] {
+    if (this.#pending.length === 0) return [];
+    const rounds = voters.map((id) => (id === self ? this.#round : (this.#acked.get(id) ?? 0)));
+    rounds.sort((a, b) => b - a);
+    const confirmed = rounds[quorumSize(voters.length) - 1] ?? 0;
+    let count = 0;
+    while (count < this.#pending.length && this.#pending[count]!.round <= confirmed) count++;
+    return this.#pending.splice(0, count);
+  }
+
+  /** Drops every pending read (the leader lost office) and returns them so callers learn they failed. */
+  clear(): PendingRead[] {
+    const dropped = this.#pending;
+    this.#pending = [];
+    this.#acked.clear();
+    return dropped;
+  }
+}

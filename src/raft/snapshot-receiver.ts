@@ -1,0 +1,57 @@
+import type { SnapshotRequest } from './messages.js';
+
+/**
+ * Assembles the chunks of one InstallSnapshot transfer on a follower. Chunks must arrive in
+ * order; a duplicate or out-of-order chunk is ignored and the follower reports the offset it
+ * needs, so the leader can resume from there. A chunk of a different snapshot restarts the
+ * transfer only at offset 0. The buffer is volatile: after a crash the transfer starts over.
+ */
+export class SnapshotReceiver {
+  #index = 0;
+  #term = 0;
+  #chunks: Uint8Array[] = [];
+  #received = 0;
+
+  /** Bytes of the current snapshot received so far. */
+  get received(): number {
+    return this.#received;
+  }
+
+  /** Takes one chunk; returns the whole snapshot data once the last chunk completes it, else null. */
+  receive(request: SnapshotRequest): Uint8Array | null {
+    const { meta, offset } = request;
+    if (meta.index !== this.#index || meta.term !== this.#term) {
+      if (offset !== 0) {
+        this.#reset(0, 0);
+        return null;
+      }
+      this.#reset(meta.index, meta.term);
+    }
+    if (offset !== this.#received) return null;
+
+    this.#chunks.push(request.data);
+    this.#received += request.data.length;
+    if (!request.done) return null;
+
+    const data = concat(this.#chunks, this.#received);
+    this.#reset(0, 0);
+    return data;
+  }
+
+  #reset(index: number, term: number): void {
+    this.#index = index;
+    this.#term = term;
+    this.#chunks = [];
+    this.#received = 0;
+  }
+}
+
+function concat(chunks: readonly Uint8Array[], length: number): Uint8Array {
+  const data = new Uint8Array(length);
+  let at = 0;
+  for (const chunk of chunks) {
+    data.set(chunk, at);
+    at += chunk.length;
+  }
+  return data;
+}
