@@ -34,6 +34,7 @@ import type {
   SoftState,
 } from './types.js';
 import { NO_NODE } from './types.js';
+import { validateMessage } from './validate-message.js';
 
 export type { RaftOptions } from './config.js';
 
@@ -297,9 +298,14 @@ export class RaftNode {
     if (this.#role === 'leader' && progress?.state === 'replicate') progress.becomeProbe();
   }
 
-  /** Processes one message from another server. Messages of an unknown version or for another server are ignored. */
+  /**
+   * Processes one message from another server. Messages that fail `validateMessage`, carry an
+   * unknown protocol version or are addressed to another server are ignored, so a faulty peer
+   * cannot break this server's invariants.
+   */
   step(message: Message): void {
     if (message.v !== PROTOCOL_VERSION || message.to !== this.id || message.from === this.id) return;
+    if (validateMessage(message) !== null) return;
     if (!this.#stepTerm(message)) return;
 
     switch (message.type) {
