@@ -69,7 +69,9 @@ export interface Snapshot {
 
 /**
  * Everything that the core needs to restart: what storage has made durable.
- * `entries` are the log entries after `snapshot` (or from index 1 when there is none), in order.
+ * `entries` are the stored log entries in order, without gaps. They may start at or below the
+ * snapshot's index, because compaction keeps some entries below a snapshot for followers that lag
+ * a little, and when there are any, they reach at least to the snapshot's index.
  */
 export interface DurableState {
   readonly hardState: HardState;

@@ -253,7 +253,7 @@ const VALID_CASES: readonly ValidCase[] = [
       batch({ snapshot: snapshot(9, 1), compactTo: 7 }),
       batch({ truncateFrom: 10, entries: commands(10, 11, 2), hardState: hard(2, 0, 9) }),
     ],
-    expected: { hardState: hard(2, 0, 9), snapshotIndex: 9, log: '10:2 11:2' },
+    expected: { hardState: hard(2, 0, 9), snapshotIndex: 9, log: '8:1 9:1 10:2 11:2' },
   },
   {
     name: 'snapshot without compaction',
@@ -262,7 +262,7 @@ const VALID_CASES: readonly ValidCase[] = [
       batch({ snapshot: snapshot(5, 1) }),
       batch({ entries: commands(6, 7, 1) }),
     ],
-    expected: { hardState: hard(1, 0, 5), snapshotIndex: 5, log: '6:1 7:1' },
+    expected: { hardState: hard(1, 0, 5), snapshotIndex: 5, log: '1:1 2:1 3:1 4:1 5:1 6:1 7:1' },
   },
   {
     name: 'snapshot past the log keeps nothing',
@@ -492,7 +492,8 @@ describe('LevelStorage', () => {
     assert.deepEqual(await storedIndexes(), [4, 5, 6, 7, 8, 9, 10]);
 
     storage = await LevelStorage.open(dir);
-    assert.deepEqual(summarize(await storage.load()).log, '7:1 8:1 9:1 10:1');
+    // Entries kept below the snapshot come back too, so a restarted leader can still send them.
+    assert.deepEqual(summarize(await storage.load()).log, '4:1 5:1 6:1 7:1 8:1 9:1 10:1');
     await storage.save(batch({ snapshot: snapshot(9, 1), compactTo: 8 }));
     await storage.close();
     assert.deepEqual(await storedIndexes(), [9, 10]);

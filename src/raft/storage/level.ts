@@ -148,8 +148,8 @@ export class LevelStorage implements RaftStorage {
           ? null
           : { meta: this.#snapshot.meta, data: await readSnapshotFile(this.#dir, this.#snapshot) };
 
-      // Every stored entry is read to check that the log has no gap, but trailing entries at or
-      // below the snapshot index are not decoded or returned.
+      // Entries kept below the snapshot index are returned too: a restarted leader can still
+      // catch up a slightly lagging follower from them instead of sending a snapshot.
       const entries: Entry[] = [];
       let expectedIndex = bounds.firstIndex;
       for await (const [key, value] of this.#db.iterator(ENTRY_KEY_RANGE)) {
@@ -160,7 +160,7 @@ export class LevelStorage implements RaftStorage {
             foundIndex: index ?? undefined,
           });
         }
-        if (index > bounds.snapshotIndex) entries.push(decodeEntry(key, value, this.#dbPath));
+        entries.push(decodeEntry(key, value, this.#dbPath));
         expectedIndex++;
       }
       const lastRead = Math.max(expectedIndex - 1, bounds.snapshotIndex);

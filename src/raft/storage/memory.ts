@@ -20,15 +20,13 @@ export class MemoryStorage implements RaftStorage {
   #entries: Entry[] = [];
   #closed = false;
 
-  /** Returns a copy of the durable state: the snapshot and the entries after it. */
+  /** Returns a copy of the durable state: the snapshot and every stored entry, those kept below it included. */
   loadSync(): DurableState {
     this.#checkOpen('load');
-    const { firstIndex, snapshotIndex, hardState } = this.#bounds;
-    const afterSnapshot = this.#entries.slice(Math.max(0, snapshotIndex + 1 - firstIndex));
     return {
-      hardState,
+      hardState: this.#bounds.hardState,
       snapshot: this.#snapshot === null ? null : copySnapshot(this.#snapshot),
-      entries: afterSnapshot.map(copyEntry),
+      entries: this.#entries.map(copyEntry),
     };
   }
 
