@@ -1,7 +1,7 @@
 import { type RaftOptions, type ResolvedRaftOptions, resolveRaftOptions } from './config.js';
 import { RaftError } from './errors.js';
 import { entryBytes, RaftLog } from './log.js';
-import { applyMembershipChange, isVoter, MembershipLog, members } from './membership.js';
+import { applyMembershipChange, isMember, isVoter, MembershipLog, members } from './membership.js';
 import type {
   AppendRequest,
   AppendResponse,
@@ -484,6 +484,11 @@ export class RaftNode {
         return true;
       }
       if (message.type === 'vote-response' && message.preVote && message.granted) return true;
+      if (isReplicationResponse(message) && !isMember(this.#memberships.latest(), message.from)) {
+        // A removed server may have campaigned its term up; its answer to an append sent before
+        // the removal must not depose the leader. Replication answers matter only from members.
+        return false;
+      }
       const fromLeader =
         message.type === 'append-request' ||
         message.type === 'heartbeat-request' ||
@@ -719,7 +724,10 @@ export class RaftNode {
     if (conflict !== 0) {
       const fresh = message.entries.slice(conflict - message.entries[0]!.index);
       const removedFrom = this.#log.truncateAndAppend(fresh);
-      if (removedFrom !== 0) this.#memberships.truncateFrom(removedFrom);
+      if (removedFrom !== 0) {
+        this.#memberships.truncateFrom(removedFrom);
+        this.#withdrawAcknowledgements(removedFrom);
+      }
       for (const entry of fresh) {
         if (entry.kind === 'config') this.#memberships.append(entry.index, entry.membership);
       }
@@ -728,6 +736,18 @@ export class RaftNode {
     const lastVerified = message.prevIndex + message.entries.length;
     this.#log.commitTo(Math.min(message.commit, lastVerified));
     reply(true, lastVerified);
+  }
+
+  /**
+   * Drops queued append acknowledgements that cover entries from `removedFrom` on. Those entries
+   * were replaced in memory before any batch wrote them, so an acknowledgement sent after the next
+   * batch would vouch for entries that this server never stored. Acknowledgements already handed
+   * out in a ready batch stay valid: that batch writes the entries they cover.
+   */
+  #withdrawAcknowledgements(removedFrom: number): void {
+    this.#messages = this.#messages.filter(
+      (queued) => !(queued.type === 'append-response' && queued.success && queued.index >= removedFrom),
+    );
   }
 
   #handleHeartbeat(message: HeartbeatRequest): void {
@@ -765,6 +785,7 @@ export class RaftNode {
       // keep the entries after it and simply commit.
       this.#log.commitTo(meta.index);
     } else {
+      this.#withdrawAcknowledgements(meta.index + 1);
       this.#log.restore(snapshot);
       this.#memberships.reset(meta.index, meta.membership);
       this.#applying = meta.index;
@@ -845,9 +866,8 @@ export class RaftNode {
     for (const id of current) {
       if (!this.#progress.has(id)) this.#progress.set(id, new Progress(id, this.#log.lastIndex()));
     }
-    for (const id of [...this.#progress.keys()]) {
-      if (!current.has(id) && id !== this.id) this.#progress.delete(id);
-    }
+    // A removed server keeps its progress until the removal commits (see #pruneProgress): it
+    // then receives the entry that removes it and stops campaigning.
     if (this.#transferTarget !== NO_NODE && !isVoter(membership, this.#transferTarget)) {
       this.#transferTarget = NO_NODE;
     }
@@ -930,7 +950,11 @@ export class RaftNode {
       return;
     }
 
-    if (!progress.maybeUpdate(message.index)) {
+    const advanced = progress.maybeUpdate(message.index);
+    // A probe answered at the match index already known still proves where the follower's log
+    // matches, so replication can resume at full speed instead of waiting for a heartbeat.
+    const probeConfirmed = progress.state === 'probe' && progress.match === message.index;
+    if (!advanced && !probeConfirmed) {
       progress.freeInflightsTo(message.index);
       return;
     }
@@ -1034,6 +1058,7 @@ export class RaftNode {
         this.#uncommittedBytes = Math.max(0, this.#uncommittedBytes - entry.data.length);
     }
     this.#releaseDeferredReads();
+    if (this.#memberships.latestIndex() <= index) this.#pruneProgress(membership);
 
     if (!isVoter(membership, this.id) && this.#memberships.latestIndex() <= index) {
       // This leader removed itself and the change is committed: hand over and step down.
@@ -1041,6 +1066,14 @@ export class RaftNode {
       return false;
     }
     return true;
+  }
+
+  /** Stops replicating to servers that a committed membership no longer includes. */
+  #pruneProgress(membership: Membership): void {
+    const current = new Set(members(membership));
+    for (const id of [...this.#progress.keys()]) {
+      if (!current.has(id) && id !== this.id) this.#progress.delete(id);
+    }
   }
 
   #handOffAfterRemoval(membership: Membership): void {
@@ -1144,6 +1177,14 @@ export class RaftNode {
   #softState(): SoftState {
     return { role: this.#role, leaderId: this.#leaderId };
   }
+}
+
+function isReplicationResponse(message: Message): boolean {
+  return (
+    message.type === 'append-response' ||
+    message.type === 'heartbeat-response' ||
+    message.type === 'snapshot-response'
+  );
 }
 
 function sameSoftState(a: SoftState, b: SoftState): boolean {

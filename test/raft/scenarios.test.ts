@@ -18,12 +18,7 @@ const trace = process.env.TRACE_SCENARIOS === '1';
  * Scenarios that fail because the core breaks their rule. Their transcripts record the correct
  * behaviour, so each one passes again once the core is fixed; then delete its line here.
  */
-const KNOWN_CORE_BUGS: Readonly<Record<string, string>> = {
-  overwritten_entries_not_acknowledged:
-    'core bug: RaftNode#handleAppend queues an acknowledgement that is still sent after a later append truncates the entries it covers',
-  successful_probe_moves_follower_to_replicate:
-    'core bug: RaftNode#handleAppendResponse leaves a follower in probe (paused) when a successful probe does not raise its match index',
-};
+const KNOWN_CORE_BUGS: Readonly<Record<string, string>> = {};
 
 const files = readdirSync(testdata)
   .filter((name) => name.endsWith('.txt'))
