@@ -223,8 +223,20 @@ async function checkRecoveredState(
 
 function checkContiguous(state: DurableState): void {
   const snapshotIndex = state.snapshot?.meta.index ?? 0;
+  const first = state.entries[0]?.index;
+  if (first === undefined) return;
+  // Entries kept below the snapshot are allowed, but the log must reach the snapshot without a gap.
+  assert.ok(
+    first <= snapshotIndex + 1,
+    `log starts at ${first}, after a gap above snapshot ${snapshotIndex}`,
+  );
+  assert.ok(state.entries.at(-1)!.index >= snapshotIndex, `log ends below snapshot ${snapshotIndex}`);
   for (const [i, entry] of state.entries.entries()) {
-    assert.equal(entry.index, snapshotIndex + 1 + i, `log is not contiguous after snapshot ${snapshotIndex}`);
+    assert.equal(
+      entry.index,
+      first + i,
+      `log is not contiguous at position ${i} (snapshot ${snapshotIndex})`,
+    );
   }
 }
 

@@ -20,6 +20,34 @@ export class MemoryStorage implements RaftStorage {
   #entries: Entry[] = [];
   #closed = false;
 
+  /**
+   * Returns a storage that holds `state` as if it had been saved, for tests that start from a
+   * state read back from another storage. Throws when the entries have a gap or miss the snapshot.
+   */
+  static fromState(state: DurableState): MemoryStorage {
+    const storage = new MemoryStorage();
+    const snapshotIndex = state.snapshot?.meta.index ?? 0;
+    const entries = state.entries.map(copyEntry);
+    const first = entries[0]?.index ?? snapshotIndex + 1;
+    const last = entries.at(-1)?.index ?? snapshotIndex;
+    entries.forEach((entry, position) => {
+      if (entry.index !== first + position)
+        throw new Error(`state has a gap in its log before index ${entry.index}`);
+    });
+    if (entries.length > 0 && (first > snapshotIndex + 1 || last < snapshotIndex)) {
+      throw new Error(`state log [${first}, ${last}] does not reach its snapshot at index ${snapshotIndex}`);
+    }
+    storage.#entries = entries;
+    storage.#snapshot = state.snapshot === null ? null : copySnapshot(state.snapshot);
+    storage.#bounds = {
+      firstIndex: first,
+      snapshotIndex,
+      lastIndex: last,
+      hardState: { ...state.hardState },
+    };
+    return storage;
+  }
+
   /** Returns a copy of the durable state: the snapshot and every stored entry, those kept below it included. */
   loadSync(): DurableState {
     this.#checkOpen('load');
