@@ -99,6 +99,8 @@ export class RaftNode {
   #progress = new Map<NodeId, Progress>();
   #transferTarget: NodeId = NO_NODE;
   #transferElapsed = 0;
+  /** Ticks until the leader stops replicating to servers removed by a committed change; 0 when none is due. */
+  #pruneCountdown = 0;
   #uncommittedBytes = 0;
   /** Reads that arrived before this leader committed an entry of its term. */
   #deferredReads: { requestId: number; from: NodeId }[] = [];
@@ -480,6 +482,9 @@ export class RaftNode {
         if (inLease && !message.transfer) return false;
         // A PreVote probes without changing anyone's term.
         if (message.preVote) return true;
+        // A candidate that this server would refuse anyway must not push its term up either:
+        // otherwise a removed server that campaigns without PreVote deposes the leader again and again.
+        if (!this.#candidateEligible(message)) return false;
         this.#becomeFollower(message.term, NO_NODE);
         return true;
       }
@@ -547,6 +552,7 @@ export class RaftNode {
 
   #leaveOffice(): void {
     this.#progress.clear();
+    this.#pruneCountdown = 0;
     this.#transferTarget = NO_NODE;
     this.#uncommittedBytes = 0;
     for (const read of this.#reads.clear()) this.#failRead(read.requestId, read.from);
@@ -633,8 +639,19 @@ export class RaftNode {
     this.#appendAsLeader({ kind: 'noop', term: this.#term, index: this.#log.lastIndex() + 1 });
   }
 
+  /**
+   * Whether this server may start elections: it is a voter of its latest configuration, or of the
+   * committed one while a change that removes it is still uncommitted. The second case follows the
+   * Raft dissertation: when a leader of two voters removes itself and loses office before the
+   * removal commits, the other voter cannot win without it, and only this server's campaign
+   * (counting the latest configuration's votes, not its own) can commit the removal.
+   */
   #promotable(): boolean {
-    return isVoter(this.#memberships.latest(), this.id);
+    if (isVoter(this.#memberships.latest(), this.id)) return true;
+    return (
+      this.#memberships.latestIndex() > this.#log.commit &&
+      isVoter(this.#memberships.at(this.#log.commit), this.id)
+    );
   }
 
   #resetElectionTimer(): void {
@@ -775,7 +792,7 @@ export class RaftNode {
     }
     const data = this.#snapshotReceiver.receive(message);
     if (data === null) {
-      reply(this.#snapshotReceiver.received, false);
+      reply(this.#snapshotReceiver.receivedOf(meta.index, meta.term), false);
       return;
     }
 
@@ -809,6 +826,11 @@ export class RaftNode {
         this.#becomeFollower(this.#term, NO_NODE);
         return;
       }
+    }
+    if (this.#pruneCountdown > 0 && --this.#pruneCountdown === 0) {
+      const membership = this.#memberships.latest();
+      if (this.#memberships.latestIndex() <= this.#log.commit) this.#pruneProgress(membership);
+      else this.#pruneCountdown = this.#options.electionTicks;
     }
     if (this.#transferTarget !== NO_NODE && ++this.#transferElapsed >= this.#options.transferTimeoutTicks) {
       this.#transferTarget = NO_NODE;
@@ -1034,7 +1056,10 @@ export class RaftNode {
       this.#sendAppend(message.from, false);
       return;
     }
-    if (message.nextOffset > progress.snapshotOffset || message.nextOffset === 0) {
+    // The follower's offset is the truth even when it is lower than ours (a reordered response
+    // may have moved ours ahead). Chunks are idempotent, so resending is safe; sending only when
+    // the offset changes keeps duplicated responses from multiplying chunks.
+    if (message.nextOffset !== progress.snapshotOffset) {
       progress.snapshotOffset = message.nextOffset;
       this.#sendSnapshotChunk(progress, snapshot);
     }
@@ -1058,7 +1083,15 @@ export class RaftNode {
         this.#uncommittedBytes = Math.max(0, this.#uncommittedBytes - entry.data.length);
     }
     this.#releaseDeferredReads();
-    if (this.#memberships.latestIndex() <= index) this.#pruneProgress(membership);
+    if (
+      this.#memberships.latestIndex() <= index &&
+      this.#pruneCountdown === 0 &&
+      this.#hasRemovedProgress(membership)
+    ) {
+      // Keep heartbeating removed servers for one election timeout, so they learn that their
+      // removal committed and stop campaigning, then forget them.
+      this.#pruneCountdown = this.#options.electionTicks;
+    }
 
     if (!isVoter(membership, this.id) && this.#memberships.latestIndex() <= index) {
       // This leader removed itself and the change is committed: hand over and step down.
@@ -1066,6 +1099,14 @@ export class RaftNode {
       return false;
     }
     return true;
+  }
+
+  #hasRemovedProgress(membership: Membership): boolean {
+    const current = new Set(members(membership));
+    for (const id of this.#progress.keys()) {
+      if (!current.has(id) && id !== this.id) return true;
+    }
+    return false;
   }
 
   /** Stops replicating to servers that a committed membership no longer includes. */

@@ -3,29 +3,33 @@ import type { SnapshotRequest } from './messages.js';
 /**
  * Assembles the chunks of one InstallSnapshot transfer on a follower. Chunks must arrive in
  * order; a duplicate or out-of-order chunk is ignored and the follower reports the offset it
- * needs, so the leader can resume from there. A chunk of a different snapshot restarts the
- * transfer only at offset 0. The buffer is volatile: after a crash the transfer starts over.
+ * needs, so the leader can resume from there. A new transfer starts only with a chunk at offset 0
+ * of a newer snapshot, or of any snapshot from a leader of a later term, so a delayed chunk of an
+ * older snapshot cannot discard the transfer in progress. The buffer is volatile: after a crash
+ * the transfer starts over.
  */
 export class SnapshotReceiver {
   #index = 0;
   #term = 0;
+  /** Term of the leader that sent the transfer in progress. */
+  #leaderTerm = 0;
   #chunks: Uint8Array[] = [];
   #received = 0;
 
-  /** Bytes of the current snapshot received so far. */
-  get received(): number {
-    return this.#received;
+  /** Bytes received so far of the snapshot at `index`, or 0 when another snapshot is in transfer. */
+  receivedOf(index: number, term: number): number {
+    return index === this.#index && term === this.#term ? this.#received : 0;
   }
 
   /** Takes one chunk; returns the whole snapshot data once the last chunk completes it, else null. */
   receive(request: SnapshotRequest): Uint8Array | null {
     const { meta, offset } = request;
     if (meta.index !== this.#index || meta.term !== this.#term) {
-      if (offset !== 0) {
-        this.#reset(0, 0);
-        return null;
-      }
+      const newer =
+        request.term > this.#leaderTerm || (request.term === this.#leaderTerm && meta.index > this.#index);
+      if (offset !== 0 || !newer) return null;
       this.#reset(meta.index, meta.term);
+      this.#leaderTerm = request.term;
     }
     if (offset !== this.#received) return null;
 

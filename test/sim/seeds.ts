@@ -64,7 +64,7 @@ export const PERMANENT_SEEDS: readonly SeedRecord[] = [
   {
     bug: SNAPSHOT_OFFSET_LIVELOCK,
     component: 'core',
-    status: 'open',
+    status: 'fixed',
     servers: 3,
     steps: 4000,
     seeds: [317, 1264, 4123, 7813, 8349],
@@ -72,7 +72,7 @@ export const PERMANENT_SEEDS: readonly SeedRecord[] = [
   {
     bug: SNAPSHOT_OFFSET_LIVELOCK,
     component: 'core',
-    status: 'open',
+    status: 'fixed',
     servers: 5,
     steps: 4000,
     seeds: [3191, 7558],
@@ -80,7 +80,7 @@ export const PERMANENT_SEEDS: readonly SeedRecord[] = [
   {
     bug: SNAPSHOT_OFFSET_LIVELOCK,
     component: 'core',
-    status: 'open',
+    status: 'fixed',
     servers: 3,
     steps: 12000,
     seeds: [20332, 20672, 21114, 22822],
@@ -88,7 +88,7 @@ export const PERMANENT_SEEDS: readonly SeedRecord[] = [
   {
     bug: SNAPSHOT_OFFSET_LIVELOCK,
     component: 'core',
-    status: 'open',
+    status: 'fixed',
     servers: 5,
     steps: 12000,
     seeds: [21331, 22128, 22805],
@@ -96,7 +96,7 @@ export const PERMANENT_SEEDS: readonly SeedRecord[] = [
   {
     bug: TWO_VOTER_SELF_REMOVAL,
     component: 'core',
-    status: 'open',
+    status: 'fixed',
     servers: 1,
     steps: 4000,
     seeds: [
