@@ -78,7 +78,7 @@ const MAX_APPLY_BYTES = 4 * 1024 * 1024;
 /**
  * The Raft consensus core: a deterministic state machine with no timers, sockets, disk or
  * randomness of its own. The driver feeds it ticks, messages and proposals and carries out the
- * `Ready` batches it returns. Everything here runs synchronously and never blocks.
+ * `Ready` batches it returns. Every method runs synchronously and does no I/O.
  */
 export class RaftNode {
   readonly #options: ResolvedRaftOptions;
@@ -222,8 +222,8 @@ export class RaftNode {
   }
 
   /**
-   * Hands leadership to `target`: once the target's log has caught up, it is told to start an
-   * election at once. Proposals are rejected meanwhile; the transfer aborts after transferTimeoutTicks.
+   * Hands leadership to `target`: once the target's log has caught up, the leader sends it TimeoutNow
+   * so that it starts an election at once. Proposals are rejected meanwhile; the transfer aborts after transferTimeoutTicks.
    */
   transferLeadership(target: NodeId): void {
     if (this.#role !== 'leader') {
@@ -490,8 +490,8 @@ export class RaftNode {
       }
       if (message.type === 'vote-response' && message.preVote && message.granted) return true;
       if (isReplicationResponse(message) && !isMember(this.#memberships.latest(), message.from)) {
-        // A removed server may have campaigned its term up; its answer to an append sent before
-        // the removal must not depose the leader. Replication answers matter only from members.
+        // A removed server may have campaigned its term up; its response to an append sent before
+        // the removal must not depose the leader. Replication responses matter only from members.
         return false;
       }
       const fromLeader =
@@ -798,7 +798,7 @@ export class RaftNode {
 
     const snapshot: Snapshot = { meta, data };
     if (this.#log.matchTerm(meta.index, meta.term)) {
-      // Our log already holds the snapshot's last entry, so it matches the leader up to there:
+      // Our log already contains the snapshot's last entry, so it matches the leader up to there:
       // keep the entries after it and simply commit.
       this.#log.commitTo(meta.index);
     } else {
@@ -973,7 +973,7 @@ export class RaftNode {
     }
 
     const advanced = progress.maybeUpdate(message.index);
-    // A probe answered at the match index already known still proves where the follower's log
+    // A probe acknowledged at the match index already known still proves where the follower's log
     // matches, so replication can resume at full speed instead of waiting for a heartbeat.
     const probeConfirmed = progress.state === 'probe' && progress.match === message.index;
     if (!advanced && !probeConfirmed) {
