@@ -47,7 +47,7 @@ export type Entry = NoopEntry | CommandEntry | ConfigEntry;
 /** State that must be durable before any message that depends on it leaves the server. */
 export interface HardState {
   readonly term: number;
-  /** Candidate voted for in `term`, or 0 for none. Changes only together with `term`. */
+  /** Candidate voted for in `term`, or 0 for none. Set at most once per term, and reset only when `term` changes. */
   readonly vote: NodeId;
   readonly commit: number;
 }
