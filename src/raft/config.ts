@@ -19,6 +19,8 @@ export interface RaftOptions {
   readonly maxInflightBytes?: number;
   /** Maximum bytes of entries in one append request (at least one entry is always sent). */
   readonly maxAppendBytes?: number;
+  /** Maximum size of one proposed command in bytes; larger proposals are dropped. At most maxAppendBytes. */
+  readonly maxEntryBytes?: number;
   /** Maximum entries in one append request. */
   readonly maxAppendEntries?: number;
   /** A leader drops proposals while its uncommitted entries exceed this many bytes. */
@@ -45,6 +47,7 @@ export const RAFT_DEFAULTS = {
   maxInflightAppends: 4,
   maxInflightBytes: 4 * 1024 * 1024,
   maxAppendBytes: 1024 * 1024,
+  maxEntryBytes: 1024 * 1024,
   maxAppendEntries: 512,
   maxUncommittedBytes: 64 * 1024 * 1024,
   snapshotChunkBytes: 512 * 1024,
@@ -54,12 +57,16 @@ export const RAFT_DEFAULTS = {
 
 /** Fills defaults and rejects inconsistent options with a message that names the field. */
 export function resolveRaftOptions(options: RaftOptions): ResolvedRaftOptions {
-  const resolved: ResolvedRaftOptions = {
+  const resolved: { -readonly [K in keyof ResolvedRaftOptions]: ResolvedRaftOptions[K] } = {
     ...RAFT_DEFAULTS,
     ...stripUndefined(options),
     id: options.id,
     random: options.random,
   };
+  // Unless set, the entry limit follows a smaller append limit, so every entry still fits in one append.
+  if (options.maxEntryBytes === undefined) {
+    resolved.maxEntryBytes = Math.min(RAFT_DEFAULTS.maxEntryBytes, resolved.maxAppendBytes);
+  }
 
   if (!Number.isSafeInteger(resolved.id) || resolved.id <= 0) {
     throw new Error(`invalid raft option id=${resolved.id}: node ids are positive integers`);
@@ -70,6 +77,7 @@ export function resolveRaftOptions(options: RaftOptions): ResolvedRaftOptions {
     'maxInflightAppends',
     'maxInflightBytes',
     'maxAppendBytes',
+    'maxEntryBytes',
     'maxAppendEntries',
     'maxUncommittedBytes',
     'snapshotChunkBytes',
@@ -83,6 +91,11 @@ export function resolveRaftOptions(options: RaftOptions): ResolvedRaftOptions {
   if (!Number.isSafeInteger(resolved.snapshotTrailingEntries) || resolved.snapshotTrailingEntries < 0) {
     throw new Error(
       `invalid raft option snapshotTrailingEntries=${resolved.snapshotTrailingEntries}: expected an integer >= 0`,
+    );
+  }
+  if (resolved.maxEntryBytes > resolved.maxAppendBytes) {
+    throw new Error(
+      `invalid raft options: maxEntryBytes=${resolved.maxEntryBytes} must not exceed maxAppendBytes=${resolved.maxAppendBytes}, so every entry fits in one append`,
     );
   }
   if (resolved.heartbeatTicks >= resolved.electionTicks) {

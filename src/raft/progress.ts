@@ -25,11 +25,15 @@ export class Progress {
   probeSent = false;
   /** Set on any response from the follower; cleared by every CheckQuorum round. */
   recentActive = false;
+  /** Leader tick of the follower's last response; -Infinity until it responds in this term. */
+  lastActiveTick = Number.NEGATIVE_INFINITY;
   /** Heartbeat responses seen in replicate state while appends stayed unacknowledged. */
   stalledHeartbeats = 0;
   /** In snapshot state: index of the snapshot being sent, and the byte offset the follower has. */
   snapshotIndex = 0;
   snapshotOffset = 0;
+  /** In snapshot state: heartbeats sent since the last chunk, which decide when to resend it. */
+  heartbeatsSinceChunk = 0;
   #inflights: Inflight[] = [];
   #inflightBytes = 0;
 

@@ -93,6 +93,8 @@ export class RaftNode {
 
   #electionElapsed = 0;
   #heartbeatElapsed = 0;
+  /** Ticks since this server became leader; dates the last response of each follower. */
+  #leaderTicks = 0;
   #randomizedElectionTimeout = 0;
 
   #votes = new Map<NodeId, boolean>();
@@ -105,6 +107,8 @@ export class RaftNode {
   /** Reads that arrived before this leader committed an entry of its term. */
   #deferredReads: { requestId: number; from: NodeId }[] = [];
   #reads = new ReadIndexQueue();
+  /** Reads forwarded to the leader, by request id, with the leader they went to. */
+  #forwardedReads = new Map<number, NodeId>();
   #snapshotReceiver = new SnapshotReceiver();
 
   // Output waiting for the next ready batch.
@@ -117,6 +121,8 @@ export class RaftNode {
   #compactTo: number | null = null;
   #truncatePending = false;
   #persistedHardState: HardState;
+  /** Term of the hard state that storage has acknowledged, as opposed to one in a batch in flight. */
+  #durableTerm: number;
   #reportedSoftState: SoftState;
 
   /** Highest index handed to the application, possibly not yet acknowledged by `advance`. */
@@ -130,6 +136,7 @@ export class RaftNode {
     this.#term = durable.hardState.term;
     this.#vote = durable.hardState.vote;
     this.#persistedHardState = durable.hardState;
+    this.#durableTerm = durable.hardState.term;
     this.#applying = this.#log.applied;
 
     const snapshot = durable.snapshot;
@@ -168,6 +175,13 @@ export class RaftNode {
   /** Appends a command to the log. Returns its position; it is committed once applied at that index and term. */
   propose(data: Uint8Array): { index: number; term: number } {
     this.#checkCanPropose();
+    if (data.length > this.#options.maxEntryBytes) {
+      throw new RaftError(
+        'PROPOSAL_DROPPED',
+        `proposal dropped: ${data.length} bytes exceed the maximum entry size of ${this.#options.maxEntryBytes} bytes`,
+        this.id,
+      );
+    }
     if (
       this.#uncommittedBytes > 0 &&
       this.#uncommittedBytes + data.length > this.#options.maxUncommittedBytes
@@ -216,9 +230,27 @@ export class RaftNode {
       }
     }
     const membership = applyMembershipChange(this.#memberships.latest(), change);
+    this.#checkQuorumReachable(membership, change);
     const entry: Entry = { kind: 'config', term: this.#term, index: this.#log.lastIndex() + 1, membership };
     this.#appendAsLeader(entry);
     return { index: entry.index, term: entry.term };
+  }
+
+  /**
+   * Rejects a change after which the voters heard from within the last election timeout could no
+   * longer form a quorum: such a cluster could not commit anything, not even a change to undo it.
+   */
+  #checkQuorumReachable(membership: Membership, change: MembershipChange): void {
+    if (change.type === 'add-learner') return;
+    const reachable = membership.voters.filter((id) => this.#recentlyHeardFrom(id));
+    const needed = quorumSize(membership.voters.length);
+    if (reachable.length < needed) {
+      throw new RaftError(
+        'MEMBERSHIP_CHANGE_INVALID',
+        `cannot ${change.type} node ${change.nodeId}: only ${reachable.length} of the resulting ${membership.voters.length} voters (${reachable.join(', ')}) responded recently, and a quorum needs ${needed}; bring the others back first`,
+        this.id,
+      );
+    }
   }
 
   /**
@@ -268,6 +300,7 @@ export class RaftNode {
         `node ${this.id} knows no leader in term ${this.#term}; retry once one is elected`,
       );
     }
+    this.#forwardedReads.set(requestId, this.#leaderId);
     this.#send({ ...this.#header(this.#leaderId), type: 'read-index-request', requestId });
   }
 
@@ -368,6 +401,25 @@ export class RaftNode {
     );
   }
 
+  /**
+   * Takes the queued messages that may leave before the pending writes are durable: a leader's
+   * appends, heartbeats, snapshot chunks and TimeoutNow. None of them
+   * promises anything about this server's disk (the leader counts its own entries toward commit
+   * only once they are durable), so sending them at once keeps heartbeats off the disk path: a
+   * slow fsync on the leader no longer silences it. Callable at any time, also while a ready
+   * batch is in flight; messages not taken here go out with the next ready batch.
+   */
+  takeImmediateMessages(): Message[] {
+    // A leader that has not yet made its own term durable (a single voter elects itself without
+    // any round trip) must wait: after a crash it could lead that term again with other entries.
+    if (this.#durableTerm !== this.#term) return [];
+    const immediate: Message[] = [];
+    const deferred: Message[] = [];
+    for (const message of this.#messages) (isImmediate(message) ? immediate : deferred).push(message);
+    this.#messages = deferred;
+    return immediate;
+  }
+
   /** Takes the pending work as one batch. Only one batch may be in flight; call `advance` when it is done. */
   ready(): Ready {
     if (this.#readyInFlight) throw new Error('ready() called again before advance()');
@@ -423,6 +475,7 @@ export class RaftNode {
     if (!this.#readyInFlight) throw new Error('advance() called without a ready batch in flight');
     this.#readyInFlight = false;
     if (ready.lastPersisted !== null) this.#log.markPersisted(ready.lastPersisted.index);
+    if (ready.persist?.hardState) this.#durableTerm = ready.persist.hardState.term;
     const lastApplied = ready.committedEntries.at(-1)?.index ?? 0;
     if (ready.snapshotToRestore !== null) {
       this.#log.applied = Math.max(this.#log.applied, ready.snapshotToRestore.meta.index);
@@ -540,6 +593,7 @@ export class RaftNode {
     this.#resetElectionTimer();
     this.#votes.clear();
     if (wasLeader) this.#leaveOffice();
+    if (this.#forwardedReads.size > 0) this.#failForwardedReads();
   }
 
   /** Same-term messages from a leader: a candidate yields, and a follower records the leader. */
@@ -564,6 +618,7 @@ export class RaftNode {
     if (this.#options.preVote && !transfer) {
       this.#role = 'pre-candidate';
       this.#leaderId = NO_NODE;
+      if (this.#forwardedReads.size > 0) this.#failForwardedReads();
       this.#beginVoting(true, transfer);
     } else {
       this.#becomeCandidate();
@@ -576,6 +631,7 @@ export class RaftNode {
     this.#vote = this.id;
     this.#role = 'candidate';
     this.#leaderId = NO_NODE;
+    if (this.#forwardedReads.size > 0) this.#failForwardedReads();
   }
 
   #beginVoting(preVote: boolean, transfer: boolean): void {
@@ -631,7 +687,7 @@ export class RaftNode {
       const progress = new Progress(id, this.#log.lastIndex() + 1);
       if (id === this.id) {
         progress.match = this.#log.persistedIndex;
-        progress.recentActive = true;
+        this.#markActive(progress);
       }
       this.#progress.set(id, progress);
     }
@@ -792,7 +848,7 @@ export class RaftNode {
     }
     const data = this.#snapshotReceiver.receive(message);
     if (data === null) {
-      reply(this.#snapshotReceiver.receivedOf(meta.index, meta.term), false);
+      reply(this.#snapshotReceiver.receivedOf(message), false);
       return;
     }
 
@@ -817,6 +873,7 @@ export class RaftNode {
   // ---------------------------------------------------------------- leader side of replication
 
   #tickLeader(): void {
+    this.#leaderTicks++;
     this.#heartbeatElapsed++;
     this.#electionElapsed++;
 
@@ -841,6 +898,20 @@ export class RaftNode {
     }
   }
 
+  #markActive(progress: Progress): void {
+    progress.recentActive = true;
+    progress.lastActiveTick = this.#leaderTicks;
+  }
+
+  /** Whether `id` is this server or a follower that responded within the last election timeout. */
+  #recentlyHeardFrom(id: NodeId): boolean {
+    if (id === this.id) return true;
+    const progress = this.#progress.get(id);
+    return (
+      progress !== undefined && this.#leaderTicks - progress.lastActiveTick < this.#options.electionTicks
+    );
+  }
+
   /** Whether a quorum of voters was heard from since the last check; clears the marks for the next round. */
   #quorumActive(): boolean {
     const voters = this.#memberships.latest().voters;
@@ -857,6 +928,7 @@ export class RaftNode {
   #broadcastHeartbeat(): void {
     for (const progress of this.#progress.values()) {
       if (progress.id === this.id) continue;
+      progress.heartbeatsSinceChunk++;
       this.#send({
         ...this.#header(progress.id),
         type: 'heartbeat-request',
@@ -946,6 +1018,7 @@ export class RaftNode {
   }
 
   #sendSnapshotChunk(progress: Progress, snapshot: Snapshot): void {
+    progress.heartbeatsSinceChunk = 0;
     const offset = Math.min(progress.snapshotOffset, snapshot.data.length);
     const end = Math.min(offset + this.#options.snapshotChunkBytes, snapshot.data.length);
     this.#send({
@@ -961,7 +1034,7 @@ export class RaftNode {
   #handleAppendResponse(message: AppendResponse): void {
     const progress = this.#progress.get(message.from);
     if (progress === undefined) return;
-    progress.recentActive = true;
+    this.#markActive(progress);
 
     if (!message.success) {
       const hint = this.#log.findConflictByTerm(message.hintIndex, message.hintTerm);
@@ -972,6 +1045,7 @@ export class RaftNode {
       return;
     }
 
+    if (message.index > this.#log.lastIndex()) return; // A follower cannot hold entries this leader never had.
     const advanced = progress.maybeUpdate(message.index);
     // A probe acknowledged at the match index already known still proves where the follower's log
     // matches, so replication can resume at full speed instead of waiting for a heartbeat.
@@ -1008,15 +1082,15 @@ export class RaftNode {
   #handleHeartbeatResponse(message: HeartbeatResponse): void {
     const progress = this.#progress.get(message.from);
     if (progress === undefined) return;
-    progress.recentActive = true;
+    this.#markActive(progress);
 
     if (progress.state === 'snapshot') {
-      // Resend the chunk the follower is waiting for: chunks are idempotent, so a lost one
-      // costs one heartbeat interval, not a stalled follower.
+      // The follower answers heartbeats sent two rounds after the chunk, but not the chunk: it
+      // was probably lost, so resend it. Chunks are idempotent, so a lost one costs two heartbeat
+      // intervals, not a stalled follower.
       const snapshot = this.#log.snapshot;
-      if (snapshot !== null && snapshot.meta.index === progress.snapshotIndex)
-        this.#sendSnapshotChunk(progress, snapshot);
-      else progress.becomeProbe();
+      if (snapshot === null || snapshot.meta.index !== progress.snapshotIndex) progress.becomeProbe();
+      else if (progress.heartbeatsSinceChunk >= 2) this.#sendSnapshotChunk(progress, snapshot);
     } else if (progress.state === 'replicate' && progress.inflightCount > 0) {
       // Appends outstanding across two heartbeat rounds were probably lost: probe again.
       if (++progress.stalledHeartbeats >= 2) progress.becomeProbe();
@@ -1040,7 +1114,7 @@ export class RaftNode {
   #handleSnapshotResponse(message: SnapshotResponse): void {
     const progress = this.#progress.get(message.from);
     if (progress === undefined) return;
-    progress.recentActive = true;
+    this.#markActive(progress);
     if (progress.state !== 'snapshot' || progress.snapshotIndex !== message.snapshotIndex) return;
 
     if (message.installed) {
@@ -1167,8 +1241,20 @@ export class RaftNode {
   }
 
   #handleReadIndexResponse(message: ReadIndexResponse): void {
+    if (this.#forwardedReads.get(message.requestId) !== message.from) return;
+    this.#forwardedReads.delete(message.requestId);
     if (message.index > 0) this.#readStates.push({ index: message.index, requestId: message.requestId });
     else this.#failedReads.push(message.requestId);
+  }
+
+  /** Fails reads forwarded to a leader that this server no longer follows: their responses may never come. */
+  #failForwardedReads(): void {
+    for (const [requestId, leaderId] of this.#forwardedReads) {
+      if (leaderId !== this.#leaderId) {
+        this.#forwardedReads.delete(requestId);
+        this.#failedReads.push(requestId);
+      }
+    }
   }
 
   #completeRead(requestId: number, from: NodeId, index: number): void {
@@ -1217,6 +1303,18 @@ export class RaftNode {
 
   #softState(): SoftState {
     return { role: this.#role, leaderId: this.#leaderId };
+  }
+}
+
+function isImmediate(message: Message): boolean {
+  switch (message.type) {
+    case 'append-request':
+    case 'heartbeat-request':
+    case 'snapshot-request':
+    case 'timeout-now':
+      return true;
+    default:
+      return false;
   }
 }
 

@@ -38,6 +38,8 @@ export class ReadIndexQueue {
 
   /** Records an acknowledgement and returns the reads that a quorum has now confirmed, in order. */
   acknowledge(voter: NodeId, round: number, self: NodeId, voters: readonly NodeId[]): PendingRead[] {
+    // A round this leader never sent cannot confirm anything; it comes from a faulty peer.
+    if (round > this.#round) return [];
     if (round > (this.#acked.get(voter) ?? 0)) this.#acked.set(voter, round);
     return this.release(self, voters);
   }

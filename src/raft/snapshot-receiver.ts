@@ -16,15 +16,17 @@ export class SnapshotReceiver {
   #chunks: Uint8Array[] = [];
   #received = 0;
 
-  /** Bytes received so far of the snapshot at `index`, or 0 when another snapshot is in transfer. */
-  receivedOf(index: number, term: number): number {
-    return index === this.#index && term === this.#term ? this.#received : 0;
+  /** Bytes received so far of this request's transfer, or 0 when another transfer is in progress. */
+  receivedOf(request: SnapshotRequest): number {
+    return this.#isCurrent(request) ? this.#received : 0;
   }
 
   /** Takes one chunk; returns the whole snapshot data once the last chunk completes it, else null. */
   receive(request: SnapshotRequest): Uint8Array | null {
     const { meta, offset } = request;
-    if (meta.index !== this.#index || meta.term !== this.#term) {
+    // A transfer belongs to one leader: two leaders' snapshots at the same index may encode the
+    // same state in different bytes, so their chunks must never be spliced together.
+    if (!this.#isCurrent(request)) {
       const newer =
         request.term > this.#leaderTerm || (request.term === this.#leaderTerm && meta.index > this.#index);
       if (offset !== 0 || !newer) return null;
@@ -40,6 +42,14 @@ export class SnapshotReceiver {
     const data = concat(this.#chunks, this.#received);
     this.#reset(0, 0);
     return data;
+  }
+
+  #isCurrent(request: SnapshotRequest): boolean {
+    return (
+      request.meta.index === this.#index &&
+      request.meta.term === this.#term &&
+      request.term === this.#leaderTerm
+    );
   }
 
   #reset(index: number, term: number): void {

@@ -13,6 +13,8 @@ export function validateMessage(value: unknown): string | null {
     if (!isCount(message[field]))
       return `field ${field}=${String(message[field])} is not a non-negative integer`;
   }
+  // Node id 0 means "none" inside the core (no vote, no leader), so no server may use it.
+  if (message.from === 0 || message.to === 0) return 'fields from and to must be node ids above 0';
   switch (message.type) {
     case 'vote-request':
       return (

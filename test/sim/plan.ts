@@ -37,6 +37,8 @@ export interface SeedPlan {
   readonly maxAddedServers: number;
   /** Ticks that the cluster gets after the faults end to elect a leader and apply every acknowledged write. */
   readonly livenessTicks: number;
+  /** Whether servers send a leader's appends and heartbeats before persisting (`takeImmediateMessages`). */
+  readonly sendsImmediately: boolean;
 }
 
 export function planSeed(seed: number): SeedPlan {
@@ -69,5 +71,7 @@ export function planSeed(seed: number): SeedPlan {
     clientEveryUnits: [10, rng.between(50, 300)],
     maxAddedServers: rng.between(0, 4),
     livenessTicks: 40 * electionTicks,
+    // Drawn last, so the draws above stay what they were before this option existed.
+    sendsImmediately: rng.chance(0.5),
   };
 }

@@ -31,6 +31,8 @@ export interface ServerEnv {
   readonly raftOptions: Omit<RaftOptions, 'id' | 'random'>;
   /** Applied entries between two application snapshots (`compact`). */
   readonly compactEvery: number;
+  /** Send the core's immediate messages (a leader's appends and heartbeats) before persisting. */
+  readonly sendsImmediately: boolean;
   send(from: SimServer, message: Message): void;
   /** Called after `server` applied `entry` to its state machine. */
   applied(server: SimServer, entry: Entry): void;
@@ -140,6 +142,12 @@ export class SimServer implements CheckedServer {
     const node = this.#node;
     if (node === null) return;
     for (;;) {
+      if (this.#env.sendsImmediately) {
+        for (const message of node.takeImmediateMessages()) {
+          this.#env.checker.beforeSend(this, message);
+          this.#env.send(this, message);
+        }
+      }
       while (node.hasReady()) {
         if (!this.#handleReady(node, node.ready())) return;
       }

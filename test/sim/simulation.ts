@@ -123,6 +123,10 @@ class Simulation implements ServerEnv, WorkloadWorld, FaultWorld {
     return this.#plan.compactEvery;
   }
 
+  get sendsImmediately(): boolean {
+    return this.#plan.sendsImmediately;
+  }
+
   run(): SeedResult {
     let violation: ViolationReport | null = null;
     try {

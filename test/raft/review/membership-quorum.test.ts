@@ -4,9 +4,7 @@ import { RaftError } from '../../../src/raft/errors.js';
 import { MemoryCluster } from '../support/memory-cluster.js';
 
 describe('membership change and quorum', () => {
-  test('removal that strands quorum is rejected', {
-    todo: 'proposeMembership does not check that the new voters can still form a quorum',
-  }, () => {
+  test('removal that strands quorum is rejected', () => {
     const cluster = new MemoryCluster([1, 2, 3]);
     cluster.get(1).node.campaign();
     cluster.stabilize();

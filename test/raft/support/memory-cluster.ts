@@ -47,7 +47,7 @@ export class MemoryServer {
 
   /** Runs ready batches until none is left; returns the messages to deliver. */
   drain(): Message[] {
-    const out: Message[] = [];
+    const out: Message[] = this.node.takeImmediateMessages();
     while (this.node.hasReady()) {
       const ready = this.node.ready();
       if (ready.persist !== null) this.durable = applyBatch(this.durable, ready.persist);
