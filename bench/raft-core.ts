@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { bootstrapState } from '../src/raft/bootstrap.js';
 import { MemoryCluster, MemoryServer } from '../test/raft/support/memory-cluster.js';
+import { Prng } from '../test/sim/prng.js';
 
 /**
  * Throughput of the consensus core alone: a 3-server cluster in one process with lossless
@@ -35,11 +36,8 @@ function measureCommitThroughput(entries: number, batch: number, payloadBytes: n
 /** Ticks from the leader's crash to a new leader, over many seeded elections. */
 function measureElectionTicks(rounds: number): string {
   const samples: number[] = [];
-  let seed = 7;
-  const random = (bound: number): number => {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    return seed % bound;
-  };
+  const prng = new Prng(7);
+  const random = (bound: number): number => prng.int(bound);
   for (let round = 0; round < rounds; round++) {
     const ids = [1, 2, 3, 4, 5];
     const cluster = new MemoryCluster(ids);

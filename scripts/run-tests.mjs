@@ -20,7 +20,11 @@ const filters = process.argv.slice(2);
 let files = listTestFiles('test');
 if (filters.length > 0) files = files.filter((file) => filters.some((filter) => file.includes(filter)));
 if (files.length === 0) {
-  console.error(`no test files found under test/${filters.length ? ` matching ${filters.join(', ')}` : ''}`);
+  console.error(
+    `no test files found under test/${filters.length ? ` whose path contains ${filters.join(' or ')}` : ''}. ` +
+      'Filters match file paths (for example: scenarios, storage, simulation); to pick tests by name, run ' +
+      'node --import tsx --test --test-name-pattern=NAME FILE',
+  );
   process.exit(1);
 }
 

@@ -32,7 +32,7 @@ describe('raft simulation', () => {
   const totals = new Map<number, SimStats>();
 
   for (const servers of SIZES) {
-    test(`${SEEDS_PER_SIZE} seeds with ${servers} founding servers`, () => {
+    test(`${SEEDS_PER_SIZE} seeds with ${servers} founding server${servers === 1 ? '' : 's'}`, () => {
       const failures: string[] = [];
       let total: SimStats | null = null;
       for (let seed = 1; seed <= SEEDS_PER_SIZE; seed++) {

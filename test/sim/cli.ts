@@ -112,7 +112,7 @@ async function main(): Promise<void> {
     console.log(describeViolation(failure, tail));
   });
   const seconds = (performance.now() - started) / 1000;
-  console.log(`ran ${totals.seeds} seeds in ${seconds.toFixed(1)} s`);
+  console.log(`ran ${totals.seeds} seed${totals.seeds === 1 ? '' : 's'} in ${seconds.toFixed(1)} s`);
   console.log(
     `seeds=${totals.seeds} violations=${totals.violations} elections=${totals.elections} commits=${totals.commits} dropped=${totals.dropped} partitions=${totals.partitions} crashes=${totals.crashes}`,
   );

@@ -304,8 +304,8 @@ function openError(dbPath: string, err: unknown): StorageError {
   if (cause?.code === 'LEVEL_LOCKED') {
     return new StorageError(
       'STORAGE_LOCKED',
-      `cannot open ${dbPath}: another process holds its lock; stop that process or give this one ` +
-        'another data folder',
+      `cannot open ${dbPath}: another process, or another open storage in this one, holds its lock; ` +
+        'close it or use another data folder',
       { path: dbPath, cause: err },
     );
   }
