@@ -160,6 +160,12 @@ export class SimServer implements CheckedServer {
 
   /** Carries out one ready batch. Returns false when the server crashed on the way. */
   #handleReady(node: RaftNode, ready: Ready): boolean {
+    if (ready.softState !== null) {
+      const { role, leaderId } = ready.softState;
+      this.#env.trace(
+        `server ${this.id} is ${role} in term ${node.status().term}, leader ${leaderId || 'unknown'}`,
+      );
+    }
     const persist = ready.persist;
     if (persist !== null && this.#crashesAt('before-persist')) return false;
     if (persist !== null) this.#persist(persist);
