@@ -56,7 +56,9 @@ function describeViolation(result: SeedResult, tail: readonly string[]): string 
 
 async function main(): Promise<void> {
   const program = new Command()
-    .name('sim')
+    .name('npm run sim --')
+    .usage('[options]')
+    .argument('[unexpected...]')
     .description(
       'Run seeds of the deterministic Raft simulation: faults, client workload and invariant checks.',
     )
@@ -74,6 +76,13 @@ async function main(): Promise<void> {
     .option('--verbose', 'print every event of every seed (runs in one process)', false)
     .parse();
   const options = program.opts<CliOptions>();
+  const stray = program.args;
+  if (stray.length > 0) {
+    // npm consumes options written before `--`, which leaves their values here.
+    program.error(
+      `unexpected argument ${JSON.stringify(stray[0])}: put the options after --, as in npm run sim -- --servers 5`,
+    );
+  }
 
   const jobs: SeedJob[] = options.permanent
     ? permanentSeedJobs().map(({ seed, servers, steps }) => ({ seed, servers, steps }))
