@@ -68,6 +68,18 @@ export function resolveRaftOptions(options: RaftOptions): ResolvedRaftOptions {
     resolved.maxEntryBytes = Math.min(RAFT_DEFAULTS.maxEntryBytes, resolved.maxAppendBytes);
   }
 
+  if (typeof resolved.random !== 'function') {
+    throw new Error(
+      `invalid raft option random=${String(resolved.random)}: expected a function (bound) => integer`,
+    );
+  }
+  for (const field of ['preVote', 'checkQuorum'] as const) {
+    if (typeof resolved[field] !== 'boolean') {
+      throw new Error(
+        `invalid raft option ${field}=${JSON.stringify(resolved[field])}: expected true or false`,
+      );
+    }
+  }
   if (!Number.isSafeInteger(resolved.id) || resolved.id <= 0) {
     throw new Error(`invalid raft option id=${resolved.id}: node ids are positive integers`);
   }

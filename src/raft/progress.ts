@@ -66,7 +66,11 @@ export class Progress {
       return true;
     }
     if (this.next - 1 !== rejected) return false;
-    this.next = Math.max(Math.min(rejected, hintNext), this.match + 1);
+    const next = Math.max(Math.min(rejected, hintNext), this.match + 1);
+    // The follower rejects the probe at match + 1 only if it lost entries it had acknowledged (a
+    // disk fault). Probing again at once would loop without end, so wait for the next heartbeat.
+    if (next === this.next) return false;
+    this.next = next;
     this.probeSent = false;
     return true;
   }

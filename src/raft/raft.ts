@@ -34,7 +34,8 @@ import type {
   SoftState,
 } from './types.js';
 import { NO_NODE } from './types.js';
-import { validateMessage } from './validate-message.js';
+import { validateDurableState } from './validate-durable-state.js';
+import { MAX_ADOPTED_TERM, validateMessage } from './validate-message.js';
 
 export type { RaftOptions } from './config.js';
 
@@ -107,8 +108,10 @@ export class RaftNode {
   /** Reads that arrived before this leader committed an entry of its term. */
   #deferredReads: { requestId: number; from: NodeId }[] = [];
   #reads = new ReadIndexQueue();
-  /** Reads forwarded to the leader, by request id, with the leader they went to. */
-  #forwardedReads = new Map<number, NodeId>();
+  /** Reads forwarded to the leader, by request id, with the leader they went to and the tick they left. */
+  #forwardedReads = new Map<number, { leaderId: NodeId; sentAt: number }>();
+  /** Ticks since this core started; dates forwarded reads. */
+  #ticks = 0;
   #snapshotReceiver = new SnapshotReceiver();
 
   // Output waiting for the next ready batch.
@@ -132,6 +135,7 @@ export class RaftNode {
   constructor(options: RaftOptions, durable: DurableState) {
     this.#options = resolveRaftOptions(options);
     this.id = this.#options.id;
+    validateDurableState(durable);
     this.#log = new RaftLog(durable);
     this.#term = durable.hardState.term;
     this.#vote = durable.hardState.vote;
@@ -157,6 +161,8 @@ export class RaftNode {
 
   /** Advances logical time by one tick: elections and heartbeats are counted in ticks. */
   tick(): void {
+    this.#ticks++;
+    if (this.#forwardedReads.size > 0) this.#failForwardedReads();
     if (this.#role === 'leader') {
       this.#tickLeader();
     } else {
@@ -174,6 +180,12 @@ export class RaftNode {
 
   /** Appends a command to the log. Returns its position; it is committed once applied at that index and term. */
   propose(data: Uint8Array): { index: number; term: number } {
+    if (!(data instanceof Uint8Array)) {
+      throw new RaftError(
+        'PROPOSAL_DROPPED',
+        `proposal dropped: data must be a Uint8Array, got ${describeValue(data)}`,
+      );
+    }
     this.#checkCanPropose();
     if (data.length > this.#options.maxEntryBytes) {
       throw new RaftError(
@@ -300,7 +312,7 @@ export class RaftNode {
         `node ${this.id} knows no leader in term ${this.#term}; retry once one is elected`,
       );
     }
-    this.#forwardedReads.set(requestId, this.#leaderId);
+    this.#forwardedReads.set(requestId, { leaderId: this.#leaderId, sentAt: this.#ticks });
     this.#send({ ...this.#header(this.#leaderId), type: 'read-index-request', requestId });
   }
 
@@ -310,8 +322,14 @@ export class RaftNode {
    * that lag a little. Storage writes the snapshot before it deletes those entries.
    */
   compact(index: number, data: Uint8Array): void {
+    if (!(data instanceof Uint8Array)) {
+      throw new RaftError(
+        'SNAPSHOT_INVALID',
+        `cannot snapshot: data must be a Uint8Array, got ${describeValue(data)}`,
+      );
+    }
     const current = this.#log.snapshot?.meta.index ?? 0;
-    if (index <= current || index > this.#log.applied) {
+    if (!Number.isSafeInteger(index) || index <= current || index > this.#log.applied) {
       throw new RaftError(
         'SNAPSHOT_INVALID',
         `cannot snapshot at index ${index}: expected an index above the current snapshot ${current} and at most the applied index ${this.#log.applied}`,
@@ -339,8 +357,8 @@ export class RaftNode {
    * cannot break this server's invariants.
    */
   step(message: Message): void {
-    if (message.v !== PROTOCOL_VERSION || message.to !== this.id || message.from === this.id) return;
     if (validateMessage(message) !== null) return;
+    if (message.v !== PROTOCOL_VERSION || message.to !== this.id || message.from === this.id) return;
     if (!this.#stepTerm(message)) return;
 
     switch (message.type) {
@@ -524,6 +542,7 @@ export class RaftNode {
    * Applies the term rules common to all messages. Returns false when the message must be dropped.
    */
   #stepTerm(message: Message): boolean {
+    if (message.term > MAX_ADOPTED_TERM) return false;
     if (message.term > this.#term) {
       if (message.type === 'vote-request') {
         // Leader stickiness: a server that heard from a leader within the election timeout ignores
@@ -712,7 +731,13 @@ export class RaftNode {
 
   #resetElectionTimer(): void {
     const base = this.#options.electionTicks;
-    this.#randomizedElectionTimeout = base + this.#options.random(base);
+    const jitter = this.#options.random(base);
+    if (!Number.isSafeInteger(jitter) || jitter < 0 || jitter >= base) {
+      throw new Error(
+        `invalid raft option random: returned ${jitter} for bound ${base}, expected an integer in [0, ${base})`,
+      );
+    }
+    this.#randomizedElectionTimeout = base + jitter;
   }
 
   // ---------------------------------------------------------------- elections
@@ -1241,7 +1266,7 @@ export class RaftNode {
   }
 
   #handleReadIndexResponse(message: ReadIndexResponse): void {
-    if (this.#forwardedReads.get(message.requestId) !== message.from) return;
+    if (this.#forwardedReads.get(message.requestId)?.leaderId !== message.from) return;
     this.#forwardedReads.delete(message.requestId);
     if (message.index > 0) this.#readStates.push({ index: message.index, requestId: message.requestId });
     else this.#failedReads.push(message.requestId);
@@ -1249,8 +1274,10 @@ export class RaftNode {
 
   /** Fails reads forwarded to a leader that this server no longer follows: their responses may never come. */
   #failForwardedReads(): void {
-    for (const [requestId, leaderId] of this.#forwardedReads) {
-      if (leaderId !== this.#leaderId) {
+    // A request or response may also have been lost: after two election timeouts, give up.
+    const expired = this.#ticks - 2 * this.#options.electionTicks;
+    for (const [requestId, { leaderId, sentAt }] of this.#forwardedReads) {
+      if (leaderId !== this.#leaderId || sentAt <= expired) {
         this.#forwardedReads.delete(requestId);
         this.#failedReads.push(requestId);
       }
@@ -1304,6 +1331,12 @@ export class RaftNode {
   #softState(): SoftState {
     return { role: this.#role, leaderId: this.#leaderId };
   }
+}
+
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value;
 }
 
 function isImmediate(message: Message): boolean {

@@ -6,15 +6,29 @@ import type { Entry, Membership } from './types.js';
  * newer than the message's term. Returns a description of the first problem, or null.
  * The core trusts messages that pass: a peer that sends garbage is dropped here, not crashed on.
  */
+/**
+ * Highest term a message may carry. Terms grow by one per election, so 2^52 is out of reach of
+ * any real cluster, while a lie near 2^53 would push a server past exact integer arithmetic.
+ */
+export const MAX_TERM = 2 ** 52;
+
+/**
+ * Highest term a server adopts from a message. It is half of MAX_TERM, so a server that adopted
+ * the highest possible term can still campaign 2^51 times before its own messages become invalid.
+ */
+export const MAX_ADOPTED_TERM = 2 ** 51;
+
 export function validateMessage(value: unknown): string | null {
   if (typeof value !== 'object' || value === null) return 'message is not an object';
   const message = value as Record<string, unknown>;
   for (const field of ['v', 'from', 'to', 'term'] as const) {
     if (!isCount(message[field]))
-      return `field ${field}=${String(message[field])} is not a non-negative integer`;
+      return `field ${field}=${describe(message[field])} is not a non-negative integer`;
   }
   // Node id 0 means "none" inside the core (no vote, no leader), so no server may use it.
   if (message.from === 0 || message.to === 0) return 'fields from and to must be node ids above 0';
+  if ((message.term as number) > MAX_TERM)
+    return `field term=${message.term} is above the maximum term ${MAX_TERM}`;
   switch (message.type) {
     case 'vote-request':
       return (
@@ -36,7 +50,7 @@ export function validateMessage(value: unknown): string | null {
       return (
         checkCounts(message, ['offset']) ??
         checkBooleans(message, ['done']) ??
-        checkSnapshotMeta(message.meta)
+        checkSnapshotMeta(message.meta, message.term as number)
       );
     case 'snapshot-response':
       return (
@@ -50,7 +64,7 @@ export function validateMessage(value: unknown): string | null {
     case 'read-index-response':
       return checkCounts(message, ['requestId', 'index']);
     default:
-      return `unknown message type ${JSON.stringify(message.type)}`;
+      return `unknown message type ${describe(message.type)}`;
   }
 }
 
@@ -61,7 +75,7 @@ function isCount(value: unknown): value is number {
 function checkCounts(message: Record<string, unknown>, fields: readonly string[]): string | null {
   for (const field of fields) {
     if (!isCount(message[field]))
-      return `field ${field}=${String(message[field])} is not a non-negative integer`;
+      return `field ${field}=${describe(message[field])} is not a non-negative integer`;
   }
   return null;
 }
@@ -69,7 +83,7 @@ function checkCounts(message: Record<string, unknown>, fields: readonly string[]
 function checkBooleans(message: Record<string, unknown>, fields: readonly string[]): string | null {
   for (const field of fields) {
     if (typeof message[field] !== 'boolean')
-      return `field ${field}=${String(message[field])} is not a boolean`;
+      return `field ${field}=${describe(message[field])} is not a boolean`;
   }
   return null;
 }
@@ -86,8 +100,8 @@ function checkEntries(message: Record<string, unknown>): string | null {
     const entry = value as Entry;
     if (entry.index !== expectedIndex)
       return `entry index ${entry.index} does not follow ${expectedIndex - 1}`;
-    if (entry.term < previousTerm || entry.term > (message.term as number)) {
-      return `entry ${entry.index} has term ${entry.term}, outside [${previousTerm}, ${message.term}]`;
+    if (entry.term < 1 || entry.term < previousTerm || entry.term > (message.term as number)) {
+      return `entry ${entry.index} has term ${entry.term}, outside [${Math.max(previousTerm, 1)}, ${message.term}]`;
     }
     previousTerm = entry.term;
     expectedIndex++;
@@ -108,7 +122,7 @@ function checkEntry(value: unknown): string | null {
     case 'config':
       return checkMembership(entry.membership);
     default:
-      return `unknown entry kind ${JSON.stringify(entry.kind)}`;
+      return `unknown entry kind ${describe(entry.kind)}`;
   }
 }
 
@@ -124,8 +138,23 @@ function checkMembership(value: unknown): string | null {
   return null;
 }
 
-function checkSnapshotMeta(value: unknown): string | null {
+function checkSnapshotMeta(value: unknown, messageTerm: number): string | null {
   if (typeof value !== 'object' || value === null) return 'field meta is not an object';
   const meta = value as Record<string, unknown>;
-  return checkCounts(meta, ['index', 'term']) ?? checkMembership(meta.membership);
+  const problem = checkCounts(meta, ['index', 'term']) ?? checkMembership(meta.membership);
+  if (problem !== null) return problem;
+  const term = meta.term as number;
+  if ((meta.index as number) < 1 || term < 1 || term > messageTerm) {
+    return `snapshot at index ${meta.index} term ${term} is impossible from a leader of term ${messageTerm}`;
+  }
+  return null;
+}
+
+/** Formats any decoded value for an error message without throwing (BigInts, objects without toString). */
+function describe(value: unknown): string {
+  try {
+    return typeof value === 'string' ? JSON.stringify(value) : String(value);
+  } catch {
+    return typeof value;
+  }
 }

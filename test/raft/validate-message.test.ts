@@ -34,7 +34,7 @@ describe('validateMessage', () => {
     ['unknown type', { ...header, type: 'gossip' }, /unknown message type "gossip"/],
     ['negative term', { ...header, term: -1, type: 'timeout-now' }, /term=-1/],
     ['fractional index', { ...header, type: 'read-index-response', requestId: 1, index: 1.5 }, /index=1.5/],
-    ['string boolean', { ...header, type: 'vote-response', preVote: 'yes', granted: true }, /preVote=yes/],
+    ['string boolean', { ...header, type: 'vote-response', preVote: 'yes', granted: true }, /preVote="yes"/],
     ['entries not an array', { ...append, entries: 'x' }, /entries is not an array/],
     [
       'gap in entries',

@@ -35,18 +35,14 @@ function header(from: NodeId, to: NodeId, term: number) {
 }
 
 describe('faulty peer messages', () => {
-  test('null message is ignored', {
-    todo: 'step reads message.v before validateMessage runs, so it throws a TypeError',
-  }, () => {
+  test('null message is ignored', {}, () => {
     const server = checkedServer(1, bootstrapState([1, 2, 3]));
     for (const value of [null, undefined]) {
       assert.doesNotThrow(() => server.node.step(value as unknown as Message), `step(${value})`);
     }
   });
 
-  test('unprintable field is rejected', {
-    todo: 'validateMessage formats the bad value with String() or JSON.stringify, which throw for objects without a usable toString and for BigInts',
-  }, () => {
+  test('unprintable field is rejected', {}, () => {
     const server = checkedServer(1, bootstrapState([1, 2, 3]));
     // msgpackr decodes a map with a "toString" key to such an object, and a 64-bit integer to a BigInt.
     const cases: Record<string, unknown> = {
@@ -84,9 +80,7 @@ describe('faulty peer messages', () => {
     }
   });
 
-  test('entry of term 0 is rejected', {
-    todo: 'validateMessage accepts entries of term 0 after prevIndex 0, so the core appends them and storage rejects the batch (entry-invalid), which fails the save',
-  }, () => {
+  test('entry of term 0 is rejected', {}, () => {
     const message: Message = {
       ...header(2, 4, 1),
       type: 'append-request',
@@ -106,9 +100,7 @@ describe('faulty peer messages', () => {
     }
   });
 
-  test('snapshot of term 0 is rejected', {
-    todo: 'validateMessage accepts snapshot meta.term 0, so the core installs it and storage rejects the batch (snapshot-invalid)',
-  }, () => {
+  test('snapshot of term 0 is rejected', {}, () => {
     const server = checkedServer(4, emptyState());
     server.node.step({
       ...header(2, 4, 1),
@@ -121,9 +113,7 @@ describe('faulty peer messages', () => {
     assert.doesNotThrow(() => runTicks(server, 1));
   });
 
-  test('snapshot newer than sender is rejected', {
-    todo: 'validateMessage accepts a snapshot whose meta.term is above the message term. The server installs it, later leads a term below its last log term and sends appends whose entry terms fall below prevTerm, which every peer drops',
-  }, () => {
+  test('snapshot newer than sender is rejected', {}, () => {
     // A single voter with a learner, so that it elects itself and then replicates.
     const membership = { voters: [1], learners: [2], removed: [] };
     const server = checkedServer(1, {
@@ -152,10 +142,7 @@ describe('faulty peer messages', () => {
   });
 
   describe('term near 2^53 does not overflow', () => {
-    const todo =
-      'validateMessage accepts any safe integer as a term, so 2^53 - 1 passes. The next campaign makes it 2^53, which storage rejects (hard-state-invalid) and peers drop';
-
-    test('campaign after a huge term', { todo }, () => {
+    test('campaign after a huge term', () => {
       const server = checkedServer(1, bootstrapState([1, 2, 3]), { preVote: false });
       server.node.step({
         ...header(2, 1, Number.MAX_SAFE_INTEGER),
@@ -167,14 +154,14 @@ describe('faulty peer messages', () => {
       assert.ok(Number.isSafeInteger(server.node.status().term), `term ${server.node.status().term}`);
     });
 
-    test('timeout-now after a huge term', { todo }, () => {
+    test('timeout-now after a huge term', () => {
       const server = checkedServer(1, bootstrapState([1, 2, 3]));
       server.node.step({ ...header(2, 1, Number.MAX_SAFE_INTEGER), type: 'timeout-now' });
       assert.doesNotThrow(() => runTicks(server, 1));
       assert.ok(Number.isSafeInteger(server.node.status().term), `term ${server.node.status().term}`);
     });
 
-    test('cluster still elects after a huge term', { todo }, () => {
+    test('cluster still elects after a huge term', () => {
       const cluster = new MemoryCluster([1, 2, 3]);
       for (const id of [1, 2, 3]) {
         const random = (bound: number): number => Math.min(id - 1, bound - 1);
@@ -202,9 +189,7 @@ describe('faulty peer messages', () => {
     });
   });
 
-  test('probe after lost entries is paced', {
-    todo: 'a follower that lost entries up to its match index (a disk fault, or a lying append that overwrote them) rejects every probe at match + 1, and the leader answers each rejection with the same probe at once, without end',
-  }, () => {
+  test('probe after lost entries is paced', {}, () => {
     const cluster = new MemoryCluster([1, 2, 3]);
     cluster.get(1).node.campaign();
     cluster.stabilize();
