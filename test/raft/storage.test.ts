@@ -17,10 +17,11 @@ import {
   encodeSnapshotRecord,
   entryKey,
   entryKeyIndex,
-  FORMAT_VERSION,
+  frameValue,
   HARD_STATE_KEY,
   SNAPSHOT_KEY,
 } from '../../src/raft/storage/codec.js';
+import { MARKER_FILE } from '../../src/raft/storage/data-folder.js';
 import { LEVELDB_FOLDER, LevelStorage } from '../../src/raft/storage/level.js';
 import { MemoryStorage } from '../../src/raft/storage/memory.js';
 import { snapshotFileName, tempFileName } from '../../src/raft/storage/snapshot-file.js';
@@ -595,7 +596,7 @@ async function editDatabase(
 const rawPackr = new Packr({ useRecords: false });
 
 function rawValue(fields: Record<string, unknown>): Buffer {
-  return Buffer.concat([Buffer.from([FORMAT_VERSION]), rawPackr.pack(fields)]);
+  return frameValue(rawPackr.pack(fields));
 }
 
 interface CorruptionCase {
@@ -611,13 +612,23 @@ const ENTRY_4 = entryKey(4).toString('hex');
 const CORRUPTION_CASES: readonly CorruptionCase[] = [
   {
     name: 'truncated MessagePack',
-    edit: (db) => db.put(entryKey(4), Buffer.from([FORMAT_VERSION, 0x92, 0x01])),
+    edit: (db) => db.put(entryKey(4), frameValue(Buffer.from([0x92, 0x01]))),
     failsOn: 'load',
     fields: { key: ENTRY_4 },
   },
   {
     name: 'unknown format version',
     edit: (db) => db.put(entryKey(4), Buffer.from([9, ...encodeEntry(command(4, 1)).subarray(1)])),
+    failsOn: 'load',
+    fields: { key: ENTRY_4 },
+  },
+  {
+    name: 'changed byte',
+    edit: (db) => {
+      const value = encodeEntry(command(4, 1));
+      value[value.length - 1]! ^= 0x01;
+      return db.put(entryKey(4), value);
+    },
     failsOn: 'load',
     fields: { key: ENTRY_4 },
   },
@@ -681,7 +692,7 @@ const CORRUPTION_CASES: readonly CorruptionCase[] = [
 
   {
     name: 'undecodable hard state',
-    edit: (db) => db.put(HARD_STATE_KEY, Buffer.from([FORMAT_VERSION, 0xc1])),
+    edit: (db) => db.put(HARD_STATE_KEY, frameValue(Buffer.from([0xc1]))),
     failsOn: 'open',
     fields: { key: HARD_STATE_KEY.toString('hex') },
   },
@@ -771,7 +782,10 @@ describe('LevelStorage detects corruption', () => {
 
     const storage = await LevelStorage.open(dir);
     t.after(() => storage.close());
-    assert.deepEqual((await readdir(dir)).sort(), [LEVELDB_FOLDER, 'notes.txt', snapshotFileName(2)]);
+    assert.deepEqual(
+      (await readdir(dir)).sort(),
+      [LEVELDB_FOLDER, 'notes.txt', MARKER_FILE, snapshotFileName(2)].sort(),
+    );
     const state = await storage.load();
     assert.equal(new TextDecoder().decode(state.snapshot?.data), 'state at 2');
   });

@@ -1,3 +1,4 @@
+import { crc32 } from 'node:zlib';
 import { Packr } from 'msgpackr';
 import type { Entry, HardState, SnapshotMeta } from '../types.js';
 import { isMembership } from './batch-plan.js';
@@ -9,9 +10,12 @@ import { CORRUPT_ADVICE, StorageError } from './storage.js';
  * - `e` + 8-byte big-endian index: one log entry, so that byte order is index order;
  * - `h`: the hard state;
  * - `s`: the record of the current snapshot file.
- * Every value is one format-version byte followed by a MessagePack map.
+ * Every value is one format-version byte, the CRC-32 of the rest (4 bytes, big-endian), then a
+ * MessagePack map. classic-level 3.0.0 does not turn on LevelDB's read checksums, so the CRC is
+ * what detects a value changed on disk.
  */
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
+const HEADER_BYTES = 5;
 
 const ENTRY_PREFIX = 0x65; // 'e'
 const ENTRY_KEY_LENGTH = 9;
@@ -147,10 +151,15 @@ export function describeKey(key: Uint8Array): string {
 }
 
 function encodeValue(fields: Record<string, unknown>): Buffer {
-  const packed = packr.pack(fields);
-  const value = Buffer.allocUnsafe(packed.length + 1);
+  return frameValue(packr.pack(fields));
+}
+
+/** Prefixes MessagePack bytes with the format version and their CRC-32, as stored values are. */
+export function frameValue(packed: Uint8Array): Buffer {
+  const value = Buffer.allocUnsafe(packed.length + HEADER_BYTES);
   value[0] = FORMAT_VERSION;
-  packed.copy(value, 1);
+  value.writeUInt32BE(crc32(packed), 1);
+  value.set(packed, HEADER_BYTES);
   return value;
 }
 
@@ -159,9 +168,15 @@ function decodeValue(key: Uint8Array, value: Uint8Array, path: string): Record<s
   if (value[0] !== FORMAT_VERSION) {
     throw corrupt(key, path, `format version ${value[0]} is not the supported version ${FORMAT_VERSION}`);
   }
+  if (value.length < HEADER_BYTES)
+    throw corrupt(key, path, `the value has ${value.length} bytes, shorter than its header`);
+  const packed = value.subarray(HEADER_BYTES);
+  const stored = Buffer.from(value.buffer, value.byteOffset, value.length).readUInt32BE(1);
+  if (crc32(packed) !== stored)
+    throw corrupt(key, path, 'the CRC-32 does not match: the value changed after it was written');
   let fields: unknown;
   try {
-    fields = packr.unpack(value.subarray(1));
+    fields = packr.unpack(packed);
   } catch (err) {
     throw corrupt(key, path, 'the value is not valid MessagePack', err);
   }

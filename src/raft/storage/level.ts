@@ -1,5 +1,4 @@
-import { mkdir } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { ClassicLevel } from 'classic-level';
 import type { DurableState, Entry, PersistBatch } from '../types.js';
@@ -24,6 +23,15 @@ import {
   SNAPSHOT_KEY,
   type SnapshotRecord,
 } from './codec.js';
+import {
+  checkNotDamaged,
+  checkRecoveryLog,
+  createDataFolder,
+  hasMarker,
+  innermostMessage,
+  missingDatabase,
+  writeMarker,
+} from './data-folder.js';
 import {
   checkSnapshotFile,
   readSnapshotFile,
@@ -78,22 +86,30 @@ export class LevelStorage implements RaftStorage {
    */
   static async open(dir: string): Promise<LevelStorage> {
     dir = resolve(dir);
-    await createFolder(dir);
+    await createDataFolder(dir);
 
     const dbPath = join(dir, LEVELDB_FOLDER);
+    await checkNotDamaged(dir, dbPath);
+    const initialized = await hasMarker(dir);
     const db: Database = new ClassicLevel<Buffer, Buffer>(dbPath, {
       keyEncoding: 'buffer',
       valueEncoding: 'buffer',
+      // Once the folder holds Raft state, a missing database is data loss, not a fresh start.
+      createIfMissing: !initialized,
     });
     try {
       await db.open();
     } catch (err) {
-      throw openError(dbPath, err);
+      // LevelDB reports an absent database as "CURRENT: does not exist (create_if_missing is false)".
+      const absent = /does not exist/.test(innermostMessage(err));
+      throw initialized && absent ? missingDatabase(dbPath, err) : openError(dbPath, err);
     }
 
     try {
+      await checkRecoveryLog(dir, dbPath);
       // LevelDB syncs the files inside its folder, but not the folder's own entry in `dir`.
       await syncDirectory(dir);
+      if (!initialized) await writeMarker(dir);
       const { bounds, snapshot } = await readBounds(db, dbPath);
       await removeStraySnapshotFiles(dir, snapshot?.file ?? null);
       if (snapshot !== null) await checkSnapshotFile(dir, snapshot);
@@ -290,14 +306,6 @@ async function readBounds(
 }
 
 /** Creates `dir` if needed, and syncs each new folder's entry in its parent. */
-async function createFolder(dir: string): Promise<void> {
-  const firstCreated = await mkdir(dir, { recursive: true });
-  if (firstCreated === undefined) return;
-  for (let created = dir; ; created = dirname(created)) {
-    await syncDirectory(dirname(created));
-    if (created === firstCreated) return;
-  }
-}
 
 function openError(dbPath: string, err: unknown): StorageError {
   const cause = (err as { cause?: { code?: unknown } }).cause;
@@ -319,10 +327,11 @@ function openError(dbPath: string, err: unknown): StorageError {
       },
     );
   }
-  return new StorageError('STORAGE_IO', `cannot open ${dbPath}: ${String(err)}`, {
-    path: dbPath,
-    cause: err,
-  });
+  return new StorageError(
+    'STORAGE_IO',
+    `cannot open ${dbPath}: ${innermostMessage(err)}; check that the folder and its files are readable and writable by this user`,
+    { path: dbPath, cause: err },
+  );
 }
 
 function logCorrupt(

@@ -1,0 +1,114 @@
+import { access, mkdir, open, readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { syncDirectory } from './snapshot-file.js';
+import { CORRUPT_ADVICE, StorageError } from './storage.js';
+
+/**
+ * File written once the LevelDB database of a data folder exists. Its presence means the folder
+ * holds Raft state, so a missing database there is data loss, never a fresh start: opening
+ * without it would let a server forget its vote and its acknowledged entries.
+ */
+export const MARKER_FILE = 'signet-raft-storage';
+
+/** Creates `dir` and its missing parents, syncing each new folder's entry in its parent. */
+export async function createDataFolder(dir: string): Promise<void> {
+  try {
+    const firstCreated = await mkdir(dir, { recursive: true });
+    if (firstCreated === undefined) return;
+    for (let created = dir; ; created = dirname(created)) {
+      await syncDirectory(dirname(created));
+      if (created === firstCreated) return;
+    }
+  } catch (err) {
+    throw new StorageError(
+      'STORAGE_IO',
+      `cannot create data folder ${dir}: ${innermostMessage(err)}; check that the path and its parents are writable folders`,
+      { path: dir, cause: err },
+    );
+  }
+}
+
+export async function hasMarker(dir: string): Promise<boolean> {
+  try {
+    await access(join(dir, MARKER_FILE));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Writes the marker durably: the file is synced, then the folder entry that names it. */
+export async function writeMarker(dir: string): Promise<void> {
+  await writeFileSynced(
+    join(dir, MARKER_FILE),
+    'This folder holds Signet Raft state. Do not delete parts of it.\n',
+  );
+}
+
+/** Writes a small file and syncs it and the folder entry that names it. */
+async function writeFileSynced(path: string, text: string): Promise<void> {
+  const handle = await open(path, 'w');
+  try {
+    await handle.writeFile(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await syncDirectory(dirname(path));
+}
+
+export function missingDatabase(dbPath: string, err: unknown): StorageError {
+  return new StorageError(
+    'STORAGE_CORRUPT',
+    `cannot open ${dbPath}: the data folder holds Raft state (${MARKER_FILE} exists) but its LevelDB database is missing or incomplete (${innermostMessage(err)}). ${CORRUPT_ADVICE}`,
+    { path: dbPath, cause: err },
+  );
+}
+
+/**
+ * Fails when LevelDB's recovery skipped damaged records. classic-level 3.0.0 cannot turn on
+ * LevelDB's paranoid checks, so recovery drops a record whose checksum fails (with the rest of
+ * its block) and only writes so in its LOG file; reading that file is the only way to notice.
+ */
+export async function checkRecoveryLog(dir: string, dbPath: string): Promise<void> {
+  let log: string;
+  try {
+    log = await readFile(join(dbPath, 'LOG'), 'utf8');
+  } catch {
+    return;
+  }
+  const dropped = log.split('\n').find((line) => /dropping \d+ bytes/.test(line) || /Corruption:/.test(line));
+  if (dropped === undefined) return;
+  // LevelDB has already rewritten its files without the damaged records, and the next open would
+  // rotate this LOG away, so record the damage where every later open sees it.
+  const reason = `LevelDB skipped damaged records while recovering its log: ${dropped.trim()}`;
+  await writeFileSynced(join(dir, DAMAGE_FILE), `${reason}\n`);
+  throw damaged(dbPath, reason);
+}
+
+/** File that records damage found once, so that every later open refuses the folder too. */
+export const DAMAGE_FILE = 'signet-raft-storage.damaged';
+
+/** Fails when an earlier open found the folder damaged. */
+export async function checkNotDamaged(dir: string, dbPath: string): Promise<void> {
+  let reason: string;
+  try {
+    reason = (await readFile(join(dir, DAMAGE_FILE), 'utf8')).trim();
+  } catch {
+    return;
+  }
+  throw damaged(dbPath, reason);
+}
+
+function damaged(dbPath: string, reason: string): StorageError {
+  return new StorageError('STORAGE_CORRUPT', `cannot open ${dbPath}: ${reason}. ${CORRUPT_ADVICE}`, {
+    path: dbPath,
+  });
+}
+
+/** The message of the deepest `cause` of an error, which is where LevelDB puts the reason. */
+export function innermostMessage(err: unknown): string {
+  let current: unknown = err;
+  while (current instanceof Error && current.cause instanceof Error) current = current.cause;
+  return current instanceof Error ? current.message : String(current);
+}
