@@ -39,6 +39,8 @@ export class SnapshotReceiver {
     this.#received += request.data.length;
     if (!request.done) return null;
 
+    // TODO: bound the snapshot size and stream chunks to a file: joining them here is one
+    // synchronous copy (about 170 ms for 256 MiB on a 2-core VM), over the 10 ms event-loop budget.
     const data = concat(this.#chunks, this.#received);
     this.#reset(0, 0);
     return data;
