@@ -1,7 +1,7 @@
 import type { Entry, Membership } from './types.js';
 
 /**
- * Checks the shape of a decoded message before the core sees it: every field present with the
+ * Checks the shape of a decoded message before the core handles it: every field present with the
  * right type, indexes and terms non-negative integers, entries contiguous after prevIndex and no
  * newer than the message's term. Returns a description of the first problem, or null.
  * The core trusts messages that pass: a peer that sends garbage is dropped here, not crashed on.

@@ -5,7 +5,7 @@ import { CORRUPT_ADVICE, StorageError } from './storage.js';
 
 /**
  * File written once the LevelDB database of a data folder exists. Its presence means the folder
- * holds Raft state, so a missing database there is data loss, never a fresh start: opening
+ * contains Raft state, so a missing database there is data loss, never a fresh start: opening
  * without it would let a server forget its vote and its acknowledged entries.
  */
 export const MARKER_FILE = 'signet-raft-storage';
@@ -67,8 +67,9 @@ export function missingDatabase(dbPath: string, err: unknown): StorageError {
 
 /**
  * Fails when LevelDB's recovery skipped damaged records. classic-level 3.0.0 cannot turn on
- * LevelDB's paranoid checks, so recovery drops a record whose checksum fails (with the rest of
- * its block) and only writes so in its LOG file; reading that file is the only way to notice.
+ * LevelDB's paranoid checks, so recovery drops a record whose checksum fails, together with the
+ * rest of its block. It reports that only in its LOG file, so reading that file is the only way
+ * to notice.
  */
 export async function checkRecoveryLog(dir: string, dbPath: string): Promise<void> {
   let log: string;
@@ -80,7 +81,7 @@ export async function checkRecoveryLog(dir: string, dbPath: string): Promise<voi
   const dropped = log.split('\n').find((line) => /dropping \d+ bytes/.test(line) || /Corruption:/.test(line));
   if (dropped === undefined) return;
   // LevelDB has already rewritten its files without the damaged records, and the next open would
-  // rotate this LOG away, so record the damage where every later open sees it.
+  // rotate this LOG away, so record the damage where every later open finds it.
   const reason = `LevelDB skipped damaged records while recovering its log: ${dropped.trim()}`;
   await writeFileSynced(join(dir, DAMAGE_FILE), `${reason}\n`);
   throw damaged(dbPath, reason);
@@ -106,7 +107,7 @@ function damaged(dbPath: string, reason: string): StorageError {
   });
 }
 
-/** The message of the deepest `cause` of an error, which is where LevelDB puts the reason. */
+/** Returns the message of the deepest `cause` of an error, which is where LevelDB puts the reason. */
 export function innermostMessage(err: unknown): string {
   let current: unknown = err;
   while (current instanceof Error && current.cause instanceof Error) current = current.cause;
