@@ -35,7 +35,7 @@ import type {
 } from './types.js';
 import { NO_NODE } from './types.js';
 import { validateDurableState } from './validate-durable-state.js';
-import { MAX_ADOPTED_TERM, validateMessage } from './validate-message.js';
+import { MAX_TERM, validateMessage } from './validate-message.js';
 
 export type { RaftOptions } from './config.js';
 
@@ -542,7 +542,6 @@ export class RaftNode {
    * Applies the term rules common to all messages. Returns false when the message must be dropped.
    */
   #stepTerm(message: Message): boolean {
-    if (message.term > MAX_ADOPTED_TERM) return false;
     if (message.term > this.#term) {
       if (message.type === 'vote-request') {
         // Leader stickiness: a server that heard from a leader within the election timeout ignores
@@ -634,6 +633,9 @@ export class RaftNode {
   }
 
   #startElection(transfer: boolean): void {
+    // Only a faulty peer can have pushed the term to MAX_TERM (2^52 elections are out of reach).
+    // A campaign would send a term that every peer rejects, so this server waits instead.
+    if (this.#term >= MAX_TERM) return;
     if (this.#options.preVote && !transfer) {
       this.#role = 'pre-candidate';
       this.#leaderId = NO_NODE;

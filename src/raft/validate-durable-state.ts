@@ -21,8 +21,11 @@ export function validateDurableState(durable: DurableState): void {
     lastTerm = snapshot.meta.term;
   }
 
+  const snapshotIndex = snapshot?.meta.index ?? 0;
   let previousTerm = 0;
   for (const entry of entries) {
+    // Entries kept below the snapshot are older than it; the first one after it is not.
+    if (entry.index === snapshotIndex + 1) previousTerm = Math.max(previousTerm, snapshot?.meta.term ?? 0);
     requireCount(`entry index`, entry.index);
     requireCount(`term of entry ${entry.index}`, entry.term);
     if (entry.index < 1)

@@ -12,12 +12,6 @@ import type { Entry, Membership } from './types.js';
  */
 export const MAX_TERM = 2 ** 52;
 
-/**
- * Highest term a server adopts from a message. It is half of MAX_TERM, so a server that adopted
- * the highest possible term can still campaign 2^51 times before its own messages become invalid.
- */
-export const MAX_ADOPTED_TERM = 2 ** 51;
-
 export function validateMessage(value: unknown): string | null {
   if (typeof value !== 'object' || value === null) return 'message is not an object';
   const message = value as Record<string, unknown>;

@@ -71,14 +71,18 @@ export function missingDatabase(dbPath: string, err: unknown): StorageError {
  * rest of its block. It reports that only in its LOG file, so reading that file is the only way
  * to notice.
  */
-export async function checkRecoveryLog(dir: string, dbPath: string): Promise<void> {
-  let log: string;
-  try {
-    log = await readFile(join(dbPath, 'LOG'), 'utf8');
-  } catch {
-    return;
+export async function checkRecoveryLog(dir: string, dbPath: string, files: readonly string[]): Promise<void> {
+  let dropped: string | undefined;
+  for (const file of files) {
+    let log: string;
+    try {
+      log = await readFile(join(dbPath, file), 'utf8');
+    } catch {
+      continue;
+    }
+    dropped = log.split('\n').find((line) => /dropping \d+ bytes/.test(line) || /Corruption:/.test(line));
+    if (dropped !== undefined) break;
   }
-  const dropped = log.split('\n').find((line) => /dropping \d+ bytes/.test(line) || /Corruption:/.test(line));
   if (dropped === undefined) return;
   // LevelDB has already rewritten its files without the damaged records, and the next open would
   // rotate this LOG away, so record the damage where every later open finds it.

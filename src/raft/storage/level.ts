@@ -90,6 +90,9 @@ export class LevelStorage implements RaftStorage {
 
     const dbPath = join(dir, LEVELDB_FOLDER);
     await checkNotDamaged(dir, dbPath);
+    // An open that crashed after LevelDB's recovery left its evidence in LOG (or, after another
+    // attempt, LOG.old). LevelDB rotates LOG on open, so read both before opening it.
+    await checkRecoveryLog(dir, dbPath, ['LOG', 'LOG.old']);
     const initialized = await hasMarker(dir);
     const db: Database = new ClassicLevel<Buffer, Buffer>(dbPath, {
       keyEncoding: 'buffer',
@@ -106,7 +109,7 @@ export class LevelStorage implements RaftStorage {
     }
 
     try {
-      await checkRecoveryLog(dir, dbPath);
+      await checkRecoveryLog(dir, dbPath, ['LOG']);
       // LevelDB syncs the files inside its folder, but not the folder's own entry in `dir`.
       await syncDirectory(dir);
       if (!initialized) await writeMarker(dir);
