@@ -32,8 +32,14 @@ export async function hasMarker(dir: string): Promise<boolean> {
   try {
     await access(join(dir, MARKER_FILE));
     return true;
-  } catch {
-    return false;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    // Any other failure leaves it unknown whether the folder holds state, so do not guess "new".
+    throw new StorageError(
+      'STORAGE_IO',
+      `cannot check ${join(dir, MARKER_FILE)}: ${innermostMessage(err)}; check the folder's permissions`,
+      { path: dir, cause: err },
+    );
   }
 }
 
