@@ -1,0 +1,257 @@
+import { isIP } from 'node:net';
+import { hostname } from 'node:os';
+import { parseHcl } from './hcl.js';
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
+const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error'];
+
+/** Agent configuration after defaults, file and flags are merged and checked. */
+export interface AgentConfig {
+  /** Node name, unique in the cluster. */
+  readonly name: string;
+  /** Folder for the Raft log, snapshots and keys. */
+  readonly dataDir: string;
+  /** Address that the HTTP API and the server RPC listen on. */
+  readonly bindAddr: string;
+  readonly ports: { readonly http: number; readonly rpc: number };
+  readonly server: {
+    readonly enabled: boolean;
+    /** Servers to wait for before the first election; set on the servers that found the cluster. */
+    readonly bootstrapExpect: number;
+    /** Cluster key, 32 bytes in base64. Secret: never log it. */
+    readonly encrypt: string | null;
+    /** Server addresses (`host` or `host:port`) to join. */
+    readonly retryJoin: readonly string[];
+  };
+  readonly acl: { readonly enabled: boolean };
+  readonly logLevel: LogLevel;
+}
+
+/** Every default of the agent configuration. Ports follow Nomad: HTTP 4646, server RPC 4647. */
+export const AGENT_DEFAULTS = {
+  bindAddr: '0.0.0.0',
+  httpPort: 4646,
+  rpcPort: 4647,
+  bootstrapExpect: 1,
+  logLevel: 'info' as LogLevel,
+} as const;
+
+/**
+ * Fields as a configuration file or the command line gives them, in Nomad's names. Every field is
+ * optional; `resolveAgentConfig` fills defaults and checks the result.
+ */
+export interface AgentConfigInput {
+  name?: string;
+  data_dir?: string;
+  bind_addr?: string;
+  log_level?: string;
+  ports?: { http?: number; rpc?: number };
+  server?: {
+    enabled?: boolean;
+    bootstrap_expect?: number;
+    encrypt?: string;
+    server_join?: { retry_join?: string[] };
+  };
+  acl?: { enabled?: boolean };
+}
+
+/** Raised for a configuration that cannot be used; `field` is the Nomad name of the bad field. */
+export class AgentConfigError extends Error {
+  override readonly name = 'AgentConfigError';
+  readonly field: string;
+
+  constructor(field: string, message: string) {
+    super(message);
+    this.field = field;
+  }
+}
+
+type Shape = 'string' | 'number' | 'boolean' | 'strings' | { readonly [key: string]: Shape };
+
+const INPUT_SHAPE: { readonly [key: string]: Shape } = {
+  name: 'string',
+  data_dir: 'string',
+  bind_addr: 'string',
+  log_level: 'string',
+  ports: { http: 'number', rpc: 'number' },
+  server: {
+    enabled: 'boolean',
+    bootstrap_expect: 'number',
+    encrypt: 'string',
+    server_join: { retry_join: 'strings' },
+  },
+  acl: { enabled: 'boolean' },
+};
+
+/**
+ * Parses an agent configuration file in HCL or JSON, as Nomad's agent reads it. Unknown keys,
+ * repeated blocks and values of the wrong type are rejected with the field's name.
+ */
+export function parseAgentConfig(text: string, origin: string): AgentConfigInput {
+  return normalize(parseHcl(text, origin), INPUT_SHAPE, '', origin) as AgentConfigInput;
+}
+
+function normalize(value: unknown, shape: Shape, path: string, origin: string): unknown {
+  if (typeof shape === 'object') {
+    // HCL1 turns every block into a list of objects; JSON gives the object itself.
+    let block = value;
+    if (Array.isArray(block)) {
+      if (block.length !== 1) {
+        throw new AgentConfigError(
+          path,
+          `invalid ${origin}: block ${path} appears ${block.length} times, expected once`,
+        );
+      }
+      block = block[0];
+    }
+    if (typeof block !== 'object' || block === null) {
+      throw new AgentConfigError(
+        path,
+        `invalid ${origin}: ${path || 'the file'} must be a block of settings`,
+      );
+    }
+    const out: Record<string, unknown> = {};
+    for (const [key, field] of Object.entries(block as Record<string, unknown>)) {
+      const fieldPath = path === '' ? key : `${path}.${key}`;
+      const fieldShape = shape[key];
+      if (fieldShape === undefined) {
+        throw new AgentConfigError(
+          fieldPath,
+          `invalid ${origin}: unknown key ${fieldPath}; expected one of ${Object.keys(shape).join(', ')}`,
+        );
+      }
+      out[key] = normalize(field, fieldShape, fieldPath, origin);
+    }
+    return out;
+  }
+  const ok =
+    shape === 'strings'
+      ? Array.isArray(value) && value.every((item) => typeof item === 'string')
+      : typeof value === shape;
+  if (!ok) {
+    const expected = shape === 'strings' ? 'a list of strings' : `a ${shape}`;
+    throw new AgentConfigError(
+      path,
+      `invalid ${origin}: ${path} must be ${expected}, got ${JSON.stringify(value)}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Merges the defaults, then each input in order (configuration files, then flags, so later ones
+ * win), and checks the result. The error names the field and how to fix it.
+ */
+export function resolveAgentConfig(inputs: readonly AgentConfigInput[]): AgentConfig {
+  const merged: AgentConfigInput = {};
+  for (const input of inputs) mergeInto(merged as Record<string, unknown>, input as Record<string, unknown>);
+
+  const server = merged.server ?? {};
+  const config: AgentConfig = {
+    name: merged.name ?? hostname(),
+    dataDir: merged.data_dir ?? '',
+    bindAddr: merged.bind_addr ?? AGENT_DEFAULTS.bindAddr,
+    ports: {
+      http: merged.ports?.http ?? AGENT_DEFAULTS.httpPort,
+      rpc: merged.ports?.rpc ?? AGENT_DEFAULTS.rpcPort,
+    },
+    server: {
+      enabled: server.enabled ?? false,
+      bootstrapExpect: server.bootstrap_expect ?? AGENT_DEFAULTS.bootstrapExpect,
+      encrypt: server.encrypt ?? null,
+      retryJoin: server.server_join?.retry_join ?? [],
+    },
+    acl: { enabled: merged.acl?.enabled ?? false },
+    logLevel: (merged.log_level ?? AGENT_DEFAULTS.logLevel) as LogLevel,
+  };
+  validateAgentConfig(config);
+  return config;
+}
+
+function mergeInto(target: Record<string, unknown>, source: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(source)) {
+    if (value === undefined) continue;
+    const current = target[key];
+    if (isPlainObject(value) && isPlainObject(current)) mergeInto(current, value);
+    else target[key] = isPlainObject(value) ? structuredClone(value) : value;
+  }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function validateAgentConfig(config: AgentConfig): void {
+  if (config.name.trim() === '')
+    throw new AgentConfigError('name', 'invalid name "": set name to a node name unique in the cluster');
+  if (config.dataDir === '') {
+    throw new AgentConfigError(
+      'data_dir',
+      'missing data_dir: set data_dir (or -data-dir) to a folder for the agent state',
+    );
+  }
+  if (isIP(config.bindAddr) === 0) {
+    throw new AgentConfigError(
+      'bind_addr',
+      `invalid bind_addr ${JSON.stringify(config.bindAddr)}: expected an IPv4 or IPv6 address`,
+    );
+  }
+  for (const [field, port] of [
+    ['ports.http', config.ports.http],
+    ['ports.rpc', config.ports.rpc],
+  ] as const) {
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+      throw new AgentConfigError(field, `invalid ${field}=${port}: expected a port from 1 to 65535`);
+    }
+  }
+  if (config.ports.http === config.ports.rpc) {
+    throw new AgentConfigError(
+      'ports',
+      `invalid ports: http and rpc are both ${config.ports.http}; give them different ports`,
+    );
+  }
+  if (!LOG_LEVELS.includes(config.logLevel)) {
+    throw new AgentConfigError(
+      'log_level',
+      `invalid log_level ${JSON.stringify(config.logLevel)}: expected one of ${LOG_LEVELS.join(', ')}`,
+    );
+  }
+  const { server } = config;
+  if (!Number.isInteger(server.bootstrapExpect) || server.bootstrapExpect < 1) {
+    throw new AgentConfigError(
+      'server.bootstrap_expect',
+      `invalid server.bootstrap_expect=${server.bootstrapExpect}: expected a whole number of servers, at least 1`,
+    );
+  }
+  if (server.enabled) {
+    if (server.encrypt === null) {
+      throw new AgentConfigError(
+        'server.encrypt',
+        'missing server.encrypt: servers authenticate each other with a shared key; set it to 32 random bytes in base64 on every server',
+      );
+    }
+    // The key itself is never echoed: it is a secret.
+    if (Buffer.from(server.encrypt, 'base64').length !== 32 || !/^[A-Za-z0-9+/]{43}=$/.test(server.encrypt)) {
+      throw new AgentConfigError(
+        'server.encrypt',
+        'invalid server.encrypt: expected 32 bytes encoded in base64 (44 characters)',
+      );
+    }
+  }
+  for (const address of server.retryJoin) {
+    if (!isJoinAddress(address)) {
+      throw new AgentConfigError(
+        'server.server_join.retry_join',
+        `invalid retry_join address ${JSON.stringify(address)}: expected host or host:port, with a port from 1 to 65535`,
+      );
+    }
+  }
+}
+
+function isJoinAddress(address: string): boolean {
+  const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(?::(\d+))?$/.exec(address);
+  if (match === null) return false;
+  if (match[2] === undefined) return true;
+  const port = Number(match[2]);
+  return port >= 1 && port <= 65535;
+}
