@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { generateClusterKey } from '../rpc/cluster-key.js';
 import { SIGNET_VERSION } from '../version.js';
 
 /** Builds the `signet` command tree. Later subsystems register their commands here. */
@@ -15,6 +16,14 @@ export function buildProgram(): Command {
     .description('print the Signet version')
     .action(() => {
       process.stdout.write(`Signet v${SIGNET_VERSION}\n`);
+    });
+
+  const operator = program.command('operator').description('cluster operator commands');
+  operator
+    .command('keygen')
+    .description('print a new cluster key (32 random bytes in base64) for server.encrypt')
+    .action(() => {
+      process.stdout.write(`${generateClusterKey()}\n`);
     });
 
   return program;

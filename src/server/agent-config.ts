@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
+import { decodeClusterKey } from '../rpc/cluster-key.js';
 import { parseHcl } from './hcl.js';
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
@@ -227,15 +228,14 @@ function validateAgentConfig(config: AgentConfig): void {
     if (server.encrypt === null) {
       throw new AgentConfigError(
         'server.encrypt',
-        'missing server.encrypt: servers authenticate each other with a shared key; set it to 32 random bytes in base64 on every server',
+        'missing server.encrypt: servers authenticate each other with a shared key; create one with signet operator keygen and set it on every server',
       );
     }
-    // The key itself is never echoed: it is a secret.
-    if (Buffer.from(server.encrypt, 'base64').length !== 32 || !/^[A-Za-z0-9+/]{43}=$/.test(server.encrypt)) {
-      throw new AgentConfigError(
-        'server.encrypt',
-        'invalid server.encrypt: expected 32 bytes encoded in base64 (44 characters)',
-      );
+    try {
+      decodeClusterKey(server.encrypt);
+    } catch (err) {
+      // The message of decodeClusterKey never contains the key, which is a secret.
+      throw new AgentConfigError('server.encrypt', `invalid server.encrypt: ${(err as Error).message}`);
     }
   }
   for (const address of server.retryJoin) {
