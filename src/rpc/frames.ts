@@ -28,8 +28,9 @@ export function encodeFrame(
 }
 
 /**
- * Decodes one frame received from a peer. Never throws (a fuzz test checks this): a bad frame yields a reason, which the
- * caller logs before it closes that connection. The size is checked before any decoding.
+ * Decodes one frame received from a peer. Never throws (a fuzz test checks this): a bad frame
+ * yields a reason, which the caller logs before it closes that connection. The size is checked
+ * before any decoding.
  */
 export function decodeFrame(bytes: Uint8Array, maxBytes = DEFAULT_MAX_FRAME_BYTES): DecodedFrame {
   if (bytes.length > maxBytes) {
