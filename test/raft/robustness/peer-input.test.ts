@@ -11,9 +11,8 @@ import { MemoryCluster } from '../support/memory-cluster.js';
 import { CheckedServer } from './fixtures/checked-cluster.js';
 
 /**
- * Messages from a faulty or lying peer that the property test in step-fuzz.test.ts found, or
- * that it skips because they hit a known defect. A defect test is `todo` until the core is fixed.
- * When it passes, remove its case from `knownDefect` in fixtures/adversarial-messages.ts.
+ * Messages from a faulty or lying peer that once crashed or misled a server, most of them found
+ * by the property test in step-fuzz.test.ts. Each stays as a regression test.
  */
 
 /** A server whose batches must pass MemoryStorage's checks, as LevelStorage would check them. */
