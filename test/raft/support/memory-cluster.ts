@@ -1,6 +1,6 @@
 import { bootstrapState, emptyState } from '../../../src/raft/bootstrap.js';
 import type { Message } from '../../../src/raft/messages.js';
-import { RaftNode, type RaftOptions } from '../../../src/raft/raft.js';
+import { RaftNode, type RaftOptions, type Ready } from '../../../src/raft/raft.js';
 import type {
   DurableState,
   Entry,
@@ -48,20 +48,27 @@ export class MemoryServer {
   /** Runs ready batches until none is left; returns the messages to deliver. */
   drain(): Message[] {
     const out: Message[] = this.node.takeImmediateMessages();
-    while (this.node.hasReady()) {
-      const ready = this.node.ready();
-      if (ready.persist !== null) this.durable = applyBatch(this.durable, ready.persist);
-      out.push(...ready.messages);
-      if (ready.snapshotToRestore !== null) {
-        this.restoredFrom = ready.snapshotToRestore;
-        this.applied = [];
-      }
-      this.applied.push(...ready.committedEntries);
-      this.readStates.push(...ready.readStates);
-      this.failedReads.push(...ready.failedReads);
-      this.node.advance(ready);
-    }
+    while (this.node.hasReady()) out.push(...this.carryOut(this.node.ready()));
     return out;
+  }
+
+  /** Persists, restores, applies and advances one ready batch; returns its messages to deliver. */
+  carryOut(ready: Ready): Message[] {
+    if (ready.persist !== null) this.persist(ready.persist);
+    if (ready.snapshotToRestore !== null) {
+      this.restoredFrom = ready.snapshotToRestore;
+      this.applied = [];
+    }
+    this.applied.push(...ready.committedEntries);
+    this.readStates.push(...ready.readStates);
+    this.failedReads.push(...ready.failedReads);
+    this.node.advance(ready);
+    return [...ready.messages];
+  }
+
+  /** Makes a batch durable; subclasses add checks of a real storage. */
+  persist(batch: PersistBatch): void {
+    this.durable = applyBatch(this.durable, batch);
   }
 }
 
