@@ -6,7 +6,7 @@ export function entryBytes(entry: Entry): number {
 }
 
 /**
- * The replicated log as one server holds it: the entries after the compaction point, plus the
+ * The replicated log as one server stores it: the entries after the compaction point, plus the
  * bookkeeping of what storage has made durable.
  *
  * Invariants: compactedIndex <= snapshot index <= applied <= commit; entries[k].index == compactedIndex + 1 + k;
@@ -24,7 +24,7 @@ export class RaftLog {
   /** Highest index handed to the application and acknowledged by `advance`. */
   applied: number;
   /**
-   * Highest index up to which storage holds exactly the entries of this log.
+   * Highest index up to which storage contains exactly the entries of this log.
    * Lowered by a truncation, raised by `markPersisted`.
    */
   persistedIndex: number;
@@ -205,7 +205,7 @@ export class RaftLog {
   }
 
   /**
-   * Records that storage holds the entries of a finished batch, which ended at `index`.
+   * Records that storage contains the entries of a finished batch, which ended at `index`.
    * A truncation since the batch was taken has lowered `unstableFrom`, and entries from there on
    * were replaced in memory, so only the part below it counts as durable. This is what keeps an
    * acknowledgement of overwritten entries from marking their replacements durable.

@@ -11,7 +11,7 @@ export function isMember(membership: Membership, id: NodeId): boolean {
   return membership.voters.includes(id) || membership.learners.includes(id);
 }
 
-/** Every member, voters first, each once. */
+/** Returns every member, voters first, each once. */
 export function members(membership: Membership): NodeId[] {
   return [...membership.voters, ...membership.learners];
 }

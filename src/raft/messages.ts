@@ -88,7 +88,7 @@ export interface TimeoutNow extends Header {
   readonly type: 'timeout-now';
 }
 
-/** A follower asks the leader for a read index on behalf of a local reader. */
+/** A follower requests a read index from the leader on behalf of a local reader. */
 export interface ReadIndexRequest extends Header {
   readonly type: 'read-index-request';
   readonly requestId: number;

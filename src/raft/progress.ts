@@ -1,10 +1,10 @@
 import type { NodeId } from './types.js';
 
 /**
- * How the leader replicates to one follower:
- * - probe: one append at a time until the follower's match index is found;
- * - replicate: appends are pipelined, bounded by the in-flight window;
- * - snapshot: the follower needs a snapshot, sent chunk by chunk, one chunk in flight.
+ * Replication mode of one follower on the leader.
+ * - probe: one append at a time, until the follower's match index is found.
+ * - replicate: appends are pipelined, bounded by the in-flight window.
+ * - snapshot: the follower needs a snapshot, sent chunk by chunk with one chunk in flight.
  */
 export type ProgressState = 'probe' | 'replicate' | 'snapshot';
 

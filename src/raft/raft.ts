@@ -298,8 +298,8 @@ export class RaftNode {
   }
 
   /**
-   * Requests a linearizable read. The result arrives as a ReadState in a later ready batch (or its
-   * id in `failedReads`); the read may be served once the state machine has applied that index.
+   * Requests a linearizable read. The result arrives in a later ready batch as a ReadState, or as
+   * the request id in `failedReads`. Serve the read once the state machine has applied its index.
    */
   readIndex(requestId: number): void {
     if (this.#role === 'leader') {
@@ -421,11 +421,11 @@ export class RaftNode {
 
   /**
    * Takes the queued messages that may leave before the pending writes are durable: a leader's
-   * appends, heartbeats, snapshot chunks and TimeoutNow. None of them
-   * promises anything about this server's disk (the leader counts its own entries toward commit
-   * only once they are durable), so sending them at once keeps heartbeats off the disk path: a
-   * slow fsync on the leader no longer silences it. Callable at any time, also while a ready
-   * batch is in flight; messages not taken here go out with the next ready batch.
+   * appends, heartbeats, snapshot chunks and TimeoutNow. None of them promises anything about this
+   * server's disk, because the leader counts its own entries toward commit only once they are
+   * durable. Sending them at once keeps heartbeats off the disk path, so a slow fsync on the leader
+   * does not silence it. Callable at any time, also while a ready batch is in flight. Messages not
+   * taken here go out with the next ready batch.
    */
   takeImmediateMessages(): Message[] {
     // A leader that has not yet made its own term durable (a single voter elects itself without
@@ -523,7 +523,7 @@ export class RaftNode {
     };
   }
 
-  /** The leader's view of each follower's replication, for metrics; empty on other roles. */
+  /** Returns the leader's view of each follower's replication, for metrics, or nothing on other roles. */
   followerProgress(): { id: NodeId; match: number; next: number; state: string }[] {
     if (this.#role !== 'leader') return [];
     return [...this.#progress.values()]
@@ -719,9 +719,9 @@ export class RaftNode {
   /**
    * Whether this server may start elections: it is a voter of its latest configuration, or of the
    * committed one while a change that removes it is still uncommitted. The second case follows the
-   * Raft dissertation: when a leader of two voters removes itself and loses office before the
-   * removal commits, the other voter cannot win without it, and only this server's campaign
-   * (counting the latest configuration's votes, not its own) can commit the removal.
+   * Raft dissertation. When a leader of two voters removes itself and loses office before the
+   * removal commits, the other voter cannot win without it. Only this server's campaign, which
+   * counts the votes of the latest configuration and not its own, can then commit the removal.
    */
   #promotable(): boolean {
     if (isVoter(this.#memberships.latest(), this.id)) return true;
@@ -1112,8 +1112,8 @@ export class RaftNode {
     this.#markActive(progress);
 
     if (progress.state === 'snapshot') {
-      // The follower answers heartbeats sent two rounds after the chunk, but not the chunk: it
-      // was probably lost, so resend it. Chunks are idempotent, so a lost one costs two heartbeat
+      // The follower responds to heartbeats sent two rounds after the chunk, but not to the chunk,
+      // so the chunk was probably lost: resend it. Chunks are idempotent, so a lost one costs two heartbeat
       // intervals, not a stalled follower.
       const snapshot = this.#log.snapshot;
       if (snapshot === null || snapshot.meta.index !== progress.snapshotIndex) progress.becomeProbe();

@@ -12,7 +12,7 @@ export interface PendingRead {
 
 /**
  * ReadIndex on the leader. A read records the commit index, then waits until a quorum of voters
- * has acknowledged a heartbeat round sent after the read arrived: that proves no other leader
+ * has acknowledged a heartbeat round sent after the read arrived. That proves that no other leader
  * had taken over at that moment, so the recorded index includes every write acknowledged before.
  */
 export class ReadIndexQueue {

@@ -2,9 +2,9 @@ import type { SnapshotRequest } from './messages.js';
 
 /**
  * Assembles the chunks of one InstallSnapshot transfer on a follower. Chunks must arrive in
- * order; a duplicate or out-of-order chunk is ignored and the follower reports the offset it
- * needs, so the leader can resume from there. A new transfer starts only with a chunk at offset 0
- * of a newer snapshot, or of any snapshot from a leader of a later term, so a delayed chunk of an
+ * order. A duplicate or out-of-order chunk is ignored, and the follower reports the offset it
+ * needs so the leader can resume from there. A new transfer starts only with a chunk at offset 0
+ * of a newer snapshot, or of any snapshot from a leader of a later term. So a delayed chunk of an
  * older snapshot cannot discard the transfer in progress. The buffer is volatile: after a crash
  * the transfer starts over.
  */

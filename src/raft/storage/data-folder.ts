@@ -34,7 +34,7 @@ export async function hasMarker(dir: string): Promise<boolean> {
     return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    // Any other failure leaves it unknown whether the folder holds state, so do not guess "new".
+    // Any other failure leaves it unknown whether the folder contains state, so do not guess "new".
     throw new StorageError(
       'STORAGE_IO',
       `cannot check ${join(dir, MARKER_FILE)}: ${innermostMessage(err)}; check the folder's permissions`,

@@ -97,7 +97,7 @@ export class LevelStorage implements RaftStorage {
     const db: Database = new ClassicLevel<Buffer, Buffer>(dbPath, {
       keyEncoding: 'buffer',
       valueEncoding: 'buffer',
-      // Once the folder holds Raft state, a missing database is data loss, not a fresh start.
+      // Once the folder contains Raft state, a missing database is data loss, not a fresh start.
       createIfMissing: !initialized,
     });
     try {

@@ -21,7 +21,7 @@ export class MemoryStorage implements RaftStorage {
   #closed = false;
 
   /**
-   * Returns a storage that holds `state` as if it had been saved, for tests that start from a
+   * Returns a storage that contains `state` as if it had been saved, for tests that start from a
    * state read back from another storage. Throws when the entries have a gap or miss the snapshot.
    */
   static fromState(state: DurableState): MemoryStorage {

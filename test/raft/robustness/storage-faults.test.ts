@@ -316,8 +316,8 @@ let probeRunnable: Promise<string | null> | undefined;
 
 /**
  * Returns why the probe cannot run, or null. As root the probe runs as an unprivileged user, who
- * must be able to reach the node binary and this checkout; a CI checkout under a private folder
- * (such as /root) is not, and then the read-only tests are skipped rather than failed.
+ * must be able to reach the node binary and this checkout. A CI checkout under a private folder
+ * (such as /root) is out of that user's reach, so the read-only tests are skipped, not failed.
  */
 function probeUnavailable(): Promise<string | null> {
   probeRunnable ??= (async () => {
