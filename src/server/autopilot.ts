@@ -1,0 +1,57 @@
+import type { Membership, NodeId } from '../raft/types.js';
+import type { PeerInfo } from './peer-directory.js';
+
+/** What the leader knows when it reconciles the cluster's membership with the servers it sees. */
+export interface ReconcileView {
+  readonly selfId: NodeId;
+  readonly membership: Membership;
+  readonly commit: number;
+  /** Replication progress of each follower, from the leader's view. */
+  readonly progress: readonly { readonly id: NodeId; readonly match: number }[];
+  /** Servers connected to the leader right now (the leader included), with their current addresses. */
+  readonly live: readonly PeerInfo[];
+  /** The replicated directory of servers. */
+  readonly recorded: readonly PeerInfo[];
+}
+
+export type ReconcileAction =
+  | { readonly kind: 'record-server'; readonly server: PeerInfo }
+  | { readonly kind: 'add-learner'; readonly id: NodeId }
+  | { readonly kind: 'promote'; readonly id: NodeId };
+
+/**
+ * The leader's next step toward a membership that matches the servers it sees, as Nomad's
+ * leader does when servers join: every live server is recorded in the replicated directory with
+ * its current addresses, a live server that is not a member joins as a learner, and a learner
+ * becomes a voter once it has caught up with the commit index (so adding it does not stall
+ * commits while it copies the log). Removed ids are never added again. One action at a time,
+ * because the core accepts one membership change at a time.
+ *
+ * Servers are not removed automatically: an operator removes a dead server with
+ * `operator raft remove-peer`.
+ */
+export function nextReconcileAction(view: ReconcileView): ReconcileAction | null {
+  const recorded = new Map(view.recorded.map((server) => [server.id, server]));
+  const removed = new Set(view.membership.removed);
+  for (const server of view.live) {
+    if (removed.has(server.id)) continue;
+    const record = recorded.get(server.id);
+    if (
+      record === undefined ||
+      record.name !== server.name ||
+      record.rpcAddr !== server.rpcAddr ||
+      record.httpAddr !== server.httpAddr
+    ) {
+      return { kind: 'record-server', server };
+    }
+  }
+  const members = new Set([...view.membership.voters, ...view.membership.learners]);
+  for (const server of view.live) {
+    if (!members.has(server.id) && !removed.has(server.id)) return { kind: 'add-learner', id: server.id };
+  }
+  const match = new Map(view.progress.map((progress) => [progress.id, progress.match]));
+  for (const id of view.membership.learners) {
+    if ((match.get(id) ?? 0) >= view.commit) return { kind: 'promote', id };
+  }
+  return null;
+}

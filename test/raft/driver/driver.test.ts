@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { RaftError } from '../../../src/raft/errors.js';
+import { DriverCluster, waitFor } from './harness.js';
+
+const text = (value: string) => new TextEncoder().encode(value);
+
+describe('RaftDriver on LevelDB', () => {
+  test('elects a leader, commits proposals and applies them in the same order everywhere', async (t) => {
+    const cluster = new DriverCluster();
+    await cluster.init();
+    t.after(() => cluster.close());
+    for (const id of [1, 2, 3]) await cluster.start(id, [1, 2, 3]);
+    const leader = await waitFor(() => cluster.leader(), 10_000, 'a leader');
+    const outcome = await leader.driver.propose(text('first'));
+    assert.deepEqual(outcome.result, { position: 1 });
+    await Promise.all(Array.from({ length: 20 }, (_, i) => leader.driver.propose(text(`w${i}`))));
+    await waitFor(
+      () => [...cluster.members.values()].every((member) => member.machine.items.length === 21),
+      10_000,
+      'every server to apply 21 commands',
+    );
+    const lists = [...cluster.members.values()].map((member) => member.machine.items.join(','));
+    assert.equal(new Set(lists).size, 1);
+  });
+
+  test('one fsync covers many proposals (group commit)', async (t) => {
+    const cluster = new DriverCluster();
+    await cluster.init();
+    t.after(() => cluster.close());
+    for (const id of [1, 2, 3]) await cluster.start(id, [1, 2, 3]);
+    const leader = await waitFor(() => cluster.leader(), 10_000, 'a leader');
+    await leader.driver.propose(text('warm-up'));
+    const before = leader.saves;
+    await Promise.all(Array.from({ length: 500 }, (_, i) => leader.driver.propose(text(`g${i}`))));
+    const saves = leader.saves - before;
+    assert.ok(saves < 100, `500 proposals took ${saves} saves on the leader`);
+  });
+
+  test('a follower rejects proposals with NOT_LEADER and the leader id', async (t) => {
+    const cluster = new DriverCluster();
+    await cluster.init();
+    t.after(() => cluster.close());
+    for (const id of [1, 2, 3]) await cluster.start(id, [1, 2, 3]);
+    const leader = await waitFor(() => cluster.leader(), 10_000, 'a leader');
+    await leader.driver.propose(text('x'));
+    const follower = await waitFor(() =>
+      [...cluster.members.values()].find(
+        (member) => member !== leader && member.driver.status().leaderId === leader.driver.id,
+      ),
+    );
+    assert.throws(
+      () => follower.driver.propose(text('y')),
+      (err: unknown) =>
+        err instanceof RaftError && err.code === 'NOT_LEADER' && err.leaderId === leader.driver.id,
+    );
+  });
+
+  test('a read on a follower resolves once it has applied the latest write', async (t) => {
+    const cluster = new DriverCluster();
+    await cluster.init();
+    t.after(() => cluster.close());
+    for (const id of [1, 2, 3]) await cluster.start(id, [1, 2, 3]);
+    const leader = await waitFor(() => cluster.leader(), 10_000, 'a leader');
+    const { index } = await leader.driver.propose(text('read-me'));
+    const follower = [...cluster.members.values()].find((member) => member !== leader)!;
+    await waitFor(() => follower.driver.status().leaderId !== 0, 10_000, 'the follower to know the leader');
+    const readIndex = await follower.driver.readIndex();
+    assert.ok(readIndex >= index, `read index ${readIndex} is below the write at ${index}`);
+    assert.ok(follower.machine.items.includes('read-me'));
+  });
+
+  test('a restarted server keeps what it applied, from its snapshot and log', async (t) => {
+    const cluster = new DriverCluster({ snapshotThresholdEntries: 50 });
+    await cluster.init();
+    t.after(() => cluster.close());
+    for (const id of [1, 2, 3]) await cluster.start(id, [1, 2, 3]);
+    const leader = await waitFor(() => cluster.leader(), 10_000, 'a leader');
+    for (let i = 0; i < 120; i++) await leader.driver.propose(text(`r${i}`));
+    const follower = [...cluster.members.entries()].find(([, member]) => member !== leader)!;
+    await waitFor(() => follower[1].machine.items.length === 120, 10_000, 'the follower to apply 120');
+    assert.ok(follower[1].driver.status().snapshotIndex > 0, 'the follower took a snapshot');
+    await cluster.stop(follower[0]);
+    const restarted = await cluster.start(follower[0], null);
+    assert.equal(restarted.machine.restores, 1, 'the snapshot was restored at start');
+    await waitFor(
+      () => restarted.machine.items.length === 120,
+      10_000,
+      'the restarted server to reapply its log',
+    );
+    assert.equal(restarted.machine.items.at(-1), 'r119');
+  });
+
+  test('a new server catches up from a snapshot sent by the leader', async (t) => {
+    const cluster = new DriverCluster({ snapshotThresholdEntries: 20 });
+    await cluster.init();
+    t.after(() => cluster.close());
+    for (const id of [1, 2, 3]) await cluster.start(id, [1, 2, 3]);
+    const leader = await waitFor(() => cluster.leader(), 10_000, 'a leader');
+    // More than the trailing entries kept below a snapshot (1024), so the log no longer reaches index 1.
+    const writes = Array.from({ length: 1500 }, (_, i) => leader.driver.propose(text(`s${i}`)));
+    await Promise.all(writes);
+    assert.ok(leader.driver.status().firstIndex > 1, 'the leader compacted its log');
+    const joiner = await cluster.start(4, null);
+    await leader.driver.proposeMembership({ type: 'add-learner', nodeId: 4 });
+    await waitFor(() => joiner.machine.items.length === 1500, 20_000, 'the new server to catch up');
+    assert.ok(joiner.machine.restores >= 1, 'it caught up through a snapshot');
+  });
+
+  test('a storage failure stops the driver and fails what waits', async (t) => {
+    const cluster = new DriverCluster();
+    await cluster.init();
+    t.after(() => cluster.close());
+    const only = await cluster.start(1, [1]);
+    await waitFor(() => only.driver.status().role === 'leader', 10_000, 'the single server to lead');
+    await only.driver.propose(text('ok'));
+    await only.storage.close();
+    await assert.rejects(only.driver.propose(text('lost')), RaftError);
+    await waitFor(() => only.fatal !== null, 10_000, 'the fatal callback');
+    assert.equal((only.fatal as { code?: string }).code, 'STORAGE_CLOSED');
+    cluster.members.delete(1);
+  });
+});
+
