@@ -1,0 +1,145 @@
+import { applyCommand } from './apply-command.js';
+import type { ApplyResult } from './apply-result.js';
+import { ChangeWaiters } from './change-waiters.js';
+import { type Command, decodeCommand } from './commands.js';
+import type { Namespace } from './namespaces.js';
+import type { ServerRecord } from './servers.js';
+import { decodeSnapshot, encodeSnapshot } from './snapshot-codec.js';
+import { Transaction } from './table.js';
+import { initialTables, TABLE_NAMES, type TableName, type Tables } from './tables.js';
+
+export type { ApplyResult } from './apply-result.js';
+export type { Namespace } from './namespaces.js';
+export type { ServerRecord } from './servers.js';
+export type { TableName } from './tables.js';
+
+/**
+ * The replicated state machine: every table, the Raft index of the last entry applied, and the
+ * waits of blocking queries. The Raft driver is its only writer, through `apply`, `advanceTo` and
+ * `restore`. Rows returned to readers are frozen and lists are copies, so no reader can change
+ * the state.
+ */
+export class StateStore {
+  #tables: Tables = initialTables();
+  /** Invariant: every `apply` and `advanceTo` raises it, and only `restore` may set it lower. */
+  #latestIndex = 0;
+  readonly #waiters = new Map<TableName, ChangeWaiters>(
+    TABLE_NAMES.map((name) => [name, new ChangeWaiters()]),
+  );
+
+  /** Raft index of the last entry applied (0 before the first entry). */
+  get latestIndex(): number {
+    return this.#latestIndex;
+  }
+
+  /**
+   * Applies the command in the log entry at `index`. Never throws for bad data: an entry that does
+   * not decode, or a command that the state rejects, returns `ok: false` and changes no table, but
+   * the index still moves. Throws a plain Error when `index` is not above `latestIndex`, because
+   * applying an entry twice or out of order is a bug in the caller.
+   */
+  apply(index: number, data: Uint8Array): ApplyResult {
+    this.#checkNextIndex(index);
+
+    let command: Command;
+    try {
+      command = decodeCommand(data);
+    } catch (err) {
+      this.#latestIndex = index;
+      const reason = err instanceof Error ? err.message : String(err);
+      return {
+        ok: false,
+        reason: 'undecodable',
+        status: 500,
+        message: `cannot apply Raft entry ${index}: ${reason}`,
+      };
+    }
+
+    // The command's changes stay in the transaction until it commits, so a rejection leaves
+    // nothing behind, and the commit is made of plain Map writes that cannot fail midway.
+    const txn = new Transaction(index);
+    const result = applyCommand(txn, this.#tables, command);
+    this.#latestIndex = index;
+    if (result.ok) {
+      for (const name of txn.commit()) this.#waiterOf(name).notify(index);
+    }
+    return result;
+  }
+
+  /** Moves the index past a log entry that contains no command (a no-op or a membership change). */
+  advanceTo(index: number): void {
+    this.#checkNextIndex(index);
+    this.#latestIndex = index;
+  }
+
+  /** Raft index of the table's last change; at least 1, because the tables are created at index 1. */
+  tableIndex(table: TableName): number {
+    return this.#tables[table].index;
+  }
+
+  /** Returns every namespace, sorted by name. */
+  namespaces(): Namespace[] {
+    return [...this.#tables.namespaces.list()];
+  }
+
+  namespace(name: string): Namespace | null {
+    return this.#tables.namespaces.get(name);
+  }
+
+  /** Returns every server in the directory, sorted by id. */
+  servers(): ServerRecord[] {
+    return [...this.#tables.servers.list()];
+  }
+
+  server(id: number): ServerRecord | null {
+    return this.#tables.servers.get(id);
+  }
+
+  /**
+   * Resolves when `tableIndex(table)` exceeds `afterIndex`, at once if it already does, or when
+   * `signal` aborts. Never rejects, so a blocking query responds with whatever state it reads then.
+   */
+  waitForChange(table: TableName, afterIndex: number, signal: AbortSignal): Promise<void> {
+    return this.#waiterOf(table).wait(afterIndex, this.tableIndex(table), signal);
+  }
+
+  /** Number of `waitForChange` calls on `table` that have not resolved yet. */
+  pendingWaits(table: TableName): number {
+    return this.#waiterOf(table).size;
+  }
+
+  // NOTE: snapshot and restore run synchronously. bench/state.ts measured about 7 ms and 25 ms
+  // for 10,000 namespaces on a 2-core VM, so restore on a running server already exceeds the
+  // 10 ms event-loop budget at that size, and both grow linearly with the rows.
+
+  /** Serialises every table and `latestIndex`. */
+  snapshot(): Uint8Array {
+    return encodeSnapshot({ latestIndex: this.#latestIndex, tables: this.#tables });
+  }
+
+  /**
+   * Replaces every table and `latestIndex` with the snapshot's. The snapshot is decoded and checked
+   * in full first, so on SnapshotError the current state stays as it was.
+   */
+  restore(bytes: Uint8Array): void {
+    const image = decodeSnapshot(bytes);
+    this.#tables = image.tables;
+    this.#latestIndex = image.latestIndex;
+    for (const name of TABLE_NAMES) this.#waiterOf(name).notify(this.#tables[name].index);
+  }
+
+  #waiterOf(table: TableName): ChangeWaiters {
+    const waiters = this.#waiters.get(table);
+    if (waiters === undefined) throw new Error(`unknown table ${JSON.stringify(table)}`);
+    return waiters;
+  }
+
+  #checkNextIndex(index: number): void {
+    if (!Number.isSafeInteger(index) || index <= this.#latestIndex) {
+      throw new Error(
+        `cannot apply Raft index ${index}: the state is already at index ${this.#latestIndex}, ` +
+          'and each entry must be applied once, in log order',
+      );
+    }
+  }
+}
