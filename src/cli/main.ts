@@ -2,6 +2,11 @@
 import { Command } from 'commander';
 import { generateClusterKey } from '../rpc/cluster-key.js';
 import { SIGNET_VERSION } from '../version.js';
+import { registerAgentCommand } from './agent-command.js';
+import { normalizeFlags } from './flags.js';
+import { registerNamespaceCommands } from './namespace-command.js';
+import { registerOperatorRaftCommands } from './operator-raft-command.js';
+import { registerServerCommands } from './server-command.js';
 
 /** Builds the `signet` command tree. Later subsystems register their commands here. */
 export function buildProgram(): Command {
@@ -18,6 +23,8 @@ export function buildProgram(): Command {
       process.stdout.write(`Signet v${SIGNET_VERSION}\n`);
     });
 
+  registerAgentCommand(program);
+
   const operator = program.command('operator').description('cluster operator commands');
   operator
     .command('keygen')
@@ -25,8 +32,13 @@ export function buildProgram(): Command {
     .action(() => {
       process.stdout.write(`${generateClusterKey()}\n`);
     });
+  registerOperatorRaftCommands(operator);
+
+  registerServerCommands(program);
+  registerNamespaceCommands(program);
 
   return program;
 }
 
-await buildProgram().parseAsync(process.argv);
+// Nomad's flags have one dash (`-address=URL`); commander expects two for long options.
+await buildProgram().parseAsync(normalizeFlags(process.argv.slice(2)), { from: 'user' });

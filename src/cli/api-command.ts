@@ -1,0 +1,44 @@
+import type { Command } from 'commander';
+import { ApiClient } from '../http/client.js';
+
+/** Flags of every command that calls the HTTP API, with Nomad's names. */
+export interface ApiFlags {
+  readonly address?: string;
+  readonly token?: string;
+}
+
+/** Adds `-address` and `-token`, which every API command takes, as in Nomad. */
+export function withApiFlags(command: Command): Command {
+  return command
+    .option(
+      '--address <url>',
+      'HTTP API address of a Signet agent (default: SIGNET_ADDR, NOMAD_ADDR or http://127.0.0.1:4646)',
+    )
+    .option('--token <secret>', 'ACL token sent as X-Nomad-Token (default: SIGNET_TOKEN or NOMAD_TOKEN)');
+}
+
+export function clientFor(flags: ApiFlags): ApiClient {
+  return new ApiClient({ address: flags.address, token: flags.token });
+}
+
+/**
+ * Wraps a command action so that any failure prints one line on stderr and sets exit code 1,
+ * instead of a stack trace.
+ */
+export function apiAction<Args extends unknown[]>(
+  run: (...args: Args) => Promise<void>,
+): (...args: Args) => Promise<void> {
+  return async (...args: Args) => {
+    try {
+      await run(...args);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      process.stderr.write(`Error: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
+      process.exitCode = 1;
+    }
+  };
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 4)}\n`);
+}

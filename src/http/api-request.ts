@@ -1,0 +1,46 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { ServerBackend } from '../server/backend.js';
+
+/** One API request as handlers see it; the server builds it after routing. */
+export interface ApiRequest {
+  readonly method: string;
+  /** Path without the query string, as received (percent-encoded). */
+  readonly path: string;
+  /** Path parameters, percent-decoded. */
+  readonly params: Readonly<Record<string, string>>;
+  readonly query: URLSearchParams;
+  readonly headers: IncomingHttpHeaders;
+  readonly backend: ServerBackend;
+  /** Aborts when the client disconnects before the response is written. */
+  readonly signal: AbortSignal;
+  /** Reads the whole body, size-limited, and parses it as JSON. Throws `RequestError` (400 or 413). */
+  readJson(): Promise<unknown>;
+}
+
+export type ApiReplyBody =
+  | { readonly kind: 'json'; readonly value: unknown }
+  | { readonly kind: 'text'; readonly value: string; readonly contentType: string }
+  | { readonly kind: 'empty' };
+
+export interface ApiReply {
+  /** HTTP status, 200 when absent. */
+  readonly status?: number;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body: ApiReplyBody;
+}
+
+/** A route's handler. It throws `RequestError` for a refusal with Nomad's status and message. */
+export type ApiHandler = (request: ApiRequest) => Promise<ApiReply>;
+
+export function jsonReply(value: unknown, headers?: Record<string, string>, status?: number): ApiReply {
+  return { body: { kind: 'json', value }, ...(headers ? { headers } : {}), ...(status ? { status } : {}) };
+}
+
+/** Reply of a write, which Nomad sends with an empty body and the Raft index of the change. */
+export function writeReply(index: number): ApiReply {
+  return { body: { kind: 'empty' }, headers: { 'X-Nomad-Index': String(index) } };
+}
+
+export function emptyReply(): ApiReply {
+  return { body: { kind: 'empty' } };
+}

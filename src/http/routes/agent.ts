@@ -1,0 +1,22 @@
+import { jsonReply } from '../api-request.js';
+import type { ApiRouter } from '../router.js';
+
+/** Endpoints about the agent that serves the request; they never involve the leader. */
+export function registerAgentRoutes(router: ApiRouter): void {
+  router.on('GET', '/v1/agent/self', async (request) => jsonReply(request.backend.self()));
+
+  // Nomad's health body uses lower-case keys. An unhealthy agent returns 500, so that load
+  // balancers can probe it by status alone.
+  router.on('GET', '/v1/agent/health', async (request) => {
+    const health = request.backend.health();
+    return jsonReply(
+      { server: { ok: health.ok, message: health.message } },
+      undefined,
+      health.ok ? 200 : 500,
+    );
+  });
+
+  router.on('GET', '/v1/agent/members', async (request) =>
+    jsonReply({ ServerName: request.backend.nodeName, Members: request.backend.members() }),
+  );
+}

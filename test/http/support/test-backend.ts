@@ -1,0 +1,146 @@
+import { Writable } from 'node:stream';
+import pino, { type Logger } from 'pino';
+import { createHttpServer, type HttpServerHandle } from '../../../src/http/server.js';
+import type { AgentMember, LeaderContact, RaftServer, ServerBackend } from '../../../src/server/backend.js';
+import { ServerMetrics } from '../../../src/server/metrics.js';
+import { RequestError } from '../../../src/server/request-error.js';
+import { type Command, encodeCommand } from '../../../src/state/commands.js';
+import { StateStore } from '../../../src/state/store.js';
+
+/**
+ * A single-server backend over a real StateStore: `apply` commits at once at the next index, so
+ * HTTP tests see the same validation and apply results as a cluster, without Raft.
+ */
+export class TestBackend implements ServerBackend {
+  readonly nodeName = 'test-1';
+  readonly state = new StateStore();
+  readonly metrics = new ServerMetrics('test-1');
+  contact: LeaderContact = { knownLeader: true, lastContactMs: 0 };
+  consistentReads = 0;
+  /** When set, consistentRead rejects with it (for example a 500 "No cluster leader"). */
+  consistentReadError: RequestError | null = null;
+  /** When set, `self()` throws it, to test errors that are not RequestError. */
+  selfError: Error | null = null;
+  healthy = true;
+  readonly removedPeers: string[] = [];
+  readonly transfers: (string | null)[] = [];
+  servers: RaftServer[] = [
+    { ID: '101', Node: 'test-1', Address: '127.0.0.1:4647', Leader: true, Voter: true, RaftProtocol: '3' },
+    { ID: '102', Node: 'test-2', Address: '127.0.0.1:5647', Leader: false, Voter: true, RaftProtocol: '3' },
+    { ID: '103', Node: 'test-3', Address: '127.0.0.1:6647', Leader: false, Voter: false, RaftProtocol: '3' },
+  ];
+
+  constructor() {
+    // The tables start at index 1, as after a cluster's first (configuration) entry.
+    this.state.advanceTo(1);
+  }
+
+  async consistentRead(): Promise<void> {
+    this.consistentReads++;
+    if (this.consistentReadError !== null) throw this.consistentReadError;
+  }
+
+  async apply(command: Command): Promise<{ index: number }> {
+    const index = this.state.latestIndex + 1;
+    const result = this.state.apply(index, encodeCommand(command));
+    if (!result.ok) throw new RequestError(result.status, result.message);
+    return { index };
+  }
+
+  leaderContact(): LeaderContact {
+    return this.contact;
+  }
+
+  leaderAddress(): string {
+    return this.servers.find((server) => server.Leader)?.Address ?? '';
+  }
+
+  peers(): string[] {
+    return this.servers.filter((server) => server.Voter).map((server) => server.Address);
+  }
+
+  raftConfiguration(): { Index: number; Servers: RaftServer[] } {
+    return { Index: 7, Servers: this.servers };
+  }
+
+  async removePeer(id: string): Promise<void> {
+    if (!this.servers.some((server) => server.ID === id))
+      throw new RequestError(404, `no server with ID ${id}`);
+    this.removedPeers.push(id);
+    this.servers = this.servers.filter((server) => server.ID !== id);
+  }
+
+  async transferLeadership(id: string | null): Promise<void> {
+    this.transfers.push(id);
+  }
+
+  members(): AgentMember[] {
+    return this.servers.map((server) => {
+      const [host, port] = server.Address.split(':');
+      return {
+        Name: server.Node,
+        Addr: host!,
+        Port: Number(port),
+        Status: 'alive',
+        Tags: { build: '0.1.0' },
+      };
+    });
+  }
+
+  self(): Record<string, unknown> {
+    if (this.selfError !== null) throw this.selfError;
+    return { config: { NodeName: this.nodeName }, stats: { raft: { state: 'Leader' } } };
+  }
+
+  health(): { ok: boolean; message: string } {
+    return this.healthy ? { ok: true, message: 'ok' } : { ok: false, message: 'no cluster leader' };
+  }
+}
+
+/** Creates a pino logger whose JSON lines are kept in `lines`, for assertions on logged fields. */
+export function captureLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
+      }
+      callback();
+    },
+  });
+  return { logger: pino({ level: 'debug' }, stream), lines };
+}
+
+export interface TestServer {
+  readonly backend: TestBackend;
+  readonly http: HttpServerHandle;
+  readonly url: string;
+  readonly logLines: Record<string, unknown>[];
+  close(): Promise<void>;
+}
+
+/** Starts the HTTP API on 127.0.0.1 with a free port over a fresh TestBackend. */
+export async function startTestServer(options: { maxBodyBytes?: number } = {}): Promise<TestServer> {
+  const backend = new TestBackend();
+  const { logger, lines } = captureLogger();
+  const http = await createHttpServer({ backend, logger, host: '127.0.0.1', port: 0, ...options });
+  return {
+    backend,
+    http,
+    url: `http://127.0.0.1:${http.port}`,
+    logLines: lines,
+    close: async () => {
+      await http.close();
+      backend.metrics.close();
+    },
+  };
+}
+
+/** Polls `condition` until it is true or `timeoutMs` passes, then fails with `what`. */
+export async function waitUntil(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
