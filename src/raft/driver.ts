@@ -16,7 +16,10 @@ import type {
 
 /** The replicated application that committed entries are applied to. */
 export interface StateMachine {
-  /** Applies one committed command; the result goes back to whoever proposed it. Must not throw. */
+  /**
+   * Applies one committed command; the result goes back to whoever proposed it. Throws only when
+   * the entry cannot be applied at all, which stops the server rather than let its state diverge.
+   */
   apply(entry: CommandEntry): unknown;
   /** A no-op or membership entry was committed at `index`; the state's index moves with it. */
   advanceTo(index: number): void;

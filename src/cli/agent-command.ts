@@ -1,0 +1,24 @@
+import type { Command } from 'commander';
+
+/** Registers `signet agent`; the server code loads only when the command runs, so other commands start fast. */
+export function registerAgentCommand(program: Command): void {
+  program
+    .command('agent')
+    .description('run a Signet agent (a server with -server)')
+    .option('--server', 'run as a server')
+    .option('--config <file...>', 'agent configuration file, HCL or JSON (repeatable; later files win)')
+    .option('--data-dir <dir>', 'folder for the Raft log, snapshots and the server id (sets data_dir)')
+    .option('--bind <addr>', 'address the HTTP API and server RPC listen on (sets bind_addr)')
+    .option(
+      '--bootstrap-expect <n>',
+      'servers to wait for before the first election (sets server.bootstrap_expect)',
+    )
+    .option('--retry-join <addr...>', 'server RPC address to join, host or host:port (repeatable)')
+    .option('--node <name>', 'node name, unique in the cluster (sets name)')
+    .option('--encrypt <key>', 'cluster key, 32 bytes in base64 (sets server.encrypt)')
+    .option('--log-level <level>', 'trace, debug, info, warn or error (sets log_level)')
+    .action(async (flags: Record<string, unknown>) => {
+      const { runAgent } = await import('./agent-main.js');
+      process.exitCode = await runAgent(flags);
+    });
+}

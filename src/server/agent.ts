@@ -1,0 +1,344 @@
+import { randomInt } from 'node:crypto';
+import type { Logger } from 'pino';
+import { RAFT_DEFAULTS } from '../raft/config.js';
+import { RaftDriver } from '../raft/driver.js';
+import type { Message } from '../raft/messages.js';
+import { LevelStorage } from '../raft/storage/level.js';
+import type { Membership } from '../raft/types.js';
+import { decodeClusterKey } from '../rpc/cluster-key.js';
+import { type Frame, RpcTransport } from '../rpc/transport.js';
+import { StateStore } from '../state/store.js';
+import { advertiseAddress, joinAddress } from './addresses.js';
+import { AGENT_DEFAULTS, type AgentConfig } from './agent-config.js';
+import { nextReconcileAction } from './autopilot.js';
+import { ClusterOperations } from './cluster-operations.js';
+import { ServerMetrics } from './metrics.js';
+import {
+  foundingVoters,
+  type Introduction,
+  PeerDirectory,
+  type PeerInfo,
+  parseIntroduction,
+} from './peer-directory.js';
+import { ReplicatedState } from './replicated-state.js';
+import { loadOrCreateServerId, serverPaths } from './server-id.js';
+
+/** How often the agent checks bootstrap, links and membership, in milliseconds. */
+const HOUSEKEEPING_MS = 250;
+/** Bytes of applied commands after which a snapshot is taken even below the entry threshold. */
+const SNAPSHOT_THRESHOLD_BYTES = 64 * 1024 * 1024;
+
+export interface ServerAgentOptions {
+  readonly config: AgentConfig;
+  readonly logger: Logger;
+  /** Port the HTTP API listens on, when it differs from the configured one (tests use port 0). */
+  readonly httpPort?: number;
+  /** Called when the server must stop (its storage failed). */
+  readonly onFatal: (error: unknown) => void;
+}
+
+/**
+ * A running server: Raft over the websocket transport, the on-disk log, the replicated state,
+ * discovery and bootstrap, and the leader's membership reconciliation. The HTTP API sits on top,
+ * through `operations` (a ServerBackend).
+ */
+export class ServerAgent {
+  readonly id: number;
+  readonly config: AgentConfig;
+  readonly metrics: ServerMetrics;
+  readonly state: StateStore;
+  readonly directory = new PeerDirectory();
+  readonly operations: ClusterOperations;
+  readonly #log: Logger;
+  readonly #storage: LevelStorage;
+  readonly #driver: RaftDriver;
+  readonly #transport: RpcTransport;
+  readonly #joinAddresses: string[];
+  #self: PeerInfo;
+  #housekeeping: NodeJS.Timeout | null = null;
+  #reconciling = false;
+  #bootstrapping = false;
+  #closed = false;
+
+  private constructor(parts: {
+    id: number;
+    config: AgentConfig;
+    log: Logger;
+    storage: LevelStorage;
+    state: StateStore;
+    driver: RaftDriver;
+    transport: RpcTransport;
+    metrics: ServerMetrics;
+    self: PeerInfo;
+  }) {
+    this.id = parts.id;
+    this.config = parts.config;
+    this.#log = parts.log;
+    this.#storage = parts.storage;
+    this.state = parts.state;
+    this.#driver = parts.driver;
+    this.#transport = parts.transport;
+    this.metrics = parts.metrics;
+    this.#self = parts.self;
+    this.#joinAddresses = parts.config.server.retryJoin.map((address) =>
+      joinAddress(address, AGENT_DEFAULTS.rpcPort),
+    );
+    this.operations = new ClusterOperations({
+      nodeName: parts.config.name,
+      config: parts.config,
+      state: parts.state,
+      metrics: parts.metrics,
+      driver: parts.driver,
+      transport: parts.transport,
+      directory: this.directory,
+      self: () => this.#self,
+      logger: parts.log,
+    });
+  }
+
+  /** Opens the data folder, starts the transport and the Raft driver, and begins discovery. */
+  static async start(options: ServerAgentOptions): Promise<ServerAgent> {
+    const { config } = options;
+    const paths = serverPaths(config.dataDir);
+    const id = await loadOrCreateServerId(paths.idFile);
+    const log = options.logger.child({ node: config.name, id });
+    const storage = await LevelStorage.open(paths.raftDir);
+    try {
+      const durable = await storage.load();
+      const state = new StateStore();
+      if (durable.snapshot !== null) state.restore(durable.snapshot.data);
+      const metrics = new ServerMetrics(config.name);
+      const clusterKey = decodeClusterKey(config.server.encrypt ?? '');
+
+      // The agent object does not exist yet while the transport and driver are built, so their
+      // callbacks reach it through this holder.
+      let agent: ServerAgent | null = null;
+      const transport = await RpcTransport.listen({
+        nodeId: id,
+        clusterKey,
+        host: config.bindAddr,
+        port: config.ports.rpc,
+        logger: log,
+        introduction: () => ({ ...(agent?.introduction() ?? { id }) }),
+        onIntroduction: (peerId, intro) => agent?.onIntroduction(peerId, intro),
+        onFrame: (from, frame) => agent?.onFrame(from, frame),
+        onRequest: (from, frame) =>
+          agent === null
+            ? Promise.reject(new Error('server is starting'))
+            : agent.operations.handleRequest(from, frame),
+      });
+      const tickMs = AGENT_DEFAULTS.raftTickMs * config.server.raftMultiplier;
+      const replicated = new ReplicatedState(state);
+      const driver = new RaftDriver({
+        raft: { id, random: (bound) => randomInt(bound), ...RAFT_DEFAULTS },
+        storage,
+        durable,
+        sender: { send: (message: Message) => transport.send(message.to, { kind: 'raft', message }) },
+        stateMachine: replicated,
+        tickMs,
+        snapshotThresholdEntries: config.server.raftSnapshotThreshold,
+        snapshotThresholdBytes: SNAPSHOT_THRESHOLD_BYTES,
+        logger: log,
+        observer: {
+          fsync: (seconds) => metrics.observeFsync(seconds),
+          commit: (seconds) => metrics.observeAppend(seconds),
+          softState: () => {
+            metrics.leaderChanged();
+            agent?.afterLeaderChange();
+          },
+          membership: (membership) => agent?.onMembership(membership),
+        },
+        onFatal: (error) => {
+          log.error(
+            { err: error },
+            'storage failed; stopping the server so that it acknowledges nothing it has not stored',
+          );
+          options.onFatal(error);
+        },
+      });
+      const self: PeerInfo = {
+        id,
+        name: config.name,
+        rpcAddr: `${advertiseAddress(config.bindAddr)}:${transport.port}`,
+        httpAddr: `${advertiseAddress(config.bindAddr)}:${options.httpPort ?? config.ports.http}`,
+      };
+      agent = new ServerAgent({ id, config, log, storage, state, driver, transport, metrics, self });
+      agent.#begin(durable.snapshot?.meta.index ?? 0);
+      return agent;
+    } catch (err) {
+      await storage.close();
+      throw err;
+    }
+  }
+
+  /** RPC port actually bound (differs from the configuration when it asked for port 0). */
+  get rpcPort(): number {
+    return this.#transport.port;
+  }
+
+  /** Sets the HTTP address that other servers learn, once the HTTP listener knows its port. */
+  setHttpPort(port: number): void {
+    this.#self = { ...this.#self, httpAddr: `${advertiseAddress(this.config.bindAddr)}:${port}` };
+  }
+
+  #begin(snapshotIndex: number): void {
+    this.#log.info(
+      {
+        rpc: this.#self.rpcAddr,
+        snapshotIndex,
+        pristine: this.#driver.isPristine(),
+        ...this.#driver.status().membership,
+      },
+      'server started',
+    );
+    this.#driver.start();
+    for (const address of this.#joinAddresses) this.#transport.connect(address);
+    this.#housekeeping = setInterval(() => this.#housekeep(), HOUSEKEEPING_MS);
+  }
+
+  /** Stops the server: no new work, the batch in flight finishes, then the log is closed. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#housekeeping !== null) clearInterval(this.#housekeeping);
+    await this.#driver.stop();
+    await this.#transport.close();
+    this.metrics.close();
+    await this.#storage.close();
+    this.#log.info('server stopped');
+  }
+
+  private introduction(): Introduction {
+    const peers = new Map<number, PeerInfo>();
+    for (const server of this.state.servers()) peers.set(server.id, server);
+    for (const intro of this.directory.all()) {
+      peers.set(intro.id, {
+        id: intro.id,
+        name: intro.name,
+        rpcAddr: intro.rpcAddr,
+        httpAddr: intro.httpAddr,
+      });
+    }
+    return {
+      ...this.#self,
+      pristine: this.#driver.isPristine(),
+      bootstrapExpect: this.config.server.bootstrapExpect,
+      peers: [...peers.values()].slice(0, 256),
+    };
+  }
+
+  private onIntroduction(peerId: number, value: unknown): void {
+    const intro = parseIntroduction(value);
+    if (typeof intro === 'string' || intro.id !== peerId) {
+      const reason = typeof intro === 'string' ? intro : `it claims id ${intro.id}`;
+      this.#log.warn({ peer: peerId, reason }, 'ignored an invalid introduction');
+      return;
+    }
+    for (const address of this.directory.learn(intro, performance.now())) {
+      if (address !== this.#self.rpcAddr) this.#transport.connect(address);
+    }
+    this.#maybeBootstrap();
+  }
+
+  private onFrame(from: number, frame: Frame): void {
+    if (frame.kind !== 'raft') {
+      this.#log.warn({ peer: from, kind: frame.kind }, 'ignored a frame of unknown kind');
+      return;
+    }
+    const message = frame.message as Message | undefined;
+    // The transport authenticated the peer; a message that claims another sender is dropped, so
+    // one server cannot speak for another.
+    if (typeof message !== 'object' || message === null || message.from !== from) {
+      this.#log.warn({ peer: from }, 'dropped a Raft message whose sender does not match its connection');
+      return;
+    }
+    if (from === this.#driver.status().leaderId) this.operations.noteLeaderContact();
+    this.#driver.step(message);
+  }
+
+  #housekeep(): void {
+    if (this.#closed) return;
+    const status = this.#driver.status();
+    this.metrics.setRaftStatus({
+      term: status.term,
+      commitIndex: status.commit,
+      appliedIndex: status.applied,
+      lastIndex: status.lastIndex,
+      isLeader: status.role === 'leader',
+    });
+    this.metrics.setProposalsWaiting(this.#driver.proposalsWaiting());
+    // Servers recorded in the replicated state are dialled too, so a restarted server finds the
+    // cluster even when its join list names only some of it.
+    const removed = new Set(status.membership.removed);
+    for (const server of this.state.servers()) {
+      if (server.id !== this.id && !removed.has(server.id)) this.#transport.connect(server.rpcAddr);
+    }
+    this.#maybeBootstrap();
+    if (status.role === 'leader') void this.#reconcile();
+  }
+
+  #maybeBootstrap(): void {
+    if (this.#bootstrapping || !this.#driver.isPristine()) return;
+    const voters = foundingVoters(this.introduction(), this.directory.all());
+    if (voters === null) return;
+    this.#bootstrapping = true;
+    this.#driver
+      .bootstrap(voters)
+      .then((done) => {
+        if (done) this.#driver.campaign();
+      })
+      .catch((err: unknown) => this.#log.error({ err }, 'bootstrap failed'))
+      .finally(() => {
+        this.#bootstrapping = false;
+      });
+  }
+
+  private afterLeaderChange(): void {
+    const status = this.#driver.status();
+    if (status.role === 'leader') void this.#reconcile();
+  }
+
+  private onMembership(membership: Membership): void {
+    if (membership.removed.includes(this.id)) {
+      this.#log.warn('this server was removed from the cluster; it takes no further part in Raft');
+    }
+  }
+
+  /** On the leader: one step toward recording and admitting the servers it sees. */
+  async #reconcile(): Promise<void> {
+    if (this.#reconciling) return;
+    this.#reconciling = true;
+    try {
+      const status = this.#driver.status();
+      const connected = new Set(this.#transport.connectedPeers());
+      const live: PeerInfo[] = [this.#self];
+      for (const intro of this.directory.all()) {
+        if (connected.has(intro.id)) live.push(intro);
+      }
+      const action = nextReconcileAction({
+        selfId: this.id,
+        membership: status.membership,
+        commit: status.commit,
+        progress: this.#driver.followerProgress(),
+        live: live.map(({ id, name, rpcAddr, httpAddr }) => ({ id, name, rpcAddr, httpAddr })),
+        recorded: this.state.servers(),
+      });
+      if (action === null) return;
+      this.#log.info(
+        { action: action.kind, server: 'server' in action ? action.server.id : action.id },
+        'reconciling membership',
+      );
+      if (action.kind === 'record-server') {
+        await this.operations.apply({ type: 'server-upsert', v: 1, server: action.server });
+      } else if (action.kind === 'add-learner') {
+        await this.#driver.proposeMembership({ type: 'add-learner', nodeId: action.id });
+      } else {
+        await this.#driver.proposeMembership({ type: 'promote', nodeId: action.id });
+      }
+    } catch (err) {
+      this.#log.debug({ err }, 'membership reconciliation will retry');
+    } finally {
+      this.#reconciling = false;
+    }
+  }
+}

@@ -1,0 +1,437 @@
+import type { Logger } from 'pino';
+import type { RaftDriver } from '../raft/driver.js';
+import { RaftError } from '../raft/errors.js';
+import type { NodeId } from '../raft/types.js';
+import type { Frame, RpcTransport } from '../rpc/transport.js';
+import { type Command, encodeCommand, validateCommand } from '../state/commands.js';
+import type { ApplyResult, StateStore } from '../state/store.js';
+import { SIGNET_VERSION } from '../version.js';
+import type { AgentConfig } from './agent-config.js';
+import type { AgentMember, LeaderContact, RaftServer, ServerBackend } from './backend.js';
+import type { ServerMetrics } from './metrics.js';
+import type { PeerDirectory, PeerInfo } from './peer-directory.js';
+import { RequestError } from './request-error.js';
+
+/**
+ * How long a request waits for a leader before it fails, as Nomad's rpc_hold_timeout: long enough
+ * to ride out an election (1 to 2 s at the default timing), short enough for an HTTP client.
+ */
+const HOLD_MS = 5000;
+/** Pause between attempts while no leader is known or the leader is changing. */
+const RETRY_MS = 50;
+
+const NO_LEADER = 'No cluster leader';
+
+export interface ClusterOperationsDeps {
+  readonly nodeName: string;
+  readonly config: AgentConfig;
+  readonly state: StateStore;
+  readonly metrics: ServerMetrics;
+  readonly driver: RaftDriver;
+  readonly transport: RpcTransport;
+  readonly directory: PeerDirectory;
+  readonly self: () => PeerInfo;
+  readonly logger: Logger;
+}
+
+/** Answer of the leader to a forwarded request. `retry` means it was not applied: try again. */
+type LeaderAnswer =
+  | { kind: 'done'; index: number }
+  | { kind: 'retry'; reason: string }
+  | { kind: 'error'; status: number; message: string };
+
+/**
+ * The server's operations as the HTTP API uses them (ServerBackend), and the leader's side of the
+ * requests that followers forward. A write on a follower travels to the leader over the server
+ * RPC; the follower answers once it has applied the write itself, so a client that reads from the
+ * same server next sees its own write even with `?stale`.
+ */
+export class ClusterOperations implements ServerBackend {
+  readonly nodeName: string;
+  readonly state: StateStore;
+  readonly metrics: ServerMetrics;
+  readonly #deps: ClusterOperationsDeps;
+  #lastLeaderContact = 0;
+
+  constructor(deps: ClusterOperationsDeps) {
+    this.#deps = deps;
+    this.nodeName = deps.nodeName;
+    this.state = deps.state;
+    this.metrics = deps.metrics;
+  }
+
+  /** The agent calls this for every Raft message from the current leader. */
+  noteLeaderContact(): void {
+    this.#lastLeaderContact = performance.now();
+  }
+
+  async consistentRead(): Promise<void> {
+    const deadline = performance.now() + HOLD_MS;
+    for (;;) {
+      try {
+        await withDeadline(this.#deps.driver.readIndex(), deadline);
+        return;
+      } catch (err) {
+        if (!(err instanceof RaftError) || err.code !== 'NO_LEADER') {
+          if (err instanceof DeadlineError) throw new RequestError(500, NO_LEADER);
+          throw err;
+        }
+      }
+      if (performance.now() >= deadline) throw new RequestError(500, NO_LEADER);
+      await sleep(RETRY_MS);
+    }
+  }
+
+  async apply(command: Command): Promise<{ index: number }> {
+    let checked: Command;
+    try {
+      checked = validateCommand(command);
+    } catch (err) {
+      throw new RequestError(400, (err as Error).message);
+    }
+    const data = encodeCommand(checked);
+    const deadline = performance.now() + HOLD_MS;
+    const index = await this.#onLeader({ kind: 'apply', data }, () => this.#applyAsLeader(data), deadline);
+    await withDeadline(this.#deps.driver.waitForApplied(index), deadline).catch(() => undefined);
+    return { index };
+  }
+
+  async removePeer(id: string): Promise<void> {
+    const nodeId = this.#memberId(id);
+    const deadline = performance.now() + HOLD_MS;
+    await this.#onLeader({ kind: 'remove-peer', id: nodeId }, () => this.#removeAsLeader(nodeId), deadline);
+  }
+
+  async transferLeadership(id: string | null): Promise<void> {
+    const target = id === null ? null : this.#memberId(id);
+    const deadline = performance.now() + HOLD_MS;
+    await this.#onLeader(
+      { kind: 'transfer-leadership', id: target },
+      () => this.#transferAsLeader(target, deadline),
+      deadline,
+    );
+  }
+
+  leaderContact(): LeaderContact {
+    const status = this.#deps.driver.status();
+    if (status.role === 'leader') return { knownLeader: true, lastContactMs: 0 };
+    return {
+      knownLeader: status.leaderId !== 0,
+      lastContactMs:
+        this.#lastLeaderContact === 0 ? 0 : Math.round(performance.now() - this.#lastLeaderContact),
+    };
+  }
+
+  leaderAddress(): string {
+    const { leaderId } = this.#deps.driver.status();
+    return leaderId === 0 ? '' : (this.#addressOf(leaderId) ?? '');
+  }
+
+  peers(): string[] {
+    const { voters } = this.#deps.driver.status().membership;
+    return voters.map((id) => this.#addressOf(id)).filter((address): address is string => address !== null);
+  }
+
+  raftConfiguration(): { Index: number; Servers: RaftServer[] } {
+    const status = this.#deps.driver.status();
+    const servers: RaftServer[] = [];
+    for (const id of [...status.membership.voters, ...status.membership.learners]) {
+      servers.push({
+        ID: String(id),
+        Node: this.#nameOf(id),
+        Address: this.#addressOf(id) ?? '',
+        Leader: id === status.leaderId,
+        Voter: status.membership.voters.includes(id),
+        RaftProtocol: '3',
+      });
+    }
+    return { Index: status.commit, Servers: servers };
+  }
+
+  members(): AgentMember[] {
+    const status = this.#deps.driver.status();
+    const self = this.#deps.self();
+    const connected = new Set(this.#deps.transport.connectedPeers());
+    const removed = new Set(status.membership.removed);
+    const known = new Map<NodeId, PeerInfo>();
+    for (const server of this.state.servers()) known.set(server.id, server);
+    for (const intro of this.#deps.directory.all()) known.set(intro.id, intro);
+    known.set(self.id, self);
+    const members: AgentMember[] = [];
+    for (const server of known.values()) {
+      const [host, port] = splitAddress(server.rpcAddr);
+      const alive = server.id === self.id || connected.has(server.id);
+      members.push({
+        Name: server.name,
+        Addr: host,
+        Port: port,
+        Status: removed.has(server.id) ? 'left' : alive ? 'alive' : 'failed',
+        Tags: {
+          role: 'nomad',
+          region: 'global',
+          dc: 'dc1',
+          id: String(server.id),
+          port: String(port),
+          raft_vsn: '3',
+          build: SIGNET_VERSION,
+          expect: String(this.#deps.config.server.bootstrapExpect),
+          leader: String(server.id === status.leaderId),
+        },
+      });
+    }
+    return members.sort((a, b) => a.Name.localeCompare(b.Name));
+  }
+
+  self(): Record<string, unknown> {
+    const { config } = this.#deps;
+    const status = this.#deps.driver.status();
+    const self = this.#deps.self();
+    return {
+      config: {
+        Name: config.name,
+        DataDir: config.dataDir,
+        BindAddr: config.bindAddr,
+        Ports: { HTTP: config.ports.http, RPC: config.ports.rpc },
+        Server: {
+          Enabled: config.server.enabled,
+          BootstrapExpect: config.server.bootstrapExpect,
+          RetryJoin: config.server.retryJoin,
+          RaftMultiplier: config.server.raftMultiplier,
+          RaftSnapshotThreshold: config.server.raftSnapshotThreshold,
+        },
+        ACL: { Enabled: config.acl.enabled },
+        LogLevel: config.logLevel,
+        Version: SIGNET_VERSION,
+      },
+      member: this.members().find((member) => member.Tags.id === String(self.id)) ?? null,
+      stats: {
+        raft: {
+          id: String(status.id),
+          state: status.role,
+          term: String(status.term),
+          commit_index: String(status.commit),
+          applied_index: String(status.applied),
+          last_log_index: String(status.lastIndex),
+          snapshot_index: String(status.snapshotIndex),
+          leader: String(status.leaderId),
+          num_peers: String(Math.max(0, status.membership.voters.length - 1)),
+        },
+      },
+    };
+  }
+
+  health(): { ok: boolean; message: string } {
+    const { leaderId } = this.#deps.driver.status();
+    return leaderId === 0 ? { ok: false, message: NO_LEADER } : { ok: true, message: 'ok' };
+  }
+
+  /** The leader's side of a request forwarded by a follower. Never rejects for an expected failure. */
+  async handleRequest(from: NodeId, frame: Frame): Promise<Frame> {
+    const answer = await this.#answer(frame).catch((err: unknown): LeaderAnswer => {
+      if (err instanceof RequestError) return { kind: 'error', status: err.status, message: err.message };
+      if (isRetryable(err)) return { kind: 'retry', reason: (err as Error).message };
+      this.#deps.logger.error({ err, peer: from, kind: frame.kind }, 'forwarded request failed');
+      return { kind: 'error', status: 500, message: (err as Error).message };
+    });
+    return answer;
+  }
+
+  async #answer(frame: Frame): Promise<LeaderAnswer> {
+    if (this.#deps.driver.status().role !== 'leader') return { kind: 'retry', reason: 'not the leader' };
+    const deadline = performance.now() + HOLD_MS;
+    switch (frame.kind) {
+      case 'apply': {
+        if (!(frame.data instanceof Uint8Array))
+          throw new RequestError(400, 'apply request without command data');
+        return { kind: 'done', index: await this.#applyAsLeader(frame.data) };
+      }
+      case 'remove-peer':
+        if (typeof frame.id !== 'number') throw new RequestError(400, 'remove-peer request without an id');
+        return { kind: 'done', index: await this.#removeAsLeader(frame.id) };
+      case 'transfer-leadership': {
+        const target = frame.id === null ? null : frame.id;
+        if (target !== null && typeof target !== 'number') {
+          throw new RequestError(400, 'transfer-leadership request with an invalid id');
+        }
+        return { kind: 'done', index: await this.#transferAsLeader(target, deadline) };
+      }
+      default:
+        throw new RequestError(
+          400,
+          `unknown request kind ${JSON.stringify(String(frame.kind).slice(0, 40))}`,
+        );
+    }
+  }
+
+  async #applyAsLeader(data: Uint8Array): Promise<number> {
+    const { index, result } = await this.#deps.driver.propose(data);
+    const outcome = result as ApplyResult;
+    if (!outcome.ok) throw new RequestError(outcome.status, outcome.message);
+    return index;
+  }
+
+  async #removeAsLeader(id: NodeId): Promise<number> {
+    const { index } = await this.#deps.driver.proposeMembership({ type: 'remove', nodeId: id });
+    this.#deps.logger.info({ removed: id, index }, 'removed a server from the Raft configuration');
+    return index;
+  }
+
+  async #transferAsLeader(target: NodeId | null, deadline: number): Promise<number> {
+    const driver = this.#deps.driver;
+    const chosen = target ?? this.#bestFollower();
+    if (chosen === null) throw new RequestError(500, 'no other voter to transfer leadership to');
+    const before = driver.status();
+    try {
+      driver.transferLeadership(chosen);
+    } catch (err) {
+      if (err instanceof RaftError && err.code === 'TRANSFER_INVALID')
+        throw new RequestError(400, err.message);
+      throw err;
+    }
+    this.#deps.logger.info({ target: chosen, term: before.term }, 'transferring leadership');
+    while (performance.now() < deadline) {
+      const now = driver.status();
+      if (now.role !== 'leader' && now.leaderId !== 0) return now.commit;
+      await sleep(RETRY_MS);
+    }
+    throw new RequestError(
+      500,
+      `leadership transfer to ${chosen} did not complete in time; check that server`,
+    );
+  }
+
+  #bestFollower(): NodeId | null {
+    const { voters } = this.#deps.driver.status().membership;
+    const progress = this.#deps.driver.followerProgress().filter((follower) => voters.includes(follower.id));
+    progress.sort((a, b) => b.match - a.match);
+    return progress[0]?.id ?? null;
+  }
+
+  /**
+   * Runs `local` when this server leads, or sends `frame` to the leader. Retries while no leader is
+   * known or the leader changes, but only for failures where the request was certainly not
+   * applied; anything else (a timeout, say) is reported, because a retry could apply it twice.
+   */
+  async #onLeader(frame: Frame, local: () => Promise<number>, deadline: number): Promise<number> {
+    const driver = this.#deps.driver;
+    for (;;) {
+      const status = driver.status();
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) throw new RequestError(500, NO_LEADER);
+      if (status.role === 'leader') {
+        try {
+          return await withDeadline(local(), deadline);
+        } catch (err) {
+          if (err instanceof DeadlineError) {
+            throw new RequestError(
+              500,
+              'timed out waiting for the commit; the outcome is unknown, read before retrying',
+            );
+          }
+          if (!isRetryable(err)) throw toRequestError(err);
+        }
+      } else if (status.leaderId !== 0) {
+        let answer: LeaderAnswer | null = null;
+        try {
+          answer = parseAnswer(await this.#deps.transport.request(status.leaderId, frame, remaining));
+        } catch (err) {
+          const code = (err as { code?: string }).code;
+          if (code === 'TIMEOUT') {
+            throw new RequestError(
+              500,
+              'timed out waiting for the leader; the outcome is unknown, read before retrying',
+            );
+          }
+          if (code !== 'NOT_CONNECTED' && code !== 'CLOSED') throw toRequestError(err);
+        }
+        if (answer?.kind === 'done') return answer.index;
+        if (answer?.kind === 'error') throw new RequestError(answer.status, answer.message);
+      }
+      await sleep(RETRY_MS);
+    }
+  }
+
+  #memberId(id: string): NodeId {
+    const nodeId = Number(id);
+    const { membership } = this.#deps.driver.status();
+    if (!/^[0-9]+$/.test(id) || ![...membership.voters, ...membership.learners].includes(nodeId)) {
+      throw new RequestError(
+        400,
+        `id ${JSON.stringify(id.slice(0, 40))} was not found in the Raft configuration`,
+      );
+    }
+    return nodeId;
+  }
+
+  #addressOf(id: NodeId): string | null {
+    const self = this.#deps.self();
+    if (id === self.id) return self.rpcAddr;
+    return this.#deps.directory.get(id)?.rpcAddr ?? this.state.server(id)?.rpcAddr ?? null;
+  }
+
+  #nameOf(id: NodeId): string {
+    const self = this.#deps.self();
+    if (id === self.id) return self.name;
+    return this.#deps.directory.get(id)?.name ?? this.state.server(id)?.name ?? '(unknown)';
+  }
+}
+
+function parseAnswer(frame: Frame): LeaderAnswer {
+  if (frame.kind === 'done' && typeof frame.index === 'number') return { kind: 'done', index: frame.index };
+  if (frame.kind === 'retry') return { kind: 'retry', reason: String(frame.reason) };
+  if (frame.kind === 'error' && typeof frame.status === 'number' && typeof frame.message === 'string') {
+    return { kind: 'error', status: frame.status, message: frame.message };
+  }
+  throw new RequestError(
+    500,
+    `the leader answered with an unexpected frame of kind ${String(frame.kind).slice(0, 40)}`,
+  );
+}
+
+/** Failures after which the request was certainly not applied, so it may be sent again. */
+function isRetryable(err: unknown): boolean {
+  return (
+    err instanceof RaftError &&
+    (err.code === 'NOT_LEADER' ||
+      err.code === 'TRANSFER_IN_PROGRESS' ||
+      err.code === 'NO_LEADER' ||
+      err.code === 'MEMBERSHIP_CHANGE_PENDING')
+  );
+}
+
+function toRequestError(err: unknown): RequestError {
+  if (err instanceof RequestError) return err;
+  if (err instanceof RaftError) {
+    const status = err.code === 'MEMBERSHIP_CHANGE_INVALID' || err.code === 'TRANSFER_INVALID' ? 400 : 500;
+    return new RequestError(status, err.message);
+  }
+  return new RequestError(500, (err as Error).message ?? String(err));
+}
+
+class DeadlineError extends Error {}
+
+function withDeadline<T>(promise: Promise<T>, deadline: number): Promise<T> {
+  const remaining = Math.max(0, deadline - performance.now());
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new DeadlineError('deadline passed')), remaining);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function splitAddress(address: string): [string, number] {
+  const at = address.lastIndexOf(':');
+  return [address.slice(0, at), Number(address.slice(at + 1))];
+}

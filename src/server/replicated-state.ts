@@ -1,0 +1,36 @@
+import type { StateMachine } from '../raft/driver.js';
+import type { CommandEntry, Snapshot } from '../raft/types.js';
+import type { ApplyResult, StateStore } from '../state/store.js';
+
+/** Connects the state store to the Raft driver: committed entries in, snapshots out and in. */
+export class ReplicatedState implements StateMachine {
+  readonly #store: StateStore;
+
+  constructor(store: StateStore) {
+    this.#store = store;
+  }
+
+  apply(entry: CommandEntry): ApplyResult {
+    const result = this.#store.apply(entry.index, entry.data);
+    // A command this server cannot decode came from a newer version: applying the rest of the log
+    // without it would let this copy of the state drift from the others, so the server stops.
+    if (!result.ok && result.reason === 'undecodable') {
+      throw new Error(
+        `cannot apply the entry at index ${entry.index}: ${result.message}; upgrade this server to the version of the leader`,
+      );
+    }
+    return result;
+  }
+
+  advanceTo(index: number): void {
+    this.#store.advanceTo(index);
+  }
+
+  snapshot(): Uint8Array {
+    return this.#store.snapshot();
+  }
+
+  restore(snapshot: Snapshot): void {
+    this.#store.restore(snapshot.data);
+  }
+}
