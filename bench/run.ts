@@ -1,7 +1,11 @@
 import { runRaftCoreBench } from './raft-core.js';
+import { runStateBench } from './state.js';
 import { runStorageBench } from './storage.js';
+import { runTransportBench } from './transport.js';
 
 // Runs every benchmark and prints one line per case. Figures depend on the machine;
 // docs/benchmarks.md records the ones measured so far, with the machine they came from.
 for (const line of runRaftCoreBench()) console.log(line);
 for (const line of await runStorageBench()) console.log(line);
+for (const line of runStateBench()) console.log(line);
+for (const line of await runTransportBench()) console.log(line);
