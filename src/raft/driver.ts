@@ -132,7 +132,7 @@ export class RaftDriver {
     if (this.#timer !== null) clearInterval(this.#timer);
     this.#timer = null;
     await this.#idle;
-    this.#failAll(new RaftError('NOT_LEADER', 'server is shutting down'));
+    this.#failAll('server is shutting down');
   }
 
   status(): RaftStatus {
@@ -155,9 +155,13 @@ export class RaftDriver {
    * continues from its data.
    */
   async bootstrap(voters: readonly NodeId[]): Promise<boolean> {
-    if (!this.isPristine() || this.#running || this.#node.hasReady()) return false;
+    if (this.#stopped || !this.isPristine() || this.#running || this.#node.hasReady()) return false;
     const state = bootstrapState(voters);
     this.#running = true;
+    let saved: () => void = () => undefined;
+    this.#idle = new Promise((resolve) => {
+      saved = resolve;
+    });
     try {
       await this.#options.storage.save({
         snapshot: null,
@@ -170,6 +174,7 @@ export class RaftDriver {
       this.#log.info({ voters }, 'bootstrapped a new cluster');
     } finally {
       this.#running = false;
+      saved();
     }
     this.#schedule();
     return true;
@@ -196,15 +201,22 @@ export class RaftDriver {
   propose(data: Uint8Array): Promise<{ index: number; result: unknown }> {
     if (this.#stopped) return Promise.reject(new RaftError('NOT_LEADER', 'server is shutting down'));
     const { index, term } = this.#node.propose(data);
-    this.#schedule();
-    return new Promise((resolve, reject) => {
-      this.#proposals.set(index, { term, startedAt: performance.now(), resolve, reject });
-    });
+    return this.#track(index, term);
   }
 
   /** Proposes a membership change; resolves once it is applied here. */
   proposeMembership(change: MembershipChange): Promise<{ index: number; result: unknown }> {
+    if (this.#stopped) return Promise.reject(new RaftError('NOT_LEADER', 'server is shutting down'));
     const { index, term } = this.#node.proposeMembership(change);
+    return this.#track(index, term);
+  }
+
+  #track(index: number, term: number): Promise<{ index: number; result: unknown }> {
+    // An older proposal at the same index was truncated by a later leader before this server led
+    // again: it was never applied.
+    this.#proposals
+      .get(index)
+      ?.reject(new RaftError('NOT_LEADER', `the entry at index ${index} was replaced by a later leader; it was not applied`));
     this.#schedule();
     return new Promise((resolve, reject) => {
       this.#proposals.set(index, { term, startedAt: performance.now(), resolve, reject });
@@ -273,7 +285,7 @@ export class RaftDriver {
         this.#running = false;
         this.#stopped = true;
         if (this.#timer !== null) clearInterval(this.#timer);
-        this.#failAll(new RaftError('NOT_LEADER', 'server stopped after a storage failure'));
+        this.#failAll('server stopped after a storage failure');
         this.#options.onFatal(error);
       },
     );
@@ -410,17 +422,24 @@ export class RaftDriver {
       { term: status.term, role: status.role, leader: status.leaderId, commit: status.commit },
       status.role === 'leader' ? 'became leader' : `now ${status.role}`,
     );
-    // A leader that lost office fails reads waiting on it; its proposals may still commit under
-    // the next leader, and are settled when their index is applied.
+    // Proposals of a leader that lost office may still commit under the next leader; they are
+    // settled when their index is applied, or replaced. The core fails the reads it can no longer serve.
     this.#options.observer?.softState?.(status);
   }
 
-  #failAll(error: RaftError): void {
-    for (const proposal of this.#proposals.values()) proposal.reject(error);
+  /**
+   * Fails everything that waits. Proposals get OUTCOME_UNKNOWN, never NOT_LEADER: their entries may
+   * already be stored on a quorum (appends leave before the leader's own fsync) and commit under
+   * the next leader, so a caller that retried them could apply a command twice. Reads are safe to retry.
+   */
+  #failAll(reason: string): void {
+    const unknown = new RaftError('OUTCOME_UNKNOWN', `${reason}; the outcome of the write is unknown, read before retrying`);
+    for (const proposal of this.#proposals.values()) proposal.reject(unknown);
     this.#proposals.clear();
-    for (const read of this.#reads.values()) read.reject(error);
+    const noLeader = new RaftError('NO_LEADER', `${reason}; retry the read on another server`);
+    for (const read of this.#reads.values()) read.reject(noLeader);
     this.#reads.clear();
-    for (const { read } of this.#readyReads) read.reject(error);
+    for (const { read } of this.#readyReads) read.reject(noLeader);
     this.#readyReads = [];
     // Waiters for an applied index learn nothing more on a stopped server; they check the index again.
     for (const waiter of this.#appliedWaiters) waiter.resolve();

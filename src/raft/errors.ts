@@ -9,7 +9,9 @@ export type RaftErrorCode =
   | 'MEMBERSHIP_CHANGE_INVALID'
   | 'TRANSFER_INVALID'
   | 'SNAPSHOT_INVALID'
-  | 'NO_LEADER';
+  | 'NO_LEADER'
+  /** A proposal was appended, but this server cannot tell whether it committed: read before retrying. */
+  | 'OUTCOME_UNKNOWN';
 
 export class RaftError extends Error {
   override readonly name = 'RaftError';

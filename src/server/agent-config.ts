@@ -17,7 +17,7 @@ export interface AgentConfig {
   readonly ports: { readonly http: number; readonly rpc: number };
   readonly server: {
     readonly enabled: boolean;
-    /** Servers to wait for before the first election; set on the servers that found the cluster. */
+    /** Servers to wait for before founding the cluster; 0 never founds, it only joins. */
     readonly bootstrapExpect: number;
     /** Cluster key, 32 bytes in base64. Secret: never log it. */
     readonly encrypt: string | null;
@@ -37,7 +37,11 @@ export const AGENT_DEFAULTS = {
   bindAddr: '0.0.0.0',
   httpPort: 4646,
   rpcPort: 4647,
-  bootstrapExpect: 1,
+  /**
+   * 0: never found a cluster, only join one through retry_join, as Nomad's servers without
+   * bootstrap_expect. The founding servers set it to their number; a single server sets 1.
+   */
+  bootstrapExpect: 0,
   logLevel: 'info' as LogLevel,
   raftMultiplier: 1,
   /** Nomad's default: a snapshot every 8192 applied entries keeps restarts and catch-up short. */
@@ -238,10 +242,10 @@ function validateAgentConfig(config: AgentConfig): void {
     );
   }
   const { server } = config;
-  if (!Number.isInteger(server.bootstrapExpect) || server.bootstrapExpect < 1) {
+  if (!Number.isInteger(server.bootstrapExpect) || server.bootstrapExpect < 0) {
     throw new AgentConfigError(
       'server.bootstrap_expect',
-      `invalid server.bootstrap_expect=${server.bootstrapExpect}: expected a whole number of servers, at least 1`,
+      `invalid server.bootstrap_expect=${server.bootstrapExpect}: expected the number of founding servers (1 for a single server), or 0 to only join an existing cluster`,
     );
   }
   if (!Number.isInteger(server.raftMultiplier) || server.raftMultiplier < 1 || server.raftMultiplier > 10) {

@@ -12,6 +12,7 @@ import { advertiseAddress, joinAddress } from './addresses.js';
 import { AGENT_DEFAULTS, type AgentConfig } from './agent-config.js';
 import { nextReconcileAction } from './autopilot.js';
 import { ClusterOperations } from './cluster-operations.js';
+import { FoundingPromise } from './founding-promise.js';
 import { ServerMetrics } from './metrics.js';
 import {
   foundingVoters,
@@ -55,7 +56,12 @@ export class ServerAgent {
   readonly #transport: RpcTransport;
   readonly #joinAddresses: string[];
   #self: PeerInfo;
+  readonly #promise: FoundingPromise;
   #housekeeping: NodeJS.Timeout | null = null;
+  /** When this server may next ask the other founders for their promise (monotonic ms). */
+  #nextFoundingAttempt = 0;
+  #lastIntroductionAt = 0;
+  #lastWaitingLog = 0;
   #reconciling = false;
   #bootstrapping = false;
   #closed = false;
@@ -70,7 +76,9 @@ export class ServerAgent {
     transport: RpcTransport;
     metrics: ServerMetrics;
     self: PeerInfo;
+    promise: FoundingPromise;
   }) {
+    this.#promise = parts.promise;
     this.id = parts.id;
     this.config = parts.config;
     this.#log = parts.log;
@@ -102,6 +110,7 @@ export class ServerAgent {
     const paths = serverPaths(config.dataDir);
     const id = await loadOrCreateServerId(paths.idFile);
     const log = options.logger.child({ node: config.name, id });
+    const promise = await FoundingPromise.load(paths.promiseFile);
     const storage = await LevelStorage.open(paths.raftDir);
     try {
       const durable = await storage.load();
@@ -122,10 +131,11 @@ export class ServerAgent {
         introduction: () => ({ ...(agent?.introduction() ?? { id }) }),
         onIntroduction: (peerId, intro) => agent?.onIntroduction(peerId, intro),
         onFrame: (from, frame) => agent?.onFrame(from, frame),
-        onRequest: (from, frame) =>
-          agent === null
-            ? Promise.reject(new Error('server is starting'))
-            : agent.operations.handleRequest(from, frame),
+        onRequest: (from, frame) => {
+          if (agent === null) return Promise.reject(new Error('server is starting'));
+          if (frame.kind === 'found') return agent.onFoundingRequest(from, frame);
+          return agent.operations.handleRequest(from, frame);
+        },
       });
       const tickMs = AGENT_DEFAULTS.raftTickMs * config.server.raftMultiplier;
       const replicated = new ReplicatedState(state);
@@ -162,7 +172,7 @@ export class ServerAgent {
         rpcAddr: `${advertiseAddress(config.bindAddr)}:${transport.port}`,
         httpAddr: `${advertiseAddress(config.bindAddr)}:${options.httpPort ?? config.ports.http}`,
       };
-      agent = new ServerAgent({ id, config, log, storage, state, driver, transport, metrics, self });
+      agent = new ServerAgent({ id, config, log, storage, state, driver, transport, metrics, self, promise });
       agent.#begin(durable.snapshot?.meta.index ?? 0);
       return agent;
     } catch (err) {
@@ -191,6 +201,12 @@ export class ServerAgent {
       },
       'server started',
     );
+    const { bootstrapExpect, retryJoin } = this.config.server;
+    if (this.#driver.isPristine() && bootstrapExpect === 0 && retryJoin.length === 0) {
+      this.#log.warn(
+        'this server has no data, bootstrap_expect is 0 and retry_join is empty: it will neither found a cluster nor find one; set server.bootstrap_expect on the founding servers, or server_join.retry_join',
+      );
+    }
     this.#driver.start();
     for (const address of this.#joinAddresses) this.#transport.connect(address);
     this.#housekeeping = setInterval(() => this.#housekeep(), HOUSEKEEPING_MS);
@@ -241,6 +257,10 @@ export class ServerAgent {
   }
 
   private onFrame(from: number, frame: Frame): void {
+    if (frame.kind === 'introduction') {
+      this.onIntroduction(from, frame.introduction);
+      return;
+    }
     if (frame.kind !== 'raft') {
       this.#log.warn({ peer: from, kind: frame.kind }, 'ignored a frame of unknown kind');
       return;
@@ -273,24 +293,93 @@ export class ServerAgent {
     for (const server of this.state.servers()) {
       if (server.id !== this.id && !removed.has(server.id)) this.#transport.connect(server.rpcAddr);
     }
+    this.#reintroduce();
     this.#maybeBootstrap();
     if (status.role === 'leader') void this.#reconcile();
   }
 
+  /**
+   * Introductions travel once per connection; servers repeat theirs so that what they know later
+   * (more servers, no longer pristine, a new address) reaches every peer. Often while founding,
+   * because founding waits on it, and rarely afterwards.
+   */
+  #reintroduce(): void {
+    const now = performance.now();
+    const interval = this.#driver.isPristine() ? HOUSEKEEPING_MS : 5000;
+    if (now - this.#lastIntroductionAt < interval) return;
+    this.#lastIntroductionAt = now;
+    const introduction = this.introduction();
+    for (const peer of this.#transport.connectedPeers()) {
+      this.#transport.send(peer, { kind: 'introduction', introduction: { ...introduction } });
+    }
+  }
+
   #maybeBootstrap(): void {
     if (this.#bootstrapping || !this.#driver.isPristine()) return;
+    const now = performance.now();
+    if (now < this.#nextFoundingAttempt) return;
     const voters = foundingVoters(this.introduction(), this.directory.all());
-    if (voters === null) return;
+    if (voters === null) {
+      if (now - this.#lastWaitingLog >= 10_000) {
+        this.#lastWaitingLog = now;
+        const known = this.directory.all();
+        this.#log.info(
+          {
+            bootstrapExpect: this.config.server.bootstrapExpect,
+            known: known.map((intro) => ({ name: intro.name, pristine: intro.pristine })),
+          },
+          'waiting to found or join a cluster: founding needs bootstrap_expect servers without data that know each other; joining needs the leader of an existing cluster to add this server',
+        );
+      }
+      return;
+    }
+    if (this.#promise.founder !== null && this.#promise.founder !== this.id) return;
     this.#bootstrapping = true;
-    this.#driver
-      .bootstrap(voters)
-      .then((done) => {
-        if (done) this.#driver.campaign();
-      })
-      .catch((err: unknown) => this.#log.error({ err }, 'bootstrap failed'))
+    this.#found(voters)
+      .catch((err: unknown) => this.#log.error({ err }, 'founding the cluster failed; will retry'))
       .finally(() => {
         this.#bootstrapping = false;
       });
+  }
+
+  /** Collects every other founder's promise, then writes the founding membership and campaigns. */
+  async #found(voters: number[]): Promise<void> {
+    if (!(await this.#promise.give(this.id))) return;
+    const others = voters.filter((voter) => voter !== this.id);
+    const answers = await Promise.all(
+      others.map((voter) =>
+        this.#transport.request(voter, { kind: 'found', founder: this.id }, 2000).then(
+          (answer) => (answer.kind === 'promised' ? null : `${voter}: ${String(answer.reason)}`),
+          (err: unknown) => `${voter}: ${(err as Error).message}`,
+        ),
+      ),
+    );
+    const refusals = answers.filter((answer): answer is string => answer !== null);
+    if (refusals.length > 0) {
+      this.#log.warn(
+        { voters, refusals },
+        'cannot found the cluster yet: not every founder promised; retrying. A server that promised another founder stays with it; if that founder is gone for good, stop the servers that promised it and delete server/founding-promise in their data folders',
+      );
+      this.#nextFoundingAttempt = performance.now() + 1000 + randomInt(1000);
+      return;
+    }
+    if (await this.#driver.bootstrap(voters)) this.#driver.campaign();
+  }
+
+  /** Another pristine server asks this one to promise that it alone founds the cluster with it. */
+  onFoundingRequest(from: number, frame: Frame): Promise<Frame> {
+    if (frame.founder !== from) {
+      return Promise.resolve({ kind: 'refused', reason: 'a founder can only ask for itself' });
+    }
+    if (!this.#driver.isPristine()) {
+      return Promise.resolve({ kind: 'refused', reason: 'already a member of a cluster' });
+    }
+    return this.#promise.give(from).then((given) => {
+      if (given) this.#log.info({ founder: from }, 'promised a founder to found the cluster with it');
+      return given
+        ? { kind: 'promised' }
+        : { kind: 'refused', reason: `promised to founder ${this.#promise.founder}` };
+    });
   }
 
   private afterLeaderChange(): void {
@@ -322,6 +411,10 @@ export class ServerAgent {
         progress: this.#driver.followerProgress(),
         live: live.map(({ id, name, rpcAddr, httpAddr }) => ({ id, name, rpcAddr, httpAddr })),
         recorded: this.state.servers(),
+        pristine: this.directory
+          .all()
+          .filter((intro) => intro.pristine && connected.has(intro.id))
+          .map((intro) => intro.id),
       });
       if (action === null) return;
       this.#log.info(

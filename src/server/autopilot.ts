@@ -12,6 +12,8 @@ export interface ReconcileView {
   readonly live: readonly PeerInfo[];
   /** The replicated directory of servers. */
   readonly recorded: readonly PeerInfo[];
+  /** Live servers that have never been part of a cluster: the only ones that may join. */
+  readonly pristine: readonly NodeId[];
 }
 
 export type ReconcileAction =
@@ -33,8 +35,11 @@ export type ReconcileAction =
 export function nextReconcileAction(view: ReconcileView): ReconcileAction | null {
   const recorded = new Map(view.recorded.map((server) => [server.id, server]));
   const removed = new Set(view.membership.removed);
+  const members = new Set([...view.membership.voters, ...view.membership.learners]);
   for (const server of view.live) {
     if (removed.has(server.id)) continue;
+    // A server of another cluster is not recorded in this one.
+    if (!members.has(server.id) && !view.pristine.includes(server.id)) continue;
     const record = recorded.get(server.id);
     if (
       record === undefined ||
@@ -45,13 +50,20 @@ export function nextReconcileAction(view: ReconcileView): ReconcileAction | null
       return { kind: 'record-server', server };
     }
   }
-  const members = new Set([...view.membership.voters, ...view.membership.learners]);
+  // Only a pristine server joins. A server with a log of its own belongs to another cluster (or
+  // founded one by mistake): its entries would not match this log, so it is never added.
+  const pristine = new Set(view.pristine);
   for (const server of view.live) {
-    if (!members.has(server.id) && !removed.has(server.id)) return { kind: 'add-learner', id: server.id };
+    if (!members.has(server.id) && !removed.has(server.id) && pristine.has(server.id)) {
+      return { kind: 'add-learner', id: server.id };
+    }
   }
   const match = new Map(view.progress.map((progress) => [progress.id, progress.match]));
+  const live = new Set(view.live.map((server) => server.id));
   for (const id of view.membership.learners) {
-    if ((match.get(id) ?? 0) >= view.commit) return { kind: 'promote', id };
+    // TODO: wait until the learner has stayed healthy for a while (Nomad's autopilot waits 10 s),
+    // so a server that fails right after catching up does not become a voter.
+    if (live.has(id) && (match.get(id) ?? 0) >= view.commit) return { kind: 'promote', id };
   }
   return null;
 }

@@ -32,8 +32,8 @@ export function parseIntroduction(value: unknown): Introduction | string {
   if (typeof info === 'string') return info;
   if (typeof record.pristine !== 'boolean') return 'introduction field pristine is not a boolean';
   const expect = record.bootstrapExpect;
-  if (typeof expect !== 'number' || !Number.isSafeInteger(expect) || expect < 1) {
-    return 'introduction field bootstrapExpect is not a positive integer';
+  if (typeof expect !== 'number' || !Number.isSafeInteger(expect) || expect < 0) {
+    return 'introduction field bootstrapExpect is not an integer >= 0';
   }
   if (!Array.isArray(record.peers) || record.peers.length > MAX_PEERS_IN_INTRODUCTION) {
     return `introduction field peers is not a list of at most ${MAX_PEERS_IN_INTRODUCTION} servers`;
@@ -107,7 +107,7 @@ export class PeerDirectory {
  * founds one; it waits for the leader to add it.
  */
 export function foundingVoters(self: Introduction, known: readonly Introduction[]): NodeId[] | null {
-  if (!self.pristine) return null;
+  if (!self.pristine || self.bootstrapExpect === 0) return null;
   const others = known.filter((intro) => intro.id !== self.id);
   if (others.some((intro) => !intro.pristine)) return null;
   const founders = [self, ...others.filter((intro) => intro.bootstrapExpect === self.bootstrapExpect)];

@@ -52,6 +52,10 @@ function parseServerId(text: string, file: string): number {
 }
 
 /** Where a server keeps its id and its Raft storage inside data_dir, following Nomad's `server/` folder. */
-export function serverPaths(dataDir: string): { idFile: string; raftDir: string } {
-  return { idFile: join(dataDir, 'server', 'node-id'), raftDir: join(dataDir, 'server', 'raft') };
+export function serverPaths(dataDir: string): { idFile: string; raftDir: string; promiseFile: string } {
+  return {
+    idFile: join(dataDir, 'server', 'node-id'),
+    raftDir: join(dataDir, 'server', 'raft'),
+    promiseFile: join(dataDir, 'server', 'founding-promise'),
+  };
 }

@@ -11,6 +11,7 @@ import { RaftError } from '../../src/raft/errors.js';
 import type { Message } from '../../src/raft/messages.js';
 import { LevelStorage } from '../../src/raft/storage/level.js';
 import type { NodeId } from '../../src/raft/types.js';
+import { FoundingPromise } from '../../src/server/founding-promise.js';
 import { foundingVoters, type Introduction } from '../../src/server/peer-directory.js';
 import { ListMachine, waitFor } from '../raft/driver/harness.js';
 
@@ -99,9 +100,7 @@ class FilteredCluster {
 }
 
 describe('review: driver outcomes that ClusterOperations retries', () => {
-  test('stopped leader: committed proposal not retryable', {
-    todo: 'finding 1',
-  }, async (t) => {
+  test('stopped leader: committed proposal not retryable', async (t) => {
     const cluster = new FilteredCluster();
     await cluster.init();
     t.after(() => cluster.close());
@@ -159,14 +158,29 @@ function introduction(id: number): Introduction {
 }
 
 describe('review: founding a cluster', () => {
-  test('partial views: at most one founder', { todo: 'finding 2' }, () => {
+  test('partial views: two founders, but at most one collects every promise', async (t) => {
     // Four pristine servers expecting three, as when a fourth server starts while the first
-    // three are founding. Discovery is incremental, so each founder has seen only part of them.
+    // three are founding. Discovery is incremental, so each founder has seen only part of them,
+    // and both believe they are the lowest id: the promises must stop one of them.
+    const root = await mkdtemp(join(tmpdir(), 'signet-review-founding-'));
+    t.after(() => rm(root, { recursive: true, force: true }));
     const first = foundingVoters(introduction(1), [introduction(2), introduction(3)]);
     const second = foundingVoters(introduction(2), [introduction(3), introduction(4)]);
+    assert.deepEqual(first, [1, 2, 3]);
+    assert.deepEqual(second, [2, 3, 4]);
+    const promises = new Map<NodeId, FoundingPromise>();
+    for (const id of [1, 2, 3, 4]) {
+      promises.set(id, await FoundingPromise.load(join(root, String(id), 'founding-promise')));
+    }
+    // Each founder promises itself, then asks the others, in both interleavings of server 3.
+    const collect = async (founder: NodeId, voters: number[]) => {
+      const answers = await Promise.all(voters.map((voter) => promises.get(voter)!.give(founder)));
+      return answers.every(Boolean);
+    };
+    const [firstFounds, secondFounds] = await Promise.all([collect(1, first!), collect(2, second!)]);
     assert.ok(
-      first === null || second === null,
-      `server 1 founds with [${first?.join(', ')}] and server 2 with [${second?.join(', ')}]: two different configurations at index 1, term 1`,
+      !(firstFounds && secondFounds),
+      'both founders collected every promise: two different configurations at index 1, term 1',
     );
   });
 });

@@ -36,7 +36,7 @@ describe('parseIntroduction', () => {
       [{ ...intro(1), name: '' }, /field name/],
       [{ ...intro(1), rpcAddr: 'x'.repeat(300) }, /field rpcAddr/],
       [{ ...intro(1), pristine: 'yes' }, /pristine/],
-      [{ ...intro(1), bootstrapExpect: 0 }, /bootstrapExpect/],
+      [{ ...intro(1), bootstrapExpect: -1 }, /bootstrapExpect/],
       [{ ...intro(1), peers: 'none' }, /peers/],
       [{ ...intro(1), peers: Array.from({ length: 300 }, (_, i) => intro(i + 2)) }, /peers/],
       [{ ...intro(1), peers: [{ id: 'x' }] }, /introduction peer: field id/],
@@ -72,6 +72,7 @@ describe('foundingVoters', () => {
   test('waits until enough servers are known', () => {
     assert.equal(foundingVoters(intro(1), [intro(2)]), null);
     assert.deepEqual(foundingVoters(intro(1, { bootstrapExpect: 1 }), []), [1]);
+    assert.equal(foundingVoters(intro(1, { bootstrapExpect: 0 }), []), null, '0 only joins');
   });
 
   test('never founds when a known server is already a member, or when it is not pristine', () => {
@@ -104,6 +105,7 @@ describe('nextReconcileAction', () => {
     ],
     live: [info(1), info(2), info(3)],
     recorded: [info(1), info(2), info(3)],
+    pristine: [],
   };
 
   test('does nothing when membership and records match', () => {
@@ -118,8 +120,13 @@ describe('nextReconcileAction', () => {
     });
   });
 
-  test('adds a live recorded non-member as a learner, and promotes it once caught up', () => {
-    const view = { ...base, live: [...base.live, info(4)], recorded: [...base.recorded, info(4)] };
+  test('adds a live pristine server as a learner, and promotes it once caught up', () => {
+    const view = {
+      ...base,
+      live: [...base.live, info(4)],
+      recorded: [...base.recorded, info(4)],
+      pristine: [4],
+    };
     assert.deepEqual(nextReconcileAction(view), { kind: 'add-learner', id: 4 });
     const learning: ReconcileView = {
       ...view,
@@ -133,11 +140,30 @@ describe('nextReconcileAction', () => {
     );
   });
 
+  test('never records or adds a live server that has a log of its own (another cluster)', () => {
+    assert.equal(nextReconcileAction({ ...base, live: [...base.live, info(4)] }), null);
+  });
+
+  test('promotes only a learner that is connected', () => {
+    const view: ReconcileView = {
+      ...base,
+      membership: { voters: [1, 2, 3], learners: [4], removed: [] },
+      progress: [...base.progress, { id: 4, match: 10 }],
+      recorded: [...base.recorded, info(4)],
+    };
+    assert.equal(nextReconcileAction(view), null);
+    assert.deepEqual(nextReconcileAction({ ...view, live: [...base.live, info(4)] }), {
+      kind: 'promote',
+      id: 4,
+    });
+  });
+
   test('never brings back a removed server', () => {
     const view: ReconcileView = {
       ...base,
       membership: { voters: [1, 2], learners: [], removed: [3] },
       recorded: [info(1), info(2)],
+      pristine: [3],
     };
     assert.equal(nextReconcileAction(view), null);
   });
