@@ -1,0 +1,440 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateClusterKey } from '../src/rpc/cluster-key.js';
+import type { LogLevel } from '../src/server/agent-config.js';
+import type { RaftServer } from '../src/server/backend.js';
+import { readAgentConfig, type ServerConfigSpec, type ServerTuning } from './agent-config-file.js';
+import { freePorts } from './free-port.js';
+import { requestJson } from './http-client.js';
+import { type AgentEntry, AgentStartError, type ExitInfo, ServerHandle } from './server-handle.js';
+import { done, pending, waitFor } from './wait.js';
+
+export { type AgentEntry, AgentStartError, type ExitInfo, ServerHandle } from './server-handle.js';
+
+export interface ClusterOptions {
+  /** Number of founding servers; each is started with bootstrap_expect set to this number. */
+  readonly servers: number;
+  /**
+   * Folder for the servers' folders. When given it is kept after stop(), and a folder that contains
+   * a cluster from an earlier run is started again with its key, ports and data. Default: a new
+   * temporary folder, removed by stop().
+   */
+  readonly dataRoot?: string | undefined;
+  /** Address every server binds. Default 127.0.0.1. */
+  readonly host?: string;
+  /**
+   * Fixed ports: server N listens on HTTP basePort + 10·(N−1) and RPC one above that. Default:
+   * free ports from the OS.
+   */
+  readonly basePort?: number | undefined;
+  /** Default 'source' (tsx); 'dist' runs dist/src/cli/main.js, which `npm run build` writes. */
+  readonly entry?: AgentEntry;
+  /** Agent log_level. Default 'info'. */
+  readonly logLevel?: LogLevel;
+  /** Extra fields for every server's `server` block, such as raft_snapshot_threshold. */
+  readonly tuning?: ServerTuning;
+  /** Deadline for one agent's HTTP API to respond after its start, in ms. Default 60 000. */
+  readonly startTimeoutMs?: number;
+  /** Time between SIGTERM and SIGKILL when stopping a server, in ms. Default 10 000. */
+  readonly stopTimeoutMs?: number;
+  /**
+   * Stop every server when this process gets SIGINT or SIGTERM, then let the signal end the
+   * process unless someone else handles it. Default true.
+   */
+  readonly handleSignals?: boolean;
+  /**
+   * Called when a running server exits without the launcher having signalled it (a crash). A
+   * server that exits while it starts makes the start raise AgentStartError instead.
+   */
+  readonly onUnexpectedExit?: (server: ServerHandle, exit: ExitInfo) => void;
+}
+
+export interface AddServerOptions {
+  /**
+   * Cluster key for the new server. A server with another key than the cluster's cannot join, so
+   * it is not counted as a member: servers() and waitForLeader() leave it out, stop() stops it.
+   */
+  readonly clusterKey?: string;
+}
+
+export interface RaftConfiguration {
+  readonly Index: number;
+  readonly Servers: readonly RaftServer[];
+}
+
+/** Attempts at starting new servers when a port turns out to be taken; each attempt draws new ports. */
+const PORT_CLASH_ATTEMPTS = 3;
+/** Marker file in the folder of a removed server, so that a kept cluster folder does not start it again. */
+const REMOVED_MARKER = 'removed';
+const SERVER_FOLDER = /^s(\d+)$/;
+
+/**
+ * A local cluster of server agents, each a separate process on 127.0.0.1 with its own ports,
+ * data folder, config file and log (`<root>/sN/{data,config.json,agent.log}`).
+ */
+export class Cluster {
+  readonly root: string;
+  /** Cluster key (`server.encrypt`) in base64. Secret: do not print it. */
+  readonly clusterKey: string;
+  /** True when the servers were started again from an earlier run kept in `dataRoot`. */
+  readonly reused: boolean;
+  readonly #options: ClusterOptions;
+  readonly #keepRoot: boolean;
+  readonly #repoRoot: string;
+  readonly #bootstrapExpect: number;
+  #members: ServerHandle[] = [];
+  /** Removed servers and servers with another key: stopped by stop(), never counted as members. */
+  #others: ServerHandle[] = [];
+  #stopping: Promise<void> | null = null;
+  readonly #signalHandler = (signal: NodeJS.Signals) => this.#onSignal(signal);
+
+  private constructor(
+    options: ClusterOptions,
+    root: string,
+    clusterKey: string,
+    bootstrapExpect: number,
+    reused: boolean,
+  ) {
+    this.#options = options;
+    this.root = root;
+    this.clusterKey = clusterKey;
+    this.#bootstrapExpect = bootstrapExpect;
+    this.reused = reused;
+    this.#keepRoot = options.dataRoot !== undefined;
+    this.#repoRoot = findRepoRoot();
+  }
+
+  /** Starts the servers and waits until each one's HTTP API responds. It does not wait for a leader. */
+  static async start(options: ClusterOptions): Promise<Cluster> {
+    if (!Number.isInteger(options.servers) || options.servers < 1) {
+      throw new Error(`invalid servers=${options.servers}: expected a whole number of servers, at least 1`);
+    }
+    checkEntry(options.entry, findRepoRoot());
+    const root =
+      options.dataRoot === undefined
+        ? await mkdtemp(join(tmpdir(), 'signet-cluster-'))
+        : resolve(options.dataRoot);
+    await mkdir(root, { recursive: true });
+    const earlier = await readKeptServers(root);
+
+    const cluster =
+      earlier.length > 0
+        ? new Cluster(options, root, earlier[0]!.encrypt, earlier[0]!.bootstrapExpect, true)
+        : new Cluster(options, root, generateClusterKey(), options.servers, false);
+    if (options.handleSignals ?? true) {
+      process.on('SIGINT', cluster.#signalHandler);
+      process.on('SIGTERM', cluster.#signalHandler);
+    }
+    try {
+      if (earlier.length > 0) await cluster.#startKept(earlier);
+      else await cluster.#startFounders(options.servers);
+    } catch (err) {
+      // The folder stays, so that the logs named in the error can be read.
+      await cluster.stop({ keepData: true });
+      if (err instanceof Error) err.message += `\n(server folders kept in ${root})`;
+      throw err;
+    }
+    return cluster;
+  }
+
+  /** Members of the cluster started by the launcher, running or not, in start order. */
+  servers(): readonly ServerHandle[] {
+    return this.#members;
+  }
+
+  /** Members whose process runs, responds to HTTP and is not paused. */
+  live(): ServerHandle[] {
+    return this.#members.filter((server) => server.state === 'running');
+  }
+
+  server(name: string): ServerHandle {
+    const found = this.#members.find((server) => server.name === name);
+    if (found === undefined) throw new Error(`no server named ${name}; members: ${this.#names()}`);
+    return found;
+  }
+
+  /**
+   * Polls GET /v1/status/leader on every live member until all of them return the same
+   * non-empty address and that address belongs to a live member, and returns that member.
+   */
+  async waitForLeader(timeoutMs = 30_000, intervalMs = 50): Promise<ServerHandle> {
+    return waitFor(`one leader agreed by ${this.#names()}`, { timeoutMs, intervalMs }, async () => {
+      const live = this.live();
+      if (live.length === 0) return pending('no live server');
+      const answers = await Promise.all(
+        live.map(async (server) => {
+          try {
+            return await requestJson<string>(server.httpAddr, 'GET', '/v1/status/leader', {
+              timeoutMs: 1_000,
+            });
+          } catch (err) {
+            return `error ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+          }
+        }),
+      );
+      const status = live.map((server, i) => `${server.name}=${JSON.stringify(answers[i])}`).join(' ');
+      const address = answers[0];
+      if (address === '' || !answers.every((answer) => answer === address)) return pending(status);
+      const leader = live.find((server) => server.rpcAddr === address);
+      return leader === undefined ? pending(`${status} (not a live member)`) : done(leader);
+    });
+  }
+
+  /** Returns the current leader, waiting for one as waitForLeader does. */
+  leader(): Promise<ServerHandle> {
+    return this.waitForLeader();
+  }
+
+  /** GET /v1/operator/raft/configuration through `via` (default: the first live member). */
+  async raftConfiguration(via?: ServerHandle): Promise<RaftConfiguration> {
+    const server = via ?? this.live()[0];
+    if (server === undefined) throw new Error('cannot read the Raft configuration: no live server');
+    return requestJson<RaftConfiguration>(server.httpAddr, 'GET', '/v1/operator/raft/configuration', {
+      timeoutMs: 5_000,
+    });
+  }
+
+  /** Returns the Raft id (a decimal string) of `server`, from the Raft configuration. */
+  async raftId(server: ServerHandle, via?: ServerHandle): Promise<string> {
+    const { Servers } = await this.raftConfiguration(via);
+    const entry =
+      Servers.find((s) => s.Address === server.rpcAddr) ?? Servers.find((s) => s.Node === server.name);
+    if (entry === undefined) {
+      throw new Error(
+        `${server.name} (${server.rpcAddr}) is not in the Raft configuration: ${JSON.stringify(Servers)}`,
+      );
+    }
+    return entry.ID;
+  }
+
+  /** Waits until the Raft configuration, as the leader reports it, lists `server` as a voter. */
+  async waitForVoter(server: ServerHandle, timeoutMs = 30_000): Promise<void> {
+    await waitFor(`${server.name} to become a voter`, { timeoutMs, intervalMs: 100 }, async () => {
+      const leader = await this.waitForLeader(5_000);
+      const { Servers } = await this.raftConfiguration(leader);
+      const entry = Servers.find((s) => s.Address === server.rpcAddr);
+      if (entry?.Voter === true) return done(undefined);
+      return pending(JSON.stringify(Servers));
+    });
+  }
+
+  /**
+   * Starts a new server with an empty data folder that joins through retry_join (every member's
+   * RPC address). bootstrap_expect stays at the founders' value, so the new server never
+   * bootstraps a cluster of its own. Returns once its HTTP API responds.
+   */
+  async addServer(options: AddServerOptions = {}): Promise<ServerHandle> {
+    const number = this.#nextServerNumber();
+    const clusterKey = options.clusterKey ?? this.clusterKey;
+    const member = clusterKey === this.clusterKey;
+    const joinList = this.#members.map((server) => server.rpcAddr);
+    const server = this.#createHandle(await this.#specFor(number, clusterKey, joinList));
+    // Track it before the start, so that stop() ends it even when the start fails half-way.
+    if (member) this.#members.push(server);
+    else this.#others.push(server);
+    await this.#startWithFreshPorts([server], () => joinList);
+    return server;
+  }
+
+  /**
+   * Removes `server` from the Raft configuration (DELETE /v1/operator/raft/peer?id=), waits until
+   * the leader no longer lists it, then stops its process. Its folder stays until stop().
+   */
+  async removeServer(server: ServerHandle, timeoutMs = 30_000): Promise<void> {
+    if (!this.#members.includes(server)) throw new Error(`${server.name} is not a member of this cluster`);
+    const leader = await this.waitForLeader(timeoutMs);
+    const via = leader !== server ? leader : this.live().find((other) => other !== server);
+    if (via === undefined) throw new Error(`cannot remove ${server.name}: it is the only live server`);
+    const id = await this.raftId(server, via);
+    await requestJson(via.httpAddr, 'DELETE', `/v1/operator/raft/peer?id=${encodeURIComponent(id)}`);
+
+    await waitFor(
+      `${server.name} (id ${id}) to leave the Raft configuration`,
+      { timeoutMs, intervalMs: 100 },
+      async () => {
+        const others = this.live().filter((other) => other !== server);
+        const { Servers } = await this.raftConfiguration(others[0]);
+        return Servers.some((s) => s.ID === id) ? pending(JSON.stringify(Servers)) : done(undefined);
+      },
+    );
+    this.#members = this.#members.filter((other) => other !== server);
+    this.#others.push(server);
+    await writeFile(join(server.dir, REMOVED_MARKER), `removed from the cluster as Raft id ${id}\n`);
+    await server.stop();
+  }
+
+  /**
+   * Stops every process the launcher started (SIGTERM, then SIGKILL after the stop timeout) and
+   * removes the temporary root, unless a dataRoot was given or `keepData` is set. Safe to call twice.
+   */
+  stop(options: { keepData?: boolean } = {}): Promise<void> {
+    this.#stopping ??= (async () => {
+      process.off('SIGINT', this.#signalHandler);
+      process.off('SIGTERM', this.#signalHandler);
+      await Promise.all([...this.#members, ...this.#others].map((server) => server.stop()));
+      if (!this.#keepRoot && options.keepData !== true) await rm(this.root, { recursive: true, force: true });
+    })();
+    return this.#stopping;
+  }
+
+  #onSignal(signal: NodeJS.Signals): void {
+    void this.stop().finally(() => {
+      // With no other handler left, the signal's default action ends this process as it would have.
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+    });
+  }
+
+  async #startFounders(count: number): Promise<void> {
+    const joinList = (servers: readonly ServerHandle[]) => servers.map((server) => server.rpcAddr);
+    for (let number = 1; number <= count; number++) {
+      this.#members.push(this.#createHandle(await this.#specFor(number, this.clusterKey, [])));
+    }
+    await this.#startWithFreshPorts(this.#members, () => joinList(this.#members));
+  }
+
+  async #startKept(specs: readonly ServerConfigSpec[]): Promise<void> {
+    for (const spec of specs) this.#members.push(this.#createHandle(spec));
+    await Promise.all(this.#members.map((server) => server.start()));
+  }
+
+  /**
+   * Gives `servers` ports, writes their configs (retry_join from `joinList` plus each server's own
+   * address) and starts them together. When a port turns out to be taken, it stops all of them,
+   * wipes their data and starts them again on new ports. With fixed ports, a taken port is an error.
+   */
+  async #startWithFreshPorts(servers: readonly ServerHandle[], joinList: () => string[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      await this.#assignPorts(servers);
+      const join = [...new Set([...joinList(), ...servers.map((server) => server.rpcAddr)])];
+      for (const server of servers) await server.configure({ ...server.spec, retryJoin: join });
+
+      const results = await Promise.allSettled(servers.map((server) => server.start()));
+      const failures = results.flatMap((result) =>
+        result.status === 'rejected' ? [result.reason as unknown] : [],
+      );
+      if (failures.length === 0) return;
+      const portClash = failures.every((err) => err instanceof AgentStartError && err.code === 'EADDRINUSE');
+      if (!portClash || this.#options.basePort !== undefined || attempt >= PORT_CLASH_ATTEMPTS)
+        throw failures[0];
+
+      // NOTE: a server whose RPC port was free but whose HTTP port was taken may have introduced
+      // itself to the cluster before it exited. The retry gives it a new id, so the old id may
+      // stay in the Raft configuration.
+      await Promise.all(servers.map((server) => server.stop()));
+      await Promise.all(servers.map((server) => rm(server.dataDir, { recursive: true, force: true })));
+    }
+  }
+
+  async #assignPorts(servers: readonly ServerHandle[]): Promise<void> {
+    const base = this.#options.basePort;
+    const ports = base === undefined ? await freePorts(servers.length * 2, this.#host()) : [];
+    for (const [i, server] of servers.entries()) {
+      const number = Number(SERVER_FOLDER.exec(server.name)?.[1] ?? i + 1);
+      const httpPort = base === undefined ? ports[2 * i]! : base + 10 * (number - 1);
+      const rpcPort = base === undefined ? ports[2 * i + 1]! : httpPort + 1;
+      await server.configure({ ...server.spec, httpPort, rpcPort });
+    }
+  }
+
+  async #specFor(number: number, encrypt: string, retryJoin: readonly string[]): Promise<ServerConfigSpec> {
+    const dir = join(this.root, `s${number}`);
+    await mkdir(dir, { recursive: true });
+    return {
+      name: `s${number}`,
+      dataDir: join(dir, 'data'),
+      host: this.#host(),
+      // Real ports are assigned just before the start.
+      httpPort: 0,
+      rpcPort: 0,
+      bootstrapExpect: this.#bootstrapExpect,
+      encrypt,
+      retryJoin,
+      logLevel: this.#options.logLevel ?? 'info',
+      tuning: this.#options.tuning ?? {},
+    };
+  }
+
+  #createHandle(spec: ServerConfigSpec): ServerHandle {
+    return new ServerHandle({
+      dir: dirname(spec.dataDir),
+      spec,
+      entry: this.#options.entry ?? 'source',
+      repoRoot: this.#repoRoot,
+      startTimeoutMs: this.#options.startTimeoutMs ?? 60_000,
+      stopTimeoutMs: this.#options.stopTimeoutMs ?? 10_000,
+      onUnexpectedExit: this.#options.onUnexpectedExit,
+    });
+  }
+
+  #nextServerNumber(): number {
+    const used = [...this.#members, ...this.#others].map((server) =>
+      Number(SERVER_FOLDER.exec(server.name)?.[1] ?? 0),
+    );
+    return Math.max(0, ...used) + 1;
+  }
+
+  #host(): string {
+    return this.#options.host ?? '127.0.0.1';
+  }
+
+  #names(): string {
+    return this.#members.map((server) => server.name).join(', ');
+  }
+}
+
+/**
+ * Reads the launcher configs kept in `root` from an earlier run. Removed servers and servers
+ * with another cluster key than the first one's are left out.
+ */
+async function readKeptServers(root: string): Promise<ServerConfigSpec[]> {
+  const specs: ServerConfigSpec[] = [];
+  const entries = await readdir(root, { withFileTypes: true });
+  const folders = entries
+    .filter((entry) => entry.isDirectory() && SERVER_FOLDER.test(entry.name))
+    .map((entry) => entry.name)
+    .sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)));
+  for (const folder of folders) {
+    const dir = join(root, folder);
+    if (existsSync(join(dir, REMOVED_MARKER)) || !existsSync(join(dir, 'config.json'))) continue;
+    specs.push(await readAgentConfig(join(dir, 'config.json')));
+  }
+  return specs.filter((spec) => spec.encrypt === specs[0]!.encrypt);
+}
+
+/** Returns the nearest folder above this file that contains a package.json, so the launcher works from cluster/ and from dist/cluster/. */
+function findRepoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`no package.json above ${fileURLToPath(import.meta.url)}`);
+    dir = parent;
+  }
+  return dir;
+}
+
+/** Returns the most recently modified .ts file under `dir`, or null when there is none. */
+function newestSourceFile(dir: string): { path: string; mtimeMs: number } | null {
+  let newest: { path: string; mtimeMs: number } | null = null;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile() || !entry.name.endsWith('.ts')) continue;
+    const path = join(entry.parentPath, entry.name);
+    const { mtimeMs } = statSync(path);
+    if (newest === null || mtimeMs > newest.mtimeMs) newest = { path, mtimeMs };
+  }
+  return newest;
+}
+
+/** Raises when `entry` is 'dist' and the build is missing or older than the sources. */
+function checkEntry(entry: AgentEntry | undefined, repoRoot: string): void {
+  if (entry !== 'dist') return;
+  const built = join(repoRoot, 'dist/src/cli/main.js');
+  if (!existsSync(built)) throw new Error(`missing ${built}: run npm run build, or start from source`);
+  // tsc rewrites every output file on each build, so main.js is as old as the last build.
+  const newest = newestSourceFile(join(repoRoot, 'src'));
+  if (newest !== null && newest.mtimeMs > statSync(built).mtimeMs) {
+    throw new Error(`${built} is older than ${newest.path}: run npm run build, or start from source`);
+  }
+}
