@@ -4,7 +4,7 @@ import type { AgentConfigInput, LogLevel } from '../src/server/agent-config.js';
 /** Fields of the agent's `server` block that a cluster sets on every server, such as raft_snapshot_threshold. */
 export type ServerTuning = Pick<
   NonNullable<AgentConfigInput['server']>,
-  'raft_multiplier' | 'raft_snapshot_threshold'
+  'raft_multiplier' | 'raft_snapshot_threshold' | 'raft_trailing_logs'
 >;
 
 /** What the launcher decides for one server; the rest of the agent configuration keeps its defaults. */
@@ -68,6 +68,7 @@ export async function readAgentConfig(path: string): Promise<ServerConfigSpec> {
   if (server.raft_multiplier !== undefined) tuning.raft_multiplier = server.raft_multiplier;
   if (server.raft_snapshot_threshold !== undefined)
     tuning.raft_snapshot_threshold = server.raft_snapshot_threshold;
+  if (server.raft_trailing_logs !== undefined) tuning.raft_trailing_logs = server.raft_trailing_logs;
   return {
     name: input.name,
     dataDir: input.data_dir,

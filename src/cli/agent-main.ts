@@ -9,6 +9,8 @@ import {
   parseAgentConfig,
   resolveAgentConfig,
 } from '../server/agent-config.js';
+import type { ServerBackend } from '../server/backend.js';
+import { RequestError } from '../server/request-error.js';
 
 /** Flags of `signet agent` as commander parsed them. */
 export interface AgentFlags {
@@ -42,27 +44,36 @@ export async function runAgent(flags: AgentFlags): Promise<number> {
   const failed = new Promise<number>((resolve) => {
     fatal = () => resolve(1);
   });
-  let agent: ServerAgent;
+  // The HTTP API binds first: a server whose HTTP port is taken must fail before it introduces
+  // itself to the cluster, or the leader could add a server that is about to exit. Requests that
+  // arrive before the server is up get 503.
+  let agent: ServerAgent | null = null;
+  const backend = new Proxy({} as ServerBackend, {
+    get(_target, key: keyof ServerBackend) {
+      if (agent === null) throw new RequestError(503, 'server is starting; retry shortly');
+      const value = agent.operations[key];
+      return typeof value === 'function' ? value.bind(agent.operations) : value;
+    },
+  });
   let http: { port: number; close(): Promise<void> };
   try {
-    agent = await ServerAgent.start({ config, logger, onFatal: (error) => fatal(error) });
-  } catch (err) {
-    process.stderr.write(`signet agent: cannot start the server: ${(err as Error).message}\n`);
-    return 1;
-  }
-  try {
-    http = await createHttpServer({
-      backend: agent.operations,
-      logger,
-      host: config.bindAddr,
-      port: config.ports.http,
-    });
-    agent.setHttpPort(http.port);
+    http = await createHttpServer({ backend, logger, host: config.bindAddr, port: config.ports.http });
   } catch (err) {
     process.stderr.write(
       `signet agent: cannot serve the HTTP API on ${config.bindAddr}:${config.ports.http}: ${(err as Error).message}\n`,
     );
-    await agent.close();
+    return 1;
+  }
+  try {
+    agent = await ServerAgent.start({
+      config,
+      logger,
+      httpPort: http.port,
+      onFatal: (error) => fatal(error),
+    });
+  } catch (err) {
+    process.stderr.write(`signet agent: cannot start the server: ${(err as Error).message}\n`);
+    await http.close();
     return 1;
   }
   logger.info(

@@ -27,6 +27,8 @@ export interface AgentConfig {
     readonly raftMultiplier: number;
     /** Applied entries after which a server takes a snapshot and compacts its log. */
     readonly raftSnapshotThreshold: number;
+    /** Entries kept below a snapshot, so that a follower a little behind catches up without one. */
+    readonly raftTrailingLogs: number;
   };
   readonly acl: { readonly enabled: boolean };
   readonly logLevel: LogLevel;
@@ -46,6 +48,8 @@ export const AGENT_DEFAULTS = {
   raftMultiplier: 1,
   /** Nomad's default: a snapshot every 8192 applied entries keeps restarts and catch-up short. */
   raftSnapshotThreshold: 8192,
+  /** Fewer than Nomad's 10240: Signet's snapshots are small, so a lagging follower loses little by taking one. */
+  raftTrailingLogs: 1024,
   /**
    * Length of one Raft tick at raft_multiplier 1. The core's heartbeat is 1 tick and its election
    * timeout 10 to 20 ticks, so a leader is replaced 1 to 2 s after it fails: the same order as
@@ -72,6 +76,7 @@ export interface AgentConfigInput {
     server_join?: { retry_join?: string[] };
     raft_multiplier?: number;
     raft_snapshot_threshold?: number;
+    raft_trailing_logs?: number;
   };
   acl?: { enabled?: boolean };
 }
@@ -102,6 +107,7 @@ const INPUT_SHAPE: { readonly [key: string]: Shape } = {
     server_join: { retry_join: 'strings' },
     raft_multiplier: 'number',
     raft_snapshot_threshold: 'number',
+    raft_trailing_logs: 'number',
   },
   acl: { enabled: 'boolean' },
 };
@@ -185,6 +191,7 @@ export function resolveAgentConfig(inputs: readonly AgentConfigInput[]): AgentCo
       retryJoin: server.server_join?.retry_join ?? [],
       raftMultiplier: server.raft_multiplier ?? AGENT_DEFAULTS.raftMultiplier,
       raftSnapshotThreshold: server.raft_snapshot_threshold ?? AGENT_DEFAULTS.raftSnapshotThreshold,
+      raftTrailingLogs: server.raft_trailing_logs ?? AGENT_DEFAULTS.raftTrailingLogs,
     },
     acl: { enabled: merged.acl?.enabled ?? false },
     logLevel: (merged.log_level ?? AGENT_DEFAULTS.logLevel) as LogLevel,
@@ -258,6 +265,12 @@ function validateAgentConfig(config: AgentConfig): void {
     throw new AgentConfigError(
       'server.raft_snapshot_threshold',
       `invalid server.raft_snapshot_threshold=${server.raftSnapshotThreshold}: expected a whole number of entries, at least 1`,
+    );
+  }
+  if (!Number.isInteger(server.raftTrailingLogs) || server.raftTrailingLogs < 0) {
+    throw new AgentConfigError(
+      'server.raft_trailing_logs',
+      `invalid server.raft_trailing_logs=${server.raftTrailingLogs}: expected a whole number of entries, 0 or more`,
     );
   }
   if (server.enabled) {

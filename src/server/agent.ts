@@ -140,7 +140,12 @@ export class ServerAgent {
       const tickMs = AGENT_DEFAULTS.raftTickMs * config.server.raftMultiplier;
       const replicated = new ReplicatedState(state);
       const driver = new RaftDriver({
-        raft: { id, random: (bound) => randomInt(bound), ...RAFT_DEFAULTS },
+        raft: {
+          ...RAFT_DEFAULTS,
+          id,
+          random: (bound) => randomInt(bound),
+          snapshotTrailingEntries: config.server.raftTrailingLogs,
+        },
         storage,
         durable,
         sender: { send: (message: Message) => transport.send(message.to, { kind: 'raft', message }) },

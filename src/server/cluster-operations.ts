@@ -198,6 +198,7 @@ export class ClusterOperations implements ServerBackend {
           RetryJoin: config.server.retryJoin,
           RaftMultiplier: config.server.raftMultiplier,
           RaftSnapshotThreshold: config.server.raftSnapshotThreshold,
+          RaftTrailingLogs: config.server.raftTrailingLogs,
         },
         ACL: { Enabled: config.acl.enabled },
         LogLevel: config.logLevel,

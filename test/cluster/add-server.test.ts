@@ -7,23 +7,26 @@ import {
   WriteLedger,
   waitForAcks,
 } from '../../cluster/scenarios/common.js';
-import { RAFT_DEFAULTS } from '../../src/raft/config.js';
 import { CLUSTER_TEST_TIMEOUT_MS, startTestCluster, type TestCluster, withServerLogs } from './fixture.js';
 
 /** Small, so that the leader snapshots and compacts its log many times during the test. */
 const SNAPSHOT_THRESHOLD = 64;
+/** Entries kept below each snapshot; small, so that few writes push index 1 out of the log. */
+const TRAILING_LOGS = 16;
 /**
  * Enough writes that the leader's log no longer starts at index 1 even with the entries it keeps
  * below each snapshot, so a new server can only catch up from a snapshot.
  */
-const WRITES_BEFORE_JOIN = RAFT_DEFAULTS.snapshotTrailingEntries + 3 * SNAPSHOT_THRESHOLD;
+const WRITES_BEFORE_JOIN = TRAILING_LOGS + 3 * SNAPSHOT_THRESHOLD;
 
 describe('fourth server', { timeout: CLUSTER_TEST_TIMEOUT_MS }, () => {
   let setup: TestCluster | undefined;
   const servers = () => setup?.cluster.servers() ?? [];
 
   before(async () => {
-    setup = await startTestCluster(3, { tuning: { raft_snapshot_threshold: SNAPSHOT_THRESHOLD } });
+    setup = await startTestCluster(3, {
+      tuning: { raft_snapshot_threshold: SNAPSHOT_THRESHOLD, raft_trailing_logs: TRAILING_LOGS },
+    });
   });
   after(async () => {
     await setup?.cluster.stop();
