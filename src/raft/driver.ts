@@ -216,7 +216,12 @@ export class RaftDriver {
     // again: it was never applied.
     this.#proposals
       .get(index)
-      ?.reject(new RaftError('NOT_LEADER', `the entry at index ${index} was replaced by a later leader; it was not applied`));
+      ?.reject(
+        new RaftError(
+          'NOT_LEADER',
+          `the entry at index ${index} was replaced by a later leader; it was not applied`,
+        ),
+      );
     this.#schedule();
     return new Promise((resolve, reject) => {
       this.#proposals.set(index, { term, startedAt: performance.now(), resolve, reject });
@@ -433,7 +438,10 @@ export class RaftDriver {
    * the next leader, so a caller that retried them could apply a command twice. Reads are safe to retry.
    */
   #failAll(reason: string): void {
-    const unknown = new RaftError('OUTCOME_UNKNOWN', `${reason}; the outcome of the write is unknown, read before retrying`);
+    const unknown = new RaftError(
+      'OUTCOME_UNKNOWN',
+      `${reason}; the outcome of the write is unknown, read before retrying`,
+    );
     for (const proposal of this.#proposals.values()) proposal.reject(unknown);
     this.#proposals.clear();
     const noLeader = new RaftError('NO_LEADER', `${reason}; retry the read on another server`);

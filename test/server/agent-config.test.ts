@@ -131,7 +131,11 @@ describe('resolveAgentConfig', () => {
     ['port too high', { data_dir: '/d', ports: { rpc: 70000 } }, 'ports.rpc'],
     ['same ports', { data_dir: '/d', ports: { http: 5000, rpc: 5000 } }, 'ports'],
     ['unknown log level', { data_dir: '/d', log_level: 'loud' }, 'log_level'],
-    ['negative bootstrap_expect', { data_dir: '/d', server: { bootstrap_expect: -1 } }, 'server.bootstrap_expect'],
+    [
+      'negative bootstrap_expect',
+      { data_dir: '/d', server: { bootstrap_expect: -1 } },
+      'server.bootstrap_expect',
+    ],
     [
       'fractional bootstrap_expect',
       { data_dir: '/d', server: { bootstrap_expect: 1.5 } },

@@ -121,4 +121,3 @@ describe('RaftDriver on LevelDB', () => {
     cluster.members.delete(1);
   });
 });
-
