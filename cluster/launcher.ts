@@ -320,9 +320,8 @@ export class Cluster {
       if (!portClash || this.#options.basePort !== undefined || attempt >= PORT_CLASH_ATTEMPTS)
         throw failures[0];
 
-      // NOTE: a server whose RPC port was free but whose HTTP port was taken may have introduced
-      // itself to the cluster before it exited. The retry gives it a new id, so the old id may
-      // stay in the Raft configuration.
+      // The agent binds its HTTP port before it joins, so a server that failed on a taken port
+      // never introduced itself; retrying it with new ports and a new id leaves nothing behind.
       await Promise.all(servers.map((server) => server.stop()));
       await Promise.all(servers.map((server) => rm(server.dataDir, { recursive: true, force: true })));
     }

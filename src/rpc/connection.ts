@@ -239,8 +239,9 @@ export class ServerConnection {
     } catch (error) {
       return Promise.reject(error);
     }
-    // NOTE: requests are sent even when the send buffer is above maxBufferedBytes. Each one is
-    // bounded by maxFrameBytes and by its caller's timeout, but many at once could grow the buffer.
+    // TODO: apply backpressure to requests too. They are sent even when the send buffer is above
+    // maxBufferedBytes; each is bounded by maxFrameBytes and its caller's timeout, but many at once
+    // could grow the buffer.
     return new Promise<Frame>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id);

@@ -265,7 +265,7 @@ export class RpcTransport {
         connection.close('forgotten');
         return false;
       }
-      // NOTE: the address that lost stays stopped, even if the linked one later stops working.
+      // TODO: redial the address that lost when the linked one stops working; it stays stopped now.
       const linked = this.#outbound.get(peerId);
       if (linked !== undefined) {
         this.#logger.info(
