@@ -108,9 +108,10 @@ export class StateStore {
     return this.#waiterOf(table).size;
   }
 
-  // TODO: chunk snapshot and restore, or move them to a worker thread. They run synchronously. bench/state.ts measured about 7 ms and 25 ms
-  // for 10,000 namespaces on a 2-core VM, so restore on a running server already exceeds the
-  // 10 ms event-loop budget at that size, and both grow linearly with the rows.
+  // TODO: chunk snapshot and restore, or move them to a worker thread. They run synchronously:
+  // bench/state.ts measured about 7 ms and 25 ms for 10,000 namespaces on a 2-core VM, so restore
+  // on a running server already exceeds the 10 ms event-loop budget at that size, and both grow
+  // linearly with the rows.
 
   /** Serialises every table and `latestIndex`. */
   snapshot(): Uint8Array {
