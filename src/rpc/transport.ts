@@ -342,7 +342,7 @@ function resolveSettings(options: TransportOptions): Settings {
 }
 
 /** Throws unless `address` is host:port with a port from 1 to 65535 (IPv6 hosts in brackets). */
-function checkAddress(address: string): void {
+export function checkAddress(address: string): void {
   const colon = address.lastIndexOf(':');
   const portText = address.slice(colon + 1);
   const port = Number(portText);

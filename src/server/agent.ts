@@ -6,7 +6,7 @@ import type { Message } from '../raft/messages.js';
 import { LevelStorage } from '../raft/storage/level.js';
 import type { Membership } from '../raft/types.js';
 import { decodeClusterKey } from '../rpc/cluster-key.js';
-import { type Frame, RpcTransport } from '../rpc/transport.js';
+import { checkAddress, type Frame, RpcTransport } from '../rpc/transport.js';
 import { StateStore } from '../state/store.js';
 import { advertiseAddress, joinAddress } from './addresses.js';
 import { AGENT_DEFAULTS, type AgentConfig } from './agent-config.js';
@@ -62,6 +62,8 @@ export class ServerAgent {
   #nextFoundingAttempt = 0;
   #lastIntroductionAt = 0;
   #lastWaitingLog = 0;
+  /** Addresses already reported as impossible to dial, so each is logged once. */
+  readonly #undialable = new Set<string>();
   #reconciling = false;
   #bootstrapping = false;
   #closed = false;
@@ -249,14 +251,14 @@ export class ServerAgent {
   }
 
   private onIntroduction(peerId: number, value: unknown): void {
-    const intro = parseIntroduction(value);
+    const intro = parseIntroduction(value, checkAddress);
     if (typeof intro === 'string' || intro.id !== peerId) {
       const reason = typeof intro === 'string' ? intro : `it claims id ${intro.id}`;
       this.#log.warn({ peer: peerId, reason }, 'ignored an invalid introduction');
       return;
     }
     for (const address of this.directory.learn(intro, performance.now())) {
-      if (address !== this.#self.rpcAddr) this.#transport.connect(address);
+      if (address !== this.#self.rpcAddr) this.#dial(address);
     }
     this.#maybeBootstrap();
   }
@@ -296,7 +298,7 @@ export class ServerAgent {
     // cluster even when its join list names only some of it.
     const removed = new Set(status.membership.removed);
     for (const server of this.state.servers()) {
-      if (server.id !== this.id && !removed.has(server.id)) this.#transport.connect(server.rpcAddr);
+      if (server.id !== this.id && !removed.has(server.id)) this.#dial(server.rpcAddr);
     }
     this.#reintroduce();
     this.#maybeBootstrap();
@@ -316,6 +318,23 @@ export class ServerAgent {
     const introduction = this.introduction();
     for (const peer of this.#transport.connectedPeers()) {
       this.#transport.send(peer, { kind: 'introduction', introduction: { ...introduction } });
+    }
+  }
+
+  /**
+   * Keeps a link to `address`. An address that cannot be dialled (it came from a peer or from the
+   * replicated servers table) is logged once and skipped: one bad record must not stop a server.
+   */
+  #dial(address: string): void {
+    try {
+      this.#transport.connect(address);
+    } catch (err) {
+      if (this.#undialable.has(address)) return;
+      if (this.#undialable.size < 1024) this.#undialable.add(address);
+      this.#log.warn(
+        { address, reason: (err as Error).message },
+        'cannot dial a server address; skipping it',
+      );
     }
   }
 

@@ -337,13 +337,15 @@ export class ClusterOperations implements ServerBackend {
           answer = parseAnswer(await this.#deps.transport.request(status.leaderId, frame, remaining));
         } catch (err) {
           const code = (err as { code?: string }).code;
-          if (code === 'TIMEOUT') {
+          // Only NOT_CONNECTED proves that the request never left. After a timeout or a closed
+          // connection the leader may have appended it, so a retry could apply it twice.
+          if (code === 'TIMEOUT' || code === 'CLOSED') {
             throw new RequestError(
               500,
-              'timed out waiting for the leader; the outcome is unknown, read before retrying',
+              'lost contact with the leader while it handled the request; the outcome is unknown, read before retrying',
             );
           }
-          if (code !== 'NOT_CONNECTED' && code !== 'CLOSED') throw toRequestError(err);
+          if (code !== 'NOT_CONNECTED') throw toRequestError(err);
         }
         if (answer?.kind === 'done') return answer.index;
         if (answer?.kind === 'error') throw new RequestError(answer.status, answer.message);

@@ -25,10 +25,13 @@ const MAX_PEERS_IN_INTRODUCTION = 256;
  * Checks an introduction received from an authenticated peer. Peers know the cluster key, but a
  * bug or a version mismatch on their side must not break this server, so every field is checked.
  */
-export function parseIntroduction(value: unknown): Introduction | string {
+export function parseIntroduction(
+  value: unknown,
+  checkAddress: (address: string) => void,
+): Introduction | string {
   if (typeof value !== 'object' || value === null) return 'introduction is not an object';
   const record = value as Record<string, unknown>;
-  const info = parsePeerInfo(record);
+  const info = parsePeerInfo(record, checkAddress);
   if (typeof info === 'string') return info;
   if (typeof record.pristine !== 'boolean') return 'introduction field pristine is not a boolean';
   const expect = record.bootstrapExpect;
@@ -40,14 +43,14 @@ export function parseIntroduction(value: unknown): Introduction | string {
   }
   const peers: PeerInfo[] = [];
   for (const peer of record.peers) {
-    const parsed = parsePeerInfo(peer);
+    const parsed = parsePeerInfo(peer, checkAddress);
     if (typeof parsed === 'string') return `introduction peer: ${parsed}`;
     peers.push(parsed);
   }
   return { ...info, pristine: record.pristine, bootstrapExpect: expect, peers };
 }
 
-function parsePeerInfo(value: unknown): PeerInfo | string {
+function parsePeerInfo(value: unknown, checkAddress: (address: string) => void): PeerInfo | string {
   if (typeof value !== 'object' || value === null) return 'server entry is not an object';
   const { id, name, rpcAddr, httpAddr } = value as Record<string, unknown>;
   if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1)
@@ -59,6 +62,13 @@ function parsePeerInfo(value: unknown): PeerInfo | string {
   ] as const) {
     if (typeof text !== 'string' || text.length === 0 || text.length > 256) {
       return `field ${field} is not a string of 1 to 256 characters`;
+    }
+    if (field !== 'name') {
+      try {
+        checkAddress(text);
+      } catch (err) {
+        return `field ${field}: ${(err as Error).message}`;
+      }
     }
   }
   return { id, name: name as string, rpcAddr: rpcAddr as string, httpAddr: httpAddr as string };

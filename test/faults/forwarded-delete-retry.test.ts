@@ -3,7 +3,7 @@ import { after, describe, test } from 'node:test';
 import { type AgentProcess, FaultCluster, http, waitForLeader, waitUntil } from './agent-process.js';
 
 /**
- * Finding F2: a follower retries a forwarded write when its connection to the leader closes
+ * Finding F2 (fixed): a follower retried a forwarded write when its connection to the leader closes
  * (TransportError CLOSED), although the leader may already have appended and committed the
  * command. When the leader is SIGKILLed during a burst of namespace deletes sent through a
  * follower, the retry runs the delete a second time and the client gets 404 "namespace not found"
@@ -12,7 +12,6 @@ import { type AgentProcess, FaultCluster, http, waitForLeader, waitUntil } from 
  */
 const NAMESPACES = 800;
 const WRITERS = 16;
-const TODO = 'finding F2: a forwarded write is retried after the leader connection closed';
 
 describe('deletes through a follower while the leader dies', { timeout: 240_000 }, () => {
   let cluster: FaultCluster | null = null;
@@ -20,7 +19,7 @@ describe('deletes through a follower while the leader dies', { timeout: 240_000 
     await cluster?.remove();
   });
 
-  test('never answer 404 for existing namespaces', { todo: TODO }, async () => {
+  test('never answer 404 for existing namespaces', async () => {
     cluster = await FaultCluster.create();
     const servers = await cluster.define(3);
     for (const server of servers) await server.start();

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { checkAddress } from '../../src/rpc/transport.js';
 import { joinAddress } from '../../src/server/addresses.js';
 import { nextReconcileAction, type ReconcileView } from '../../src/server/autopilot.js';
 import {
@@ -24,8 +25,8 @@ function intro(id: number, fields: Partial<Introduction> = {}): Introduction {
 
 describe('parseIntroduction', () => {
   test('accepts a well-formed introduction', () => {
-    const value = intro(7, { peers: [{ id: 8, name: 's8', rpcAddr: 'a:1', httpAddr: 'a:2' }] });
-    assert.deepEqual(parseIntroduction(value), value);
+    const value = intro(7, { peers: [{ id: 8, name: 's8', rpcAddr: 'host-a:1', httpAddr: 'host-a:2' }] });
+    assert.deepEqual(parseIntroduction(value, checkAddress), value);
   });
 
   test('rejects each malformed field with its name', () => {
@@ -40,9 +41,15 @@ describe('parseIntroduction', () => {
       [{ ...intro(1), peers: 'none' }, /peers/],
       [{ ...intro(1), peers: Array.from({ length: 300 }, (_, i) => intro(i + 2)) }, /peers/],
       [{ ...intro(1), peers: [{ id: 'x' }] }, /introduction peer: field id/],
+      [{ ...intro(1), rpcAddr: '1.2.3.256:80' }, /field rpcAddr: invalid server address/],
+      [{ ...intro(1), httpAddr: '[1.2.3.4]:80' }, /field httpAddr: invalid server address/],
+      [
+        { ...intro(1), peers: [{ ...intro(2), rpcAddr: '999999999999:80' }] },
+        /introduction peer: field rpcAddr/,
+      ],
     ];
     for (const [value, reason] of cases) {
-      const result = parseIntroduction(value);
+      const result = parseIntroduction(value, checkAddress);
       assert.equal(typeof result, 'string', JSON.stringify(value)?.slice(0, 80));
       assert.match(result as string, reason);
     }
