@@ -5,6 +5,7 @@ import { RaftDriver } from '../raft/driver.js';
 import type { Message } from '../raft/messages.js';
 import { LevelStorage } from '../raft/storage/level.js';
 import type { Membership } from '../raft/types.js';
+import { validateMessage } from '../raft/validate-message.js';
 import { decodeClusterKey } from '../rpc/cluster-key.js';
 import { checkAddress, type Frame, RpcTransport } from '../rpc/transport.js';
 import { StateStore } from '../state/store.js';
@@ -64,6 +65,7 @@ export class ServerAgent {
   #lastWaitingLog = 0;
   /** Addresses already reported as impossible to dial, so each is logged once. */
   readonly #undialable = new Set<string>();
+  readonly #lastPeerWarning = new Map<number, number>();
   #reconciling = false;
   #bootstrapping = false;
   #closed = false;
@@ -208,6 +210,16 @@ export class ServerAgent {
       },
       'server started',
     );
+    const { membership } = this.#driver.status();
+    const everMember = [...membership.voters, ...membership.learners, ...membership.removed].includes(
+      this.id,
+    );
+    if (!this.#driver.isPristine() && !everMember) {
+      this.#log.error(
+        { ...membership },
+        'this server id is not in the membership stored in its own log; if server/node-id was replaced or the data folder copied from another server, restore the original (a server that stopped while catching up from a snapshot may also show this once)',
+      );
+    }
     const { bootstrapExpect, retryJoin } = this.config.server;
     if (this.#driver.isPristine() && bootstrapExpect === 0 && retryJoin.length === 0) {
       this.#log.warn(
@@ -257,10 +269,35 @@ export class ServerAgent {
       this.#log.warn({ peer: peerId, reason }, 'ignored an invalid introduction');
       return;
     }
+    const known = this.directory.get(intro.id);
+    if (
+      intro.id === this.id ||
+      (known !== undefined && known.rpcAddr !== intro.rpcAddr && known.name !== intro.name)
+    ) {
+      // Two processes with one id: a copied data folder or a replaced server/node-id file. Raft
+      // would count one vote for two disks, so an operator must act.
+      this.#log.error(
+        {
+          id: intro.id,
+          names: [known?.name ?? this.#self.name, intro.name],
+          addresses: [known?.rpcAddr ?? this.#self.rpcAddr, intro.rpcAddr],
+        },
+        'two servers claim the same id; was a data folder copied? Stop one of them and start it with an empty data folder',
+      );
+    }
     for (const address of this.directory.learn(intro, performance.now())) {
       if (address !== this.#self.rpcAddr) this.#dial(address);
     }
     this.#maybeBootstrap();
+  }
+
+  /** Logs a faulty peer's message at warn, at most once per peer every 10 s, so a flood cannot fill the log. */
+  #warnPeer(peer: number, reason: string, message: string): void {
+    const now = performance.now();
+    if (now - (this.#lastPeerWarning.get(peer) ?? -Infinity) < 10_000) return;
+    if (this.#lastPeerWarning.size >= 1024) this.#lastPeerWarning.clear();
+    this.#lastPeerWarning.set(peer, now);
+    this.#log.warn({ peer, reason }, message);
   }
 
   private onFrame(from: number, frame: Frame): void {
@@ -272,11 +309,20 @@ export class ServerAgent {
       this.#log.warn({ peer: from, kind: frame.kind }, 'ignored a frame of unknown kind');
       return;
     }
-    const message = frame.message as Message | undefined;
+    const problem = validateMessage(frame.message);
+    if (problem !== null) {
+      this.#warnPeer(from, problem, 'dropped an invalid Raft message');
+      return;
+    }
+    const message = frame.message as Message;
     // The transport authenticated the peer; a message that claims another sender is dropped, so
     // one server cannot speak for another.
-    if (typeof message !== 'object' || message === null || message.from !== from) {
-      this.#log.warn({ peer: from }, 'dropped a Raft message whose sender does not match its connection');
+    if (message.from !== from) {
+      this.#warnPeer(
+        from,
+        `it claims to come from ${message.from}`,
+        'dropped a Raft message whose sender does not match its connection',
+      );
       return;
     }
     if (from === this.#driver.status().leaderId) this.operations.noteLeaderContact();

@@ -89,6 +89,7 @@ export class ClusterOperations implements ServerBackend {
     } catch (err) {
       throw new RequestError(400, (err as Error).message);
     }
+    this.#refuseIfRemoved();
     const data = encodeCommand(checked);
     const deadline = performance.now() + HOLD_MS;
     const index = await this.#onLeader({ kind: 'apply', data }, () => this.#applyAsLeader(data), deadline);
@@ -208,7 +209,7 @@ export class ClusterOperations implements ServerBackend {
       stats: {
         raft: {
           id: String(status.id),
-          state: status.role,
+          state: status.membership.removed.includes(status.id) ? 'removed' : status.role,
           term: String(status.term),
           commit_index: String(status.commit),
           applied_index: String(status.applied),
@@ -351,6 +352,17 @@ export class ClusterOperations implements ServerBackend {
         if (answer?.kind === 'error') throw new RequestError(answer.status, answer.message);
       }
       await sleep(RETRY_MS);
+    }
+  }
+
+  /** A removed server takes no part in the cluster, so it does not pass writes on either. */
+  #refuseIfRemoved(): void {
+    const { membership } = this.#deps.driver.status();
+    if (membership.removed.includes(this.#deps.self().id)) {
+      throw new RequestError(
+        500,
+        'this server was removed from the cluster; send requests to a member (signet operator raft list-peers)',
+      );
     }
   }
 
