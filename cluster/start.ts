@@ -43,6 +43,9 @@ const program = new Command('cluster/start.ts')
 const flags = program.opts<StartFlags>();
 let cluster: Cluster | null = null;
 let stopping = false;
+// With the output piped (npm start | tee log), Ctrl-C may close the reader first; a write to it
+// then fails with EPIPE, which must not stop the launcher before it has stopped the servers.
+process.stdout.on('error', () => undefined);
 
 function onSignal(signal: NodeJS.Signals): void {
   // The launcher's own handler stops servers that are still starting.
@@ -73,6 +76,11 @@ try {
   });
 } catch (err) {
   process.stderr.write(`cannot start the cluster: ${(err as Error).message}\n`);
+  if (flags.httpPort !== undefined && /taken/.test((err as Error).message)) {
+    process.stderr.write(
+      `another program uses port ${flags.httpPort} or one near it; run npm run cluster (free ports) and pass -address to signet commands\n`,
+    );
+  }
   process.exit(1);
 }
 
@@ -99,5 +107,6 @@ try {
   process.stderr.write(`servers stopped; logs kept in ${cluster.root}\n`);
   process.exit(1);
 }
-process.stdout.write(`try: curl http://${cluster.servers()[0]!.httpAddr}/v1/operator/raft/configuration\n`);
+const first = cluster.servers()[0]!.httpAddr;
+process.stdout.write(`try: export NOMAD_ADDR=http://${first}; npx signet operator raft list-peers\n`);
 process.stdout.write('press Ctrl-C to stop the cluster\n');

@@ -9,7 +9,9 @@ type JsonFlags = ApiFlags & { json?: boolean };
 
 /** Registers `namespace apply`, `list`, `status` and `delete`. */
 export function registerNamespaceCommands(program: Command): void {
-  const namespace = program.command('namespace').description('create, list, inspect and delete namespaces');
+  const namespace = program
+    .command('namespace')
+    .description('create, list, show (status) and delete namespaces');
 
   withApiFlags(namespace.command('apply'))
     .description('create a namespace, or update the fields given as flags of an existing one')

@@ -17,7 +17,7 @@ import type {
 /** The replicated application that committed entries are applied to. */
 export interface StateMachine {
   /**
-   * Applies one committed command; the result goes back to whoever proposed it. Throws only when
+   * Applies one committed command; the result goes back to the proposer. Throws only when
    * the entry cannot be applied at all, which stops the server rather than let its state diverge.
    */
   apply(entry: CommandEntry): unknown;
@@ -29,7 +29,7 @@ export interface StateMachine {
   restore(snapshot: Snapshot): void;
 }
 
-/** Where the driver sends messages. Returns false when the peer cannot be reached right now. */
+/** Outbound channel of the driver. `send` returns false when the peer cannot be reached right now. */
 export interface MessageSender {
   send(message: Message): boolean;
 }
@@ -49,7 +49,7 @@ export interface DriverObserver {
 export interface DriverOptions {
   readonly raft: RaftOptions;
   readonly storage: RaftStorage;
-  /** What `storage.load()` returned; the state machine must already hold the snapshot in it. */
+  /** Durable state from `storage.load()`; the state machine must already contain its snapshot. */
   readonly durable: DurableState;
   readonly sender: MessageSender;
   readonly stateMachine: StateMachine;

@@ -18,7 +18,7 @@ export function advertiseAddress(bindAddr: string): string {
 }
 
 /**
- * A retry_join entry as `host:port`, with the default RPC port when it names only a host. The
+ * Returns a retry_join entry as `host:port`, with the default RPC port when it names only a host. The
  * configuration accepts IPv6 hosts only in brackets, so a trailing `:digits` is always a port.
  */
 export function joinAddress(entry: string, defaultPort: number): string {

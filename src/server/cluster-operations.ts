@@ -60,12 +60,13 @@ export class ClusterOperations implements ServerBackend {
     this.metrics = deps.metrics;
   }
 
-  /** The agent calls this for every Raft message from the current leader. */
+  /** Records contact with the leader; the agent calls it for every Raft message from the leader. */
   noteLeaderContact(): void {
     this.#lastLeaderContact = performance.now();
   }
 
   async consistentRead(): Promise<void> {
+    this.#refuseIfRemoved();
     const deadline = performance.now() + HOLD_MS;
     for (;;) {
       try {
@@ -162,11 +163,13 @@ export class ClusterOperations implements ServerBackend {
     for (const server of known.values()) {
       const [host, port] = splitAddress(server.rpcAddr);
       const alive = server.id === self.id || connected.has(server.id);
+      let memberStatus: AgentMember['Status'] = alive ? 'alive' : 'failed';
+      if (removed.has(server.id)) memberStatus = 'left';
       members.push({
         Name: server.name,
         Addr: host,
         Port: port,
-        Status: removed.has(server.id) ? 'left' : alive ? 'alive' : 'failed',
+        Status: memberStatus,
         Tags: {
           role: 'nomad',
           region: 'global',
@@ -227,7 +230,7 @@ export class ClusterOperations implements ServerBackend {
     return leaderId === 0 ? { ok: false, message: NO_LEADER } : { ok: true, message: 'ok' };
   }
 
-  /** The leader's side of a request forwarded by a follower. Never rejects for an expected failure. */
+  /** Handles a request that a follower forwarded to this leader. Never rejects for an expected failure. */
   async handleRequest(from: NodeId, frame: Frame): Promise<Frame> {
     const answer = await this.#answer(frame).catch((err: unknown): LeaderAnswer => {
       if (err instanceof RequestError) return { kind: 'error', status: err.status, message: err.message };
@@ -369,7 +372,13 @@ export class ClusterOperations implements ServerBackend {
   #memberId(id: string): NodeId {
     const nodeId = Number(id);
     const { membership } = this.#deps.driver.status();
-    if (!/^[0-9]+$/.test(id) || ![...membership.voters, ...membership.learners].includes(nodeId)) {
+    if (!/^[0-9]{1,15}$/.test(id)) {
+      throw new RequestError(
+        400,
+        `invalid server id ${JSON.stringify(id.slice(0, 40))}: expected a decimal id as operator raft list-peers shows it`,
+      );
+    }
+    if (![...membership.voters, ...membership.learners].includes(nodeId)) {
       throw new RequestError(
         400,
         `id ${JSON.stringify(id.slice(0, 40))} was not found in the Raft configuration`,

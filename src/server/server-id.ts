@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
-/** Server ids are below 2^48: `crypto.randomInt` draws at most that range, and a JS number holds it exactly. */
+/** Server ids are below 2^48: `crypto.randomInt` draws at most that range, and a JS number is exact there. */
 const MAX_SERVER_ID = 2 ** 48;
 
 /**
@@ -51,7 +51,7 @@ function parseServerId(text: string, file: string): number {
   return id;
 }
 
-/** Where a server keeps its id and its Raft storage inside data_dir, following Nomad's `server/` folder. */
+/** Returns the paths of a server's id, Raft storage and founding promise inside data_dir (Nomad's `server/` folder). */
 export function serverPaths(dataDir: string): { idFile: string; raftDir: string; promiseFile: string } {
   return {
     idFile: join(dataDir, 'server', 'node-id'),

@@ -82,7 +82,7 @@ describe('foundingVoters', () => {
     assert.equal(foundingVoters(intro(1, { bootstrapExpect: 0 }), []), null, '0 only joins');
   });
 
-  test('never founds when a known server is already a member, or when it is not pristine', () => {
+  test('no founding beside a member', () => {
     const all = [intro(2), intro(3), intro(4, { pristine: false })];
     assert.equal(foundingVoters(intro(1), all), null);
     assert.equal(foundingVoters(intro(1, { pristine: false }), [intro(2), intro(3)]), null);
@@ -127,7 +127,7 @@ describe('nextReconcileAction', () => {
     });
   });
 
-  test('adds a live pristine server as a learner, and promotes it once caught up', () => {
+  test('pristine server joins, then promoted', () => {
     const view = {
       ...base,
       live: [...base.live, info(4)],
@@ -147,7 +147,7 @@ describe('nextReconcileAction', () => {
     );
   });
 
-  test('never records or adds a live server that has a log of its own (another cluster)', () => {
+  test('server of another cluster ignored', () => {
     assert.equal(nextReconcileAction({ ...base, live: [...base.live, info(4)] }), null);
   });
 

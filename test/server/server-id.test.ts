@@ -12,7 +12,9 @@ describe('loadOrCreateServerId', async () => {
   test('creates an id once, owner-only, and returns the same id afterwards', async () => {
     const { idFile } = serverPaths(join(root, 'a'));
     const id = await loadOrCreateServerId(idFile);
-    assert.ok(Number.isSafeInteger(id) && id >= 1 && id < 2 ** 48);
+    assert.ok(Number.isSafeInteger(id));
+    assert.ok(id >= 1);
+    assert.ok(id < 2 ** 48);
     assert.equal(await loadOrCreateServerId(idFile), id);
     assert.equal((await readFile(idFile, 'utf8')).trim(), String(id));
     assert.equal((await stat(idFile)).mode & 0o777, 0o600);
