@@ -1,19 +1,13 @@
 import assert from 'node:assert/strict';
-import { randomInt } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { pino } from 'pino';
-import { bootstrapState } from '../../src/raft/bootstrap.js';
-import { RaftDriver } from '../../src/raft/driver.js';
 import { RaftError } from '../../src/raft/errors.js';
-import type { Message } from '../../src/raft/messages.js';
-import { LevelStorage } from '../../src/raft/storage/level.js';
 import type { NodeId } from '../../src/raft/types.js';
 import { FoundingPromise } from '../../src/server/founding-promise.js';
 import { foundingVoters, type Introduction } from '../../src/server/peer-directory.js';
-import { ListMachine, waitFor } from '../raft/driver/harness.js';
+import { DriverCluster, waitFor } from '../raft/driver/harness.js';
 
 /**
  * Codes that ClusterOperations.#onLeader (src/server/cluster-operations.ts, isRetryable) treats
@@ -28,85 +22,14 @@ const RETRIED_CODES = new Set([
 
 const text = (value: string) => new TextEncoder().encode(value);
 
-interface Server {
-  id: NodeId;
-  driver: RaftDriver;
-  storage: LevelStorage;
-  machine: ListMachine;
-}
-
-/**
- * Three drivers on LevelDB in temp folders, with a delivery filter so that a test can cut one
- * direction of a link without racing the drivers' fsyncs.
- */
-class FilteredCluster {
-  readonly servers = new Map<NodeId, Server>();
-  /** Delivery filter: a message for which it returns false is dropped. */
-  allow: (message: Message) => boolean = () => true;
-  root = '';
-
-  async init(): Promise<void> {
-    this.root = await mkdtemp(join(tmpdir(), 'signet-review-driver-'));
-  }
-
-  async start(id: NodeId, voters: NodeId[]): Promise<Server> {
-    const storage = await LevelStorage.open(join(this.root, String(id)));
-    const state = bootstrapState(voters);
-    await storage.save({
-      snapshot: null,
-      truncateFrom: null,
-      compactTo: null,
-      entries: state.entries,
-      hardState: state.hardState,
-    });
-    const machine = new ListMachine();
-    const driver = new RaftDriver({
-      raft: { id, random: (bound) => randomInt(bound) },
-      storage,
-      durable: await storage.load(),
-      sender: { send: (message) => this.#deliver(message) },
-      stateMachine: machine,
-      tickMs: 10,
-      snapshotThresholdEntries: 1_000_000,
-      snapshotThresholdBytes: 1024 * 1024 * 1024,
-      logger: pino({ level: 'silent' }),
-      onFatal: () => undefined,
-    });
-    const server = { id, driver, storage, machine };
-    this.servers.set(id, server);
-    driver.start();
-    return server;
-  }
-
-  #deliver(message: Message): boolean {
-    const target = this.servers.get(message.to);
-    if (target === undefined || !this.allow(message)) return false;
-    setImmediate(() => target.driver.step(message));
-    return true;
-  }
-
-  async stop(id: NodeId): Promise<void> {
-    const server = this.servers.get(id);
-    if (server === undefined) return;
-    this.servers.delete(id);
-    await server.driver.stop();
-    await server.storage.close();
-  }
-
-  async close(): Promise<void> {
-    for (const id of [...this.servers.keys()]) await this.stop(id);
-    await rm(this.root, { recursive: true, force: true });
-  }
-}
-
 describe('review: driver outcomes that ClusterOperations retries', () => {
   test('stopped leader: committed proposal not retryable', async (t) => {
-    const cluster = new FilteredCluster();
+    const cluster = new DriverCluster();
     await cluster.init();
     t.after(() => cluster.close());
     for (const id of [1, 2, 3]) await cluster.start(id, [1, 2, 3]);
     const leader = await waitFor(
-      () => [...cluster.servers.values()].find((server) => server.driver.status().role === 'leader'),
+      () => [...cluster.members.values()].find((server) => server.driver.status().role === 'leader'),
       10_000,
       'a leader',
     );
@@ -114,19 +37,19 @@ describe('review: driver outcomes that ClusterOperations retries', () => {
 
     // The followers receive the leader's appends, but the leader hears nothing back, so it
     // cannot learn that the next entry is committed before it stops.
-    cluster.allow = (message) => message.to !== leader.id;
+    cluster.allow = (message) => message.to !== leader.driver.id;
     const outcome = leader.driver.propose(text('once')).then(
       () => null,
       (error: unknown) => error,
     );
     const index = leader.driver.status().lastIndex;
-    const followers = [...cluster.servers.values()].filter((server) => server !== leader);
+    const followers = [...cluster.members.values()].filter((server) => server !== leader);
     await waitFor(
       () => followers.every((server) => server.driver.status().lastIndex >= index),
       10_000,
       'both followers to append the entry',
     );
-    await cluster.stop(leader.id);
+    await cluster.stop(leader.driver.id);
     const error = await outcome;
 
     // The two followers hold the entry, elect a leader among themselves, and commit it.

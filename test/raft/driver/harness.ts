@@ -51,8 +51,8 @@ interface Member {
  */
 export class DriverCluster {
   readonly members = new Map<NodeId, Member>();
-  /** Ids whose messages are dropped in both directions (a partition). */
-  readonly isolated = new Set<NodeId>();
+  /** Delivery filter: a message for which it returns false is dropped, as by a one-way partition. */
+  allow: (message: Message) => boolean = () => true;
   root = '';
 
   constructor(readonly options: { tickMs?: number; snapshotThresholdEntries?: number } = {}) {}
@@ -113,9 +113,8 @@ export class DriverCluster {
   }
 
   #deliver(message: Message): boolean {
-    if (this.isolated.has(message.from) || this.isolated.has(message.to)) return false;
     const target = this.members.get(message.to);
-    if (target === undefined) return false;
+    if (target === undefined || !this.allow(message)) return false;
     setImmediate(() => target.driver.step(message));
     return true;
   }
