@@ -99,4 +99,31 @@ describe('three-server cluster', { timeout: CLUSTER_TEST_TIMEOUT_MS }, () => {
       assert.deepEqual(setup!.crashes, []);
     }),
   );
+
+  test(
+    'blocking query on a follower wakes on a write elsewhere',
+    withServerLogs(servers, async () => {
+      const leader = await cluster().waitForLeader(60_000);
+      const [first, second] = cluster()
+        .servers()
+        .filter((server) => server !== leader);
+      const before = await first!.request('GET', '/v1/namespaces');
+      const index = Number(before.headers['x-nomad-index']);
+      assert.ok(index > 0, `X-Nomad-Index is ${before.headers['x-nomad-index']}`);
+
+      // The query parks on one follower until a write through the other one reaches it; a wait of
+      // 60 s cannot pass unnoticed in a test that finishes in seconds.
+      const blocked = first!.request('GET', `/v1/namespaces?index=${index}&wait=60s`);
+      const written = await second!.request('PUT', '/v1/namespace/wakes-blocking', { body: {} });
+      assert.equal(written.status, 200, written.body);
+      const woken = await blocked;
+      assert.equal(woken.status, 200, woken.body);
+      assert.ok(
+        Number(woken.headers['x-nomad-index']) > index,
+        `index after the write: ${woken.headers['x-nomad-index']}`,
+      );
+      const names = (JSON.parse(woken.body) as NamespaceJson[]).map((namespace) => namespace.Name);
+      assert.ok(names.includes('wakes-blocking'), `namespaces after the wake-up: ${names}`);
+    }),
+  );
 });
