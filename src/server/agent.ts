@@ -195,7 +195,7 @@ export class ServerAgent {
     return this.#transport.port;
   }
 
-  /** Sets the HTTP address that other servers learn, once the HTTP listener knows its port. */
+  /** Sets the HTTP address announced to other servers, once the HTTP listener has its port. */
   setHttpPort(port: number): void {
     this.#self = { ...this.#self, httpAddr: `${advertiseAddress(this.config.bindAddr)}:${port}` };
   }
@@ -424,10 +424,10 @@ export class ServerAgent {
         ),
       ),
     );
-    const refusals = answers.filter((answer): answer is string => answer !== null);
-    if (refusals.length > 0) {
+    const rejections = answers.filter((answer): answer is string => answer !== null);
+    if (rejections.length > 0) {
       this.#log.warn(
-        { voters, refusals },
+        { voters, rejections },
         'cannot found the cluster yet: not every founder promised; retrying. A server that promised another founder stays with it; if that founder is gone for good, stop the servers that promised it and delete server/founding-promise in their data folders',
       );
       this.#nextFoundingAttempt = performance.now() + 1000 + randomInt(1000);
@@ -436,7 +436,7 @@ export class ServerAgent {
     if (await this.#driver.bootstrap(voters)) this.#driver.campaign();
   }
 
-  /** Another pristine server asks this one to promise that it alone founds the cluster with it. */
+  /** Handles a pristine server's request for the promise that it alone founds the cluster with this one. */
   onFoundingRequest(from: number, frame: Frame): Promise<Frame> {
     if (frame.founder !== from) {
       return Promise.resolve({ kind: 'refused', reason: 'a founder can only ask for itself' });
@@ -463,7 +463,7 @@ export class ServerAgent {
     }
   }
 
-  /** On the leader: one step toward recording and admitting the servers it sees. */
+  /** Takes one step, on the leader, toward recording and admitting the connected servers. */
   async #reconcile(): Promise<void> {
     if (this.#reconciling) return;
     this.#reconciling = true;

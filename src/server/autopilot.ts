@@ -1,7 +1,7 @@
 import type { Membership, NodeId } from '../raft/types.js';
 import type { PeerInfo } from './peer-directory.js';
 
-/** What the leader knows when it reconciles the cluster's membership with the servers it sees. */
+/** Input of the leader's reconciliation of the membership with the servers connected to it. */
 export interface ReconcileView {
   readonly selfId: NodeId;
   readonly membership: Membership;

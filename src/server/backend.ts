@@ -21,7 +21,7 @@ export interface AgentMember {
   readonly Tags: Readonly<Record<string, string>>;
 }
 
-/** What the HTTP layer knows about leadership when it answers a read. */
+/** Leadership facts that the HTTP layer reports with every read. */
 export interface LeaderContact {
   readonly knownLeader: boolean;
   /** Milliseconds since this server last heard from the leader; 0 on the leader. */
@@ -29,7 +29,7 @@ export interface LeaderContact {
 }
 
 /**
- * The server as the HTTP API sees it. The agent implements it; handlers never reach into Raft.
+ * Interface of the server to the HTTP API. The agent implements it; handlers never reach into Raft.
  * Methods that fail throw `RequestError`.
  */
 export interface ServerBackend {

@@ -1,6 +1,6 @@
 import type { NodeId } from '../raft/types.js';
 
-/** How servers reach each other: the address book entry of one server. */
+/** Address book entry of one server: its id, name and addresses. */
 export interface PeerInfo {
   readonly id: NodeId;
   readonly name: string;
@@ -10,12 +10,12 @@ export interface PeerInfo {
   readonly httpAddr: string;
 }
 
-/** What a server tells every server it connects to, right after the handshake. */
+/** Information that a server sends to every server it connects to, right after the handshake. */
 export interface Introduction extends PeerInfo {
   /** True while the server has never been part of a cluster (no term, no log). */
   readonly pristine: boolean;
   readonly bootstrapExpect: number;
-  /** Servers it knows, so that a join list naming one server is enough to find them all. */
+  /** Servers known to the sender, so that a join list naming one server is enough to find them all. */
   readonly peers: readonly PeerInfo[];
 }
 
@@ -81,8 +81,8 @@ interface Known {
 }
 
 /**
- * The servers this server has heard from, by id. Before a cluster exists this is all there is;
- * afterwards the replicated servers table is the durable record, and this directory supplies
+ * The servers this server has heard from, by id. Before a cluster exists it is the only record.
+ * Afterwards the replicated servers table is the durable record, and this directory supplies
  * fresher addresses and the live set for the leader's reconciliation.
  */
 export class PeerDirectory {
