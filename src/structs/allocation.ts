@@ -1,0 +1,64 @@
+import type { Resources } from './job.js';
+
+export type AllocDesiredStatus = 'run' | 'stop' | 'evict';
+export type AllocClientStatus = 'pending' | 'running' | 'complete' | 'failed' | 'lost';
+
+/** State of one task as its client reports it. */
+export interface TaskState {
+  readonly State: 'pending' | 'running' | 'dead';
+  readonly Failed: boolean;
+  readonly Restarts: number;
+  /** RFC 3339 times, '' until they happen, as in Nomad's API. */
+  readonly StartedAt: string;
+  readonly FinishedAt: string;
+  readonly Events: readonly TaskEvent[];
+}
+
+export interface TaskEvent {
+  readonly Type: string;
+  /** Unix time in nanoseconds. */
+  readonly Time: number;
+  readonly DisplayMessage: string;
+  readonly ExitCode: number;
+}
+
+/** One placement of one task group of a job on one node, in Nomad's JSON shape. */
+export interface Allocation {
+  readonly ID: string;
+  readonly Namespace: string;
+  readonly EvalID: string;
+  /** `JOB.GROUP[INDEX]`, as Nomad names allocations. */
+  readonly Name: string;
+  readonly NodeID: string;
+  readonly NodeName: string;
+  readonly JobID: string;
+  /** JobModifyIndex of the job version the allocation runs. */
+  readonly JobVersion: number;
+  readonly TaskGroup: string;
+  /** Resources reserved on the node, by task. */
+  readonly TaskResources: Readonly<Record<string, Resources>>;
+  readonly DesiredStatus: AllocDesiredStatus;
+  readonly DesiredDescription: string;
+  readonly ClientStatus: AllocClientStatus;
+  readonly ClientDescription: string;
+  readonly TaskStates: Readonly<Record<string, TaskState>>;
+  /** Allocation that this one replaces (after a node was lost), or ''. */
+  readonly PreviousAllocation: string;
+  readonly CreateIndex: number;
+  readonly ModifyIndex: number;
+  /** Raft index of the last change the servers made (not the client's status reports). */
+  readonly AllocModifyIndex: number;
+  /** Unix times in nanoseconds. */
+  readonly CreateTime: number;
+  readonly ModifyTime: number;
+}
+
+/** True once an allocation can no longer run: stopped by the servers, or finished on its client. */
+export function isTerminal(alloc: Pick<Allocation, 'DesiredStatus' | 'ClientStatus'>): boolean {
+  return (
+    alloc.DesiredStatus !== 'run' ||
+    alloc.ClientStatus === 'complete' ||
+    alloc.ClientStatus === 'failed' ||
+    alloc.ClientStatus === 'lost'
+  );
+}
