@@ -1,4 +1,5 @@
 import { runRaftCoreBench } from './raft-core.js';
+import { runSchedulerBench } from './scheduler.js';
 import { runStateBench } from './state.js';
 import { runStorageBench } from './storage.js';
 import { runTransportBench } from './transport.js';
@@ -8,4 +9,5 @@ import { runTransportBench } from './transport.js';
 for (const line of runRaftCoreBench()) console.log(line);
 for (const line of await runStorageBench()) console.log(line);
 for (const line of runStateBench()) console.log(line);
+for (const line of runSchedulerBench()) console.log(line);
 for (const line of await runTransportBench()) console.log(line);
