@@ -17,6 +17,30 @@ export function withApiFlags(command: Command): Command {
     .option('--token <secret>', 'ACL token sent as X-Nomad-Token (default: SIGNET_TOKEN or NOMAD_TOKEN)');
 }
 
+/** Flags of the commands that act in a namespace. */
+export interface NamespaceFlags extends ApiFlags {
+  readonly namespace?: string;
+}
+
+/** Adds `-namespace`, as Nomad's namespaced commands take it. */
+export function withNamespaceFlag(command: Command): Command {
+  return command.option(
+    '--namespace <name>',
+    'namespace of the request (default: SIGNET_NAMESPACE, NOMAD_NAMESPACE or default; * for all where lists allow it)',
+  );
+}
+
+/** The namespace from `-namespace`, else SIGNET_NAMESPACE, else NOMAD_NAMESPACE; null when none is set. */
+export function namespaceFor(
+  flags: NamespaceFlags,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): string | null {
+  for (const candidate of [flags.namespace, env.SIGNET_NAMESPACE, env.NOMAD_NAMESPACE]) {
+    if (candidate !== undefined && candidate !== '') return candidate;
+  }
+  return null;
+}
+
 export function clientFor(flags: ApiFlags): ApiClient {
   return new ApiClient({ address: flags.address, token: flags.token });
 }

@@ -3,8 +3,12 @@ import { Command } from 'commander';
 import { generateClusterKey } from '../rpc/cluster-key.js';
 import { SIGNET_VERSION } from '../version.js';
 import { registerAgentCommand } from './agent-command.js';
+import { registerAllocCommands } from './alloc-command.js';
+import { registerEvalCommands } from './eval-command.js';
 import { normalizeFlags } from './flags.js';
+import { registerJobCommands } from './job-command.js';
 import { registerNamespaceCommands } from './namespace-command.js';
+import { registerNodeCommands } from './node-command.js';
 import { registerOperatorRaftCommands } from './operator-raft-command.js';
 import { registerServerCommands } from './server-command.js';
 
@@ -36,6 +40,10 @@ export function buildProgram(): Command {
 
   registerServerCommands(program);
   registerNamespaceCommands(program);
+  registerJobCommands(program);
+  registerAllocCommands(program);
+  registerNodeCommands(program);
+  registerEvalCommands(program);
 
   return program;
 }

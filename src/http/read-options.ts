@@ -7,8 +7,8 @@ export const MAX_BLOCKING_WAIT_MS = 300_000;
 export const BLOCKING_JITTER_FRACTION = 16;
 
 /** The spellings that Go's strconv.ParseBool, and so Nomad, accept. */
-const TRUE_WORDS = new Set(['1', 't', 'T', 'true', 'TRUE', 'True']);
-const FALSE_WORDS = new Set(['0', 'f', 'F', 'false', 'FALSE', 'False']);
+export const TRUE_WORDS = new Set(['1', 't', 'T', 'true', 'TRUE', 'True']);
+export const FALSE_WORDS = new Set(['0', 'f', 'F', 'false', 'FALSE', 'False']);
 
 export interface ReadOptions {
   /** Serve from this server's state without asking the leader. */

@@ -7,8 +7,12 @@ import type { ApiReply, ApiRequest } from './api-request.js';
 import { DEFAULT_MAX_BODY_BYTES, readJsonBody } from './request-body.js';
 import { ApiRouter } from './router.js';
 import { registerAgentRoutes } from './routes/agent.js';
+import { registerAllocationRoutes } from './routes/allocations.js';
+import { registerEvaluationRoutes } from './routes/evaluations.js';
+import { registerJobRoutes } from './routes/jobs.js';
 import { registerMetricsRoutes } from './routes/metrics.js';
 import { registerNamespaceRoutes } from './routes/namespaces.js';
+import { registerNodeRoutes } from './routes/nodes.js';
 import { registerOperatorRaftRoutes } from './routes/operator-raft.js';
 import { registerStatusRoutes } from './routes/status.js';
 
@@ -41,6 +45,10 @@ export function buildApiRouter(): ApiRouter {
   registerOperatorRaftRoutes(router);
   registerNamespaceRoutes(router);
   registerMetricsRoutes(router);
+  registerJobRoutes(router);
+  registerAllocationRoutes(router);
+  registerEvaluationRoutes(router);
+  registerNodeRoutes(router);
   return router;
 }
 

@@ -1,5 +1,6 @@
 import type { Command } from '../state/commands.js';
 import type { StateStore } from '../state/store.js';
+import type { Job } from '../structs/job.js';
 import type { ServerMetrics } from './metrics.js';
 
 /** One server of the Raft configuration, in Nomad's JSON shape. */
@@ -28,6 +29,21 @@ export interface LeaderContact {
   readonly lastContactMs: number;
 }
 
+/** Result of `registerJob`, with the names of Nomad's JobRegisterResponse. */
+export interface JobRegisterResult {
+  readonly EvalID: string;
+  /** Raft index of the entry that created the evaluation (the job's entry). */
+  readonly EvalCreateIndex: number;
+  readonly JobModifyIndex: number;
+  readonly Index: number;
+}
+
+/** Result of `deregisterJob`; the evaluation is committed in the same Raft entry as the change. */
+export interface JobDeregisterResult {
+  readonly EvalID: string;
+  readonly Index: number;
+}
+
 /**
  * Interface of the server to the HTTP API. The agent implements it; handlers never reach into Raft.
  * Methods that fail throw `RequestError`.
@@ -41,6 +57,18 @@ export interface ServerBackend {
   consistentRead(): Promise<void>;
   /** Commits a command through the leader (forwarded when this server follows) and applies it here. */
   apply(command: Command): Promise<{ index: number }>;
+  /**
+   * Commits a canonical, validated job (namespace checked by the caller) with a new pending
+   * evaluation triggered by `job-register`, in one Raft entry. The implementation chooses the
+   * evaluation's ID and the submit and create times, because apply must stay deterministic.
+   */
+  registerJob(job: Job): Promise<JobRegisterResult>;
+  /**
+   * Stops a job, or deletes it when `purge` is set, with a new pending evaluation triggered by
+   * `job-deregister`, in one Raft entry. Throws RequestError 404 `job not found` when no such job
+   * exists.
+   */
+  deregisterJob(namespace: string, jobId: string, purge: boolean): Promise<JobDeregisterResult>;
   leaderContact(): LeaderContact;
   /** RPC address of the leader, or '' when none is known. */
   leaderAddress(): string;

@@ -1,11 +1,21 @@
+import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
 import { createHttpServer, type HttpServerHandle } from '../../../src/http/server.js';
-import type { AgentMember, LeaderContact, RaftServer, ServerBackend } from '../../../src/server/backend.js';
+import type {
+  AgentMember,
+  JobDeregisterResult,
+  JobRegisterResult,
+  LeaderContact,
+  RaftServer,
+  ServerBackend,
+} from '../../../src/server/backend.js';
 import { ServerMetrics } from '../../../src/server/metrics.js';
 import { RequestError } from '../../../src/server/request-error.js';
 import { type Command, encodeCommand } from '../../../src/state/commands.js';
 import { StateStore } from '../../../src/state/store.js';
+import type { EvalTrigger, Evaluation } from '../../../src/structs/evaluation.js';
+import type { Job } from '../../../src/structs/job.js';
 
 /**
  * A single-server backend over a real StateStore: `apply` commits at once at the next index, so
@@ -24,6 +34,13 @@ export class TestBackend implements ServerBackend {
   healthy = true;
   readonly removedPeers: string[] = [];
   readonly transfers: (string | null)[] = [];
+  /**
+   * Test stand-in for the scheduler. It is called with each evaluation that registerJob or
+   * deregisterJob committed, once the HTTP reply is on its way, and may mark it complete or
+   * place allocations. Its errors are collected in `schedulerErrors`.
+   */
+  scheduler: ((evaluation: Evaluation) => Promise<void>) | null = null;
+  readonly schedulerErrors: unknown[] = [];
   servers: RaftServer[] = [
     { ID: '101', Node: 'test-1', Address: '127.0.0.1:4647', Leader: true, Voter: true, RaftProtocol: '3' },
     { ID: '102', Node: 'test-2', Address: '127.0.0.1:5647', Leader: false, Voter: true, RaftProtocol: '3' },
@@ -45,6 +62,52 @@ export class TestBackend implements ServerBackend {
     const result = this.state.apply(index, encodeCommand(command));
     if (!result.ok) throw new RequestError(result.status, result.message);
     return { index };
+  }
+
+  async registerJob(job: Job): Promise<JobRegisterResult> {
+    const now = nowNanos();
+    const submitted: Job = { ...job, SubmitTime: now };
+    const evaluation = pendingEvaluation(submitted, 'job-register', now);
+    const { index } = await this.apply({ type: 'job-register', v: 1, job: submitted, eval: evaluation });
+    const stored = this.state.job(job.Namespace, job.ID);
+    this.#runScheduler(evaluation.ID);
+    return {
+      EvalID: evaluation.ID,
+      EvalCreateIndex: index,
+      JobModifyIndex: stored?.JobModifyIndex ?? index,
+      Index: index,
+    };
+  }
+
+  async deregisterJob(namespace: string, jobId: string, purge: boolean): Promise<JobDeregisterResult> {
+    const job = this.state.job(namespace, jobId);
+    if (job === null) throw new RequestError(404, 'job not found');
+    const now = nowNanos();
+    const evaluation = pendingEvaluation(job, 'job-deregister', now);
+    const { index } = await this.apply({
+      type: 'job-deregister',
+      v: 1,
+      namespace,
+      jobId,
+      purge,
+      eval: evaluation,
+      time: now,
+    });
+    this.#runScheduler(evaluation.ID);
+    return { EvalID: evaluation.ID, Index: index };
+  }
+
+  #runScheduler(evalId: string): void {
+    const scheduler = this.scheduler;
+    if (scheduler === null) return;
+    setImmediate(() => {
+      const evaluation = this.state.evaluation(evalId);
+      if (evaluation === null) {
+        this.schedulerErrors.push(new Error(`evaluation ${evalId} is not in the state`));
+        return;
+      }
+      scheduler(evaluation).catch((err: unknown) => this.schedulerErrors.push(err));
+    });
   }
 
   leaderContact(): LeaderContact {
@@ -95,6 +158,33 @@ export class TestBackend implements ServerBackend {
   health(): { ok: boolean; message: string } {
     return this.healthy ? { ok: true, message: 'ok' } : { ok: false, message: 'no cluster leader' };
   }
+}
+
+function nowNanos(): number {
+  return Date.now() * 1_000_000;
+}
+
+/** A new evaluation as a server creates it for a job change: pending, for the scheduler to take. */
+function pendingEvaluation(job: Job, trigger: EvalTrigger, now: number): Evaluation {
+  return {
+    ID: randomUUID(),
+    Namespace: job.Namespace,
+    Priority: job.Priority,
+    Type: job.Type,
+    TriggeredBy: trigger,
+    JobID: job.ID,
+    JobModifyIndex: job.JobModifyIndex,
+    NodeID: '',
+    Status: 'pending',
+    StatusDescription: '',
+    BlockedEval: '',
+    PreviousEval: '',
+    QueuedAllocations: {},
+    CreateIndex: 0,
+    ModifyIndex: 0,
+    CreateTime: now,
+    ModifyTime: now,
+  };
 }
 
 /** Creates a pino logger whose JSON lines are kept in `lines`, for assertions on logged fields. */

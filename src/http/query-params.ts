@@ -1,0 +1,30 @@
+import { RequestError } from '../server/request-error.js';
+import { FALSE_WORDS, TRUE_WORDS } from './read-options.js';
+
+/** Namespace of a request without `?namespace=`, as in Nomad. */
+export const DEFAULT_NAMESPACE = 'default';
+/** `?namespace=*` selects every namespace on the list endpoints that support it. */
+export const ALL_NAMESPACES = '*';
+
+/** Reads `?namespace=`; absent or empty means `default`. */
+export function namespaceParam(query: URLSearchParams): string {
+  const value = query.get('namespace');
+  return value === null || value === '' ? DEFAULT_NAMESPACE : value;
+}
+
+/** Reads `?prefix=`; absent means every row. */
+export function prefixParam(query: URLSearchParams): string {
+  return query.get('prefix') ?? '';
+}
+
+/**
+ * Reads a boolean parameter with the spellings of Go's strconv.ParseBool, as Nomad does. An absent
+ * or empty parameter is false; any other spelling is a 400 naming the parameter and the value.
+ */
+export function booleanParam(query: URLSearchParams, name: string): boolean {
+  const value = query.get(name);
+  if (value === null || value === '') return false;
+  if (TRUE_WORDS.has(value)) return true;
+  if (FALSE_WORDS.has(value)) return false;
+  throw new RequestError(400, `Invalid ${name} value ${JSON.stringify(value)}: expected true or false`);
+}
