@@ -1,16 +1,32 @@
+import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { encodeCommand } from '../src/state/commands.js';
 import { StateStore } from '../src/state/store.js';
+import type { Allocation } from '../src/structs/allocation.js';
+import type { Job } from '../src/structs/job.js';
+import type { Node } from '../src/structs/node.js';
 
 /**
- * Cost of the replicated state machine alone, in one process: applying pre-encoded namespace
- * upserts (decode, validate, commit), then snapshot and restore of the resulting tables. The
- * encoding of commands is left out because the leader pays it once while every server applies.
+ * Cost of the replicated state machine alone, in one process. It applies pre-encoded namespace
+ * upserts (decode, validate, commit), then snapshots and restores the resulting tables. Then it
+ * applies one plan-apply entry of many allocations, and snapshots and restores a state with many
+ * more. The encoding of commands is left out because the leader pays it once while every server
+ * applies.
  */
 const NAMESPACES = 10_000;
 /** Snapshot and restore runs per figure; the median and the worst are printed. */
 const RUNS = 20;
+/** Allocations in the plan-apply entry, and the runs of it (each on a fresh store). */
+const PLAN_ALLOCS = 10_000;
+const PLAN_RUNS = 10;
+/** Allocations in the large state, spread over NODES nodes and JOBS jobs, and its snapshot runs. */
+const STATE_ALLOCS = 100_000;
+const NODES = 100;
+const JOBS = 100;
+const LARGE_RUNS = 5;
+/** A fixed Unix time in nanoseconds. */
+const T0 = 1_767_225_600_000_000_000;
 
 function namespaceUpserts(count: number, description: string): Uint8Array[] {
   const entries: Uint8Array[] = [];
@@ -38,6 +54,171 @@ function applyAll(store: StateStore, entries: readonly Uint8Array[]): number {
 function summarize(timesMs: number[]): string {
   timesMs.sort((a, b) => a - b);
   return `median ${timesMs[Math.floor(timesMs.length / 2)]!.toFixed(2)} ms, worst ${timesMs.at(-1)!.toFixed(2)} ms`;
+}
+
+function node(i: number): Node {
+  return {
+    ID: randomUUID(),
+    SecretID: randomUUID(),
+    Name: `client-${i}`,
+    Datacenter: 'dc1',
+    NodeClass: '',
+    Status: 'ready',
+    StatusDescription: '',
+    SchedulingEligibility: 'eligible',
+    NodeResources: { CPU: 64_000, MemoryMB: 262_144 },
+    Drivers: { mock: { Detected: true, Healthy: true }, raw_exec: { Detected: true, Healthy: true } },
+    Attributes: { 'kernel.name': 'linux', 'cpu.arch': 'amd64' },
+    StatusUpdatedAt: T0 / 1e9,
+    CreateIndex: 0,
+    ModifyIndex: 0,
+  };
+}
+
+function job(i: number): Job {
+  return {
+    ID: `job-${i}`,
+    Name: `job-${i}`,
+    Namespace: 'default',
+    Type: 'service',
+    Priority: 50,
+    Datacenters: ['dc1'],
+    TaskGroups: [
+      {
+        Name: 'web',
+        Count: STATE_ALLOCS / JOBS,
+        Tasks: [
+          {
+            Name: 'server',
+            Driver: 'mock',
+            Config: { run_for: '1h', exit_code: 0 },
+            Env: null,
+            Resources: { CPU: 100, MemoryMB: 128 },
+            Identity: null,
+            Identities: [],
+            Templates: [],
+            KillTimeout: 5_000_000_000,
+          },
+        ],
+      },
+    ],
+    ParentID: '',
+    Stop: false,
+    Status: 'pending',
+    CreateIndex: 0,
+    ModifyIndex: 0,
+    JobModifyIndex: 0,
+    SubmitTime: T0,
+  };
+}
+
+/** Builds an allocation as it looks once its client reports it running: one task, two events. */
+function allocation(jobId: string, index: number, nodes: readonly Node[]): Allocation {
+  const placedOn = nodes[index % nodes.length]!;
+  return {
+    ID: randomUUID(),
+    Namespace: 'default',
+    EvalID: randomUUID(),
+    Name: `${jobId}.web[${index}]`,
+    NodeID: placedOn.ID,
+    NodeName: placedOn.Name,
+    JobID: jobId,
+    JobVersion: 3,
+    TaskGroup: 'web',
+    TaskResources: { server: { CPU: 100, MemoryMB: 128 } },
+    DesiredStatus: 'run',
+    DesiredDescription: '',
+    ClientStatus: 'running',
+    ClientDescription: 'Tasks are running',
+    TaskStates: {
+      server: {
+        State: 'running',
+        Failed: false,
+        Restarts: 0,
+        StartedAt: '2026-01-01T00:00:01.123456789Z',
+        FinishedAt: '',
+        Events: [
+          { Type: 'Received', Time: T0, DisplayMessage: 'Task received by client', ExitCode: 0 },
+          {
+            Type: 'Started',
+            Time: T0 + 1_000_000_000,
+            DisplayMessage: 'Task started by client',
+            ExitCode: 0,
+          },
+        ],
+      },
+    },
+    PreviousAllocation: '',
+    CreateIndex: 0,
+    ModifyIndex: 0,
+    AllocModifyIndex: 0,
+    CreateTime: T0,
+    ModifyTime: T0,
+  };
+}
+
+/** Returns a store with `nodes` registered and the jobs job-0 to job-(JOBS-1). */
+function storeWithNodesAndJobs(nodes: readonly Node[]): StateStore {
+  const store = new StateStore();
+  store.advanceTo(1);
+  const entries = nodes.map((n) => encodeCommand({ type: 'node-register', v: 1, node: n }));
+  for (let i = 0; i < JOBS; i++)
+    entries.push(encodeCommand({ type: 'job-register', v: 1, job: job(i), eval: null }));
+  applyAll(store, entries);
+  return store;
+}
+
+function planEntry(place: Allocation[]): Uint8Array {
+  return encodeCommand({ type: 'plan-apply', v: 1, place, stop: [], evals: [], time: T0 });
+}
+
+/** Measures one plan-apply entry of PLAN_ALLOCS allocations of one job, each run on a fresh store. */
+function benchPlanApply(nodes: readonly Node[]): string {
+  const plan = planEntry(Array.from({ length: PLAN_ALLOCS }, (_, i) => allocation('job-0', i, nodes)));
+  const timesMs: number[] = [];
+  for (let run = 0; run < PLAN_RUNS + 1; run++) {
+    const store = storeWithNodesAndJobs(nodes);
+    const started = performance.now();
+    applyAll(store, [plan]);
+    // The first run is a warm-up, left out of the figures.
+    if (run > 0) timesMs.push(performance.now() - started);
+  }
+  return `state apply: 1 plan-apply of ${PLAN_ALLOCS} allocations, ${plan.length} bytes, ${PLAN_RUNS} runs: ${summarize(timesMs)}`;
+}
+
+/** Measures snapshot and restore of a state of STATE_ALLOCS allocations on NODES nodes. */
+function benchLargeState(nodes: readonly Node[]): string[] {
+  const store = storeWithNodesAndJobs(nodes);
+  const perJob = STATE_ALLOCS / JOBS;
+  for (let first = 0; first < JOBS; first += 10) {
+    const place: Allocation[] = [];
+    for (let j = first; j < first + 10; j++) {
+      for (let i = 0; i < perJob; i++) place.push(allocation(`job-${j}`, i, nodes));
+    }
+    applyAll(store, [planEntry(place)]);
+  }
+
+  const snapshotMs: number[] = [];
+  let bytes: Uint8Array = new Uint8Array(0);
+  for (let run = 0; run < LARGE_RUNS; run++) {
+    store.advanceTo(store.latestIndex + 1);
+    const started = performance.now();
+    bytes = store.snapshot();
+    snapshotMs.push(performance.now() - started);
+  }
+  const restoreMs: number[] = [];
+  for (let run = 0; run < LARGE_RUNS; run++) {
+    const target = new StateStore();
+    const started = performance.now();
+    target.restore(bytes);
+    restoreMs.push(performance.now() - started);
+  }
+
+  const total = store.allocations().length;
+  return [
+    `state snapshot: ${total} allocations on ${nodes.length} nodes, ${bytes.length} bytes, ${LARGE_RUNS} runs: ${summarize(snapshotMs)}`,
+    `state restore: ${total} allocations on ${nodes.length} nodes, ${LARGE_RUNS} runs: ${summarize(restoreMs)}`,
+  ];
 }
 
 /** Runs each case and returns one line per case. */
@@ -75,11 +256,14 @@ export function runStateBench(): string[] {
   }
 
   const total = store.namespaces().length;
+  const nodes = Array.from({ length: NODES }, (_, i) => node(i));
   return [
     `state apply: ${NAMESPACES} namespace creates: ${createRate} entries/s`,
     `state apply: ${NAMESPACES} namespace updates: ${updateRate} entries/s`,
     `state snapshot: ${total} namespaces, ${bytes.length} bytes, ${RUNS} runs: ${summarize(snapshotMs)}`,
     `state restore: ${total} namespaces, ${RUNS} runs: ${summarize(restoreMs)}`,
+    benchPlanApply(nodes),
+    ...benchLargeState(nodes),
   ];
 }
 

@@ -1,6 +1,12 @@
+import { applyPlan, updateAllocsFromClient } from './allocs.js';
 import type { ApplyResult } from './apply-result.js';
+import { APPLIED } from './apply-result.js';
 import type { Command } from './commands.js';
+import { upsertEvals } from './evals.js';
+import { refreshJobStatuses } from './job-status.js';
+import { deregisterJob, registerJob } from './jobs.js';
 import { deleteNamespace, upsertNamespace } from './namespaces.js';
+import { registerNode, updateNodeStatus } from './nodes.js';
 import { deleteServer, upsertServer } from './servers.js';
 import type { Transaction } from './table.js';
 import type { Tables } from './tables.js';
@@ -15,10 +21,31 @@ export function applyCommand(txn: Transaction, tables: Tables, command: Command)
     case 'namespace-upsert':
       return upsertNamespace(txn, tables.namespaces, command.namespace);
     case 'namespace-delete':
-      return deleteNamespace(txn, tables.namespaces, command.name);
+      return deleteNamespace(txn, tables, command.name);
     case 'server-upsert':
       return upsertServer(txn, tables.servers, command.server);
     case 'server-delete':
       return deleteServer(txn, tables.servers, command.id);
+    case 'job-register':
+      return registerJob(txn, tables, command.job, command.eval);
+    case 'job-deregister':
+      return deregisterJob(txn, tables, {
+        namespace: command.namespace,
+        jobId: command.jobId,
+        purge: command.purge,
+        evaluation: command.eval,
+        time: command.time,
+      });
+    case 'eval-upsert':
+      refreshJobStatuses(txn, tables, upsertEvals(txn, tables, command.evals));
+      return APPLIED;
+    case 'plan-apply':
+      return applyPlan(txn, tables, command);
+    case 'node-register':
+      return registerNode(txn, tables, command.node);
+    case 'node-status':
+      return updateNodeStatus(txn, tables, command);
+    case 'alloc-client-update':
+      return updateAllocsFromClient(txn, tables, command);
   }
 }

@@ -6,11 +6,20 @@
  * that this server does not know, and then replicas on different versions disagree.
  */
 export type ApplyResult =
-  | { readonly ok: true }
+  | {
+      readonly ok: true;
+      /**
+       * IDs that the command named but left unchanged, when there are any: for alloc-client-update,
+       * allocations that do not exist or whose client status was already terminal. It reaches the
+       * proposer through the Raft driver's result on the leader; a write forwarded from another
+       * server returns only the index.
+       */
+      readonly skipped?: readonly string[];
+    }
   | {
       readonly ok: false;
       readonly reason: 'rejected' | 'undecodable';
-      /** HTTP status in Nomad's convention: 400 bad request, 404 not found, 500 internal. */
+      /** HTTP status in Nomad's convention: 400 bad request, 403 forbidden, 404 not found, 500 internal. */
       readonly status: number;
       readonly message: string;
     };

@@ -1,8 +1,10 @@
+import { type CommandReader, versions } from './command-reader.js';
 import { CommandError, invalidCommandField } from './errors.js';
 import { describeValue, isPlainObject, readFields, readInteger, readString } from './fields.js';
 import { statePackr } from './msgpack.js';
 import { NAMESPACE_NAME_PATTERN, type NamespaceInput, readNamespaceInput } from './namespaces.js';
 import { MAX_SERVER_ID, readServerRecord, type ServerRecord } from './servers.js';
+import { WORKLOAD_READERS, type WorkloadCommand } from './workload-commands.js';
 
 /**
  * A change to the replicated state, as stored in a Raft log entry. `type` selects the payload and
@@ -12,15 +14,10 @@ export type Command =
   | { type: 'namespace-upsert'; v: 1; namespace: NamespaceInput }
   | { type: 'namespace-delete'; v: 1; name: string }
   | { type: 'server-upsert'; v: 1; server: ServerRecord }
-  | { type: 'server-delete'; v: 1; id: number };
+  | { type: 'server-delete'; v: 1; id: number }
+  | WorkloadCommand;
 
 export type CommandType = Command['type'];
-
-interface CommandReader {
-  /** Payload fields besides `type` and `v`; no other field is accepted. */
-  readonly fields: readonly string[];
-  read(fields: Record<string, unknown>): Command;
-}
 
 const fail = invalidCommandField;
 
@@ -30,7 +27,10 @@ const fail = invalidCommandField;
 // then either stays as it is, and apply handles both versions, or converts its payload to the v2
 // shape. Until every server runs code that reads v2, leaders must keep proposing v1, because a
 // server that cannot read an entry reports it as undecodable and its state falls behind the others.
-const READERS: ReadonlyMap<string, ReadonlyMap<number, CommandReader>> = new Map([
+const READERS: ReadonlyMap<string, ReadonlyMap<number, CommandReader<Command>>> = new Map<
+  string,
+  ReadonlyMap<number, CommandReader<Command>>
+>([
   [
     'namespace-upsert',
     versions([
@@ -71,13 +71,8 @@ const READERS: ReadonlyMap<string, ReadonlyMap<number, CommandReader>> = new Map
       (f) => ({ type: 'server-delete', v: 1, id: readInteger(f.id, 'id', fail, 1, MAX_SERVER_ID) }),
     ]),
   ],
+  ...WORKLOAD_READERS,
 ]);
-
-function versions(
-  ...readers: [version: number, fields: readonly string[], read: CommandReader['read']][]
-): ReadonlyMap<number, CommandReader> {
-  return new Map(readers.map(([version, fields, read]) => [version, { fields, read }]));
-}
 
 /**
  * Checks a command built from API input and returns a fresh copy with only the known fields.

@@ -1,7 +1,8 @@
 import type { FieldErrorFactory } from './errors.js';
 
 // Readers for values that arrive untyped: decoded MessagePack, API input, snapshot sections.
-// Each reader either returns a typed copy or throws the error that `fail` builds, naming the field.
+// Each reader either returns a typed value or throws the error that `fail` builds, naming the
+// field. Every reader returns a copy except `readFields`, which checks a map's fields in place.
 
 const MAX_SHOWN_CHARS = 64;
 
@@ -24,30 +25,50 @@ export function isPlainObject(value: object): boolean {
 }
 
 /**
- * Returns `value` as a map that has exactly the fields in `names`. Extra fields are rejected
- * rather than dropped, because a field that this version cannot read would otherwise vanish
- * silently on some replicas and not on others.
+ * Checks that `value` is a map that has exactly the fields in `names`, except that those also
+ * listed in `optional` may be absent, and returns it typed so. It returns `value` itself, not a
+ * copy, because copying dominated the cost of reading large plans: callers read each field once,
+ * through a reader that returns a fresh value. An absent optional field then reads as undefined,
+ * so optional names must not be properties of Object.prototype. Extra fields are rejected rather
+ * than dropped, because a field that this version cannot read would otherwise vanish silently on
+ * some replicas and not on others.
  */
 export function readFields<Name extends string>(
   value: unknown,
   field: string,
   names: readonly Name[],
   fail: FieldErrorFactory,
+  optional: readonly Name[] = [],
 ): Record<Name, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value) || !isPlainObject(value)) {
     throw fail(field, `must be a map, got ${describeValue(value)}`);
   }
   const record = value as Record<string, unknown>;
-  for (const key of Object.keys(record)) {
-    if (!(names as readonly string[]).includes(key))
-      throw fail(joinField(field, key), 'is not a known field');
-  }
-  const result = {} as Record<Name, unknown>;
+  let present = 0;
   for (const name of names) {
-    if (!Object.hasOwn(record, name)) throw fail(joinField(field, name), 'is missing');
-    result[name] = record[name];
+    if (Object.hasOwn(record, name)) {
+      present++;
+    } else if (!optional.includes(name)) {
+      // Report an unknown field ahead of a missing one: a misspelt name explains both.
+      findUnknownField(record, field, names, fail);
+      throw fail(joinField(field, name), 'is missing');
+    }
   }
-  return result;
+  // With every present key among `names`, the counts match only when no other key exists. The
+  // count avoids a lookup per key, which matters for plans of thousands of allocations.
+  if (Object.keys(record).length !== present) findUnknownField(record, field, names, fail);
+  return record as Record<Name, unknown>;
+}
+
+function findUnknownField(
+  record: Record<string, unknown>,
+  field: string,
+  names: readonly string[],
+  fail: FieldErrorFactory,
+): void {
+  for (const key of Object.keys(record)) {
+    if (!names.includes(key)) throw fail(joinField(field, key), 'is not a known field');
+  }
 }
 
 export function joinField(parent: string, child: string | number): string {
@@ -100,7 +121,8 @@ export function readInteger(
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
     throw fail(field, `must be an integer from ${min} to ${max}, got ${describeValue(value)}`);
   }
-  return value;
+  // MessagePack stores -0 as the integer 0, so the copy contains 0 to match what replicas decode.
+  return value + 0;
 }
 
 /**
@@ -123,4 +145,40 @@ export function readStringMap(
     copy[key] = readString(entry, joinField(field, key), fail);
   }
   return Object.freeze(copy);
+}
+
+export function readBoolean(value: unknown, field: string, fail: FieldErrorFactory): boolean {
+  if (typeof value !== 'boolean') throw fail(field, `must be true or false, got ${describeValue(value)}`);
+  return value;
+}
+
+/** Reads one of `choices`, compared with ===. */
+export function readEnum<Choice extends string>(
+  value: unknown,
+  field: string,
+  fail: FieldErrorFactory,
+  choices: readonly Choice[],
+): Choice {
+  if (typeof value !== 'string' || !(choices as readonly string[]).includes(value)) {
+    throw fail(field, `must be one of ${choices.join(', ')}, got ${describeValue(value)}`);
+  }
+  return value as Choice;
+}
+
+/** First value above Go's int64 range, which Nomad's nanosecond times and durations use. */
+const INT64_LIMIT = 2 ** 63;
+
+/**
+ * Reads a count of nanoseconds (a Unix time or a duration) from 0 up to Go's int64 maximum.
+ * Unix times in nanoseconds exceed 2^53, so they are carried as integer-valued doubles, which are
+ * exact to about 256 ns for present-day times. Fractions, NaN and infinities are rejected.
+ */
+export function readNanoseconds(value: unknown, field: string, fail: FieldErrorFactory): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value >= INT64_LIMIT) {
+    throw fail(
+      field,
+      `must be a whole number of nanoseconds, at least 0 and below 2^63, got ${describeValue(value)}`,
+    );
+  }
+  return value + 0;
 }

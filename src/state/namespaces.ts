@@ -2,6 +2,7 @@ import { APPLIED, type ApplyResult, rejected } from './apply-result.js';
 import { type FieldErrorFactory, invalidSnapshotField } from './errors.js';
 import { readFields, readInteger, readString, readStringMap } from './fields.js';
 import type { RowContext, Table, TableSpec, Transaction } from './table.js';
+import type { Tables } from './tables.js';
 
 /** The namespace that always exists and cannot be deleted. */
 export const DEFAULT_NAMESPACE = 'default';
@@ -77,16 +78,16 @@ export function upsertNamespace(
  * Deletes a namespace. The messages are Nomad's: "can not delete default namespace" comes from its
  * namespace endpoint and "namespace not found" from its state store. Nomad returns both with
  * status 500 because they are uncoded errors. Signet uses 400 and 404 so that clients can tell a
- * bad request from a missing namespace.
+ * bad request from a missing namespace. A namespace that still contains jobs, even stopped ones,
+ * is kept (400), so that no job outlives its namespace.
  */
-export function deleteNamespace(
-  txn: Transaction,
-  table: Table<string, Namespace>,
-  name: string,
-): ApplyResult {
+export function deleteNamespace(txn: Transaction, tables: Tables, name: string): ApplyResult {
   if (name === DEFAULT_NAMESPACE) return rejected(400, 'can not delete default namespace');
-  const draft = txn.draft(table);
+  const draft = txn.draft(tables.namespaces);
   if (draft.get(name) === null) return rejected(404, 'namespace not found');
+  if (tables.jobs.list().some((job) => job.Namespace === name)) {
+    return rejected(400, `cannot delete namespace ${JSON.stringify(name)}: it has jobs; purge them first`);
+  }
   draft.delete(name);
   return APPLIED;
 }
@@ -140,4 +141,5 @@ export const namespaceTableSpec: TableSpec<string, Namespace> = {
     if (!rows.has(DEFAULT_NAMESPACE))
       throw invalidSnapshotField(field, `has no ${DEFAULT_NAMESPACE} namespace`);
   },
+  indexes: {},
 };

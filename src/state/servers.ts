@@ -67,4 +67,5 @@ export const serverTableSpec: TableSpec<number, ServerRecord> = {
   initialRows: () => [],
   decodeRow: (value, field) => readServerRecord(value, field, invalidSnapshotField),
   checkRows() {},
+  indexes: {},
 };

@@ -1,6 +1,6 @@
 import { invalidSnapshotField, SnapshotError } from './errors.js';
 import { describeValue, isPlainObject, joinField, readFields, readInteger } from './fields.js';
-import { statePackr } from './msgpack.js';
+import { snapshotPackr } from './msgpack.js';
 import { Table, type TableSection, type TableSpec } from './table.js';
 import { buildTables, TABLE_NAMES, type TableName, type Tables } from './tables.js';
 
@@ -12,8 +12,11 @@ export const SNAPSHOT_FORMAT = 'signet-state';
  * `sinceSnapshotVersion` is the new number) or when a table's row layout changes. Older versions
  * stay readable: a table newer than the snapshot starts with its initial rows, and `decodeRow`
  * receives the version so that it can convert old rows.
+ *
+ * Version 1 contains namespaces and servers. Version 2 adds jobs, evals, allocs and nodes, and
+ * encodes with msgpackr records (see `snapshotPackr`).
  */
-export const SNAPSHOT_VERSION = 1;
+export const SNAPSHOT_VERSION = 2;
 
 /** Everything a snapshot holds: the Raft index the state reflects and every table. */
 export interface StateImage {
@@ -26,7 +29,7 @@ const fail = invalidSnapshotField;
 export function encodeSnapshot(image: StateImage): Uint8Array {
   const sections: Partial<Record<TableName, TableSection>> = {};
   for (const name of TABLE_NAMES) sections[name] = image.tables[name].section();
-  return statePackr.pack({
+  return snapshotPackr.pack({
     format: SNAPSHOT_FORMAT,
     v: SNAPSHOT_VERSION,
     latestIndex: image.latestIndex,
@@ -38,7 +41,7 @@ export function encodeSnapshot(image: StateImage): Uint8Array {
 export function decodeSnapshot(bytes: Uint8Array): StateImage {
   let value: unknown;
   try {
-    value = statePackr.unpack(bytes);
+    value = snapshotPackr.unpack(bytes);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     throw new SnapshotError('snapshot', `is not valid MessagePack: ${reason}`);
@@ -74,17 +77,18 @@ export function decodeSnapshot(bytes: Uint8Array): StateImage {
   return { latestIndex, tables };
 }
 
-function decodeSection<Key, Row>(
-  spec: TableSpec<Key, Row>,
+function decodeSection<Key, Row, IndexName extends string>(
+  spec: TableSpec<Key, Row, IndexName>,
   section: unknown,
   snapshotVersion: number,
   latestIndex: number,
-): Table<Key, Row> {
+): Table<Key, Row, IndexName> {
   const field = joinField('tables', spec.name);
-  if (section === undefined) {
-    if (spec.sinceSnapshotVersion > snapshotVersion) return Table.initial(spec);
-    throw fail(field, 'is missing');
+  if (spec.sinceSnapshotVersion > snapshotVersion) {
+    if (section !== undefined) throw fail(field, `is not part of snapshot version ${snapshotVersion}`);
+    return Table.initial(spec);
   }
+  if (section === undefined) throw fail(field, 'is missing');
 
   const fields = readFields(section, field, ['index', 'rows'], fail);
   // A snapshot taken before the first entry has latestIndex 0, while tables start at index 1.

@@ -1,4 +1,12 @@
+import type { Allocation } from '../structs/allocation.js';
+import type { Evaluation } from '../structs/evaluation.js';
+import type { Job } from '../structs/job.js';
+import type { Node } from '../structs/node.js';
+import { allocTableSpec } from './allocs.js';
+import { evalTableSpec } from './evals.js';
+import { jobTableSpec } from './jobs.js';
 import { type Namespace, namespaceTableSpec } from './namespaces.js';
+import { nodeTableSpec } from './nodes.js';
 import { type ServerRecord, serverTableSpec } from './servers.js';
 import { Table, type TableSpec } from './table.js';
 
@@ -6,15 +14,28 @@ import { Table, type TableSpec } from './table.js';
 export interface Tables {
   readonly namespaces: Table<string, Namespace>;
   readonly servers: Table<number, ServerRecord>;
+  /** Keyed by `jobKey(Namespace, ID)`. */
+  readonly jobs: Table<string, Job>;
+  readonly evals: Table<string, Evaluation, 'job'>;
+  readonly allocs: Table<string, Allocation, 'job' | 'node'>;
+  readonly nodes: Table<string, Node>;
 }
 
 export type TableName = keyof Tables;
 
 /** Builds one Table per spec with `make`; the only place that lists the tables. */
-export function buildTables(make: <Key, Row>(spec: TableSpec<Key, Row>) => Table<Key, Row>): Tables {
+export function buildTables(
+  make: <Key, Row, IndexName extends string>(
+    spec: TableSpec<Key, Row, IndexName>,
+  ) => Table<Key, Row, IndexName>,
+): Tables {
   return {
     namespaces: make(namespaceTableSpec),
     servers: make(serverTableSpec),
+    jobs: make(jobTableSpec),
+    evals: make(evalTableSpec),
+    allocs: make(allocTableSpec),
+    nodes: make(nodeTableSpec),
   };
 }
 

@@ -83,7 +83,7 @@ describe('commands', () => {
     ['a Date', new Date(0), 'MALFORMED', 'command'],
     ['missing type', { v: 1, name: 'a' }, 'INVALID_FIELD', 'type'],
     ['numeric type', { type: 3, v: 1 }, 'INVALID_FIELD', 'type'],
-    ['unknown type', { type: 'job-register', v: 1 }, 'UNKNOWN_TYPE', 'type'],
+    ['unknown type', { type: 'job-dispatch', v: 1 }, 'UNKNOWN_TYPE', 'type'],
     ['inherited type name', { type: 'constructor', v: 1 }, 'UNKNOWN_TYPE', 'type'],
     ['unknown version', { type: 'namespace-delete', v: 2, name: 'a' }, 'UNKNOWN_VERSION', 'v'],
     ['missing version', { type: 'namespace-delete', name: 'a' }, 'UNKNOWN_VERSION', 'v'],

@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { Packr } from 'msgpackr';
 import { type Command, encodeCommand } from '../../src/state/commands.js';
 import { SnapshotError } from '../../src/state/errors.js';
+import { SNAPSHOT_VERSION } from '../../src/state/snapshot-codec.js';
 import { StateStore } from '../../src/state/store.js';
 
 const plainPackr = new Packr({ useRecords: false });
@@ -109,11 +110,11 @@ describe('state snapshots', () => {
   // [case, edit, expected field]
   const invalid: [string, (snapshot: SnapshotShape) => void, string][] = [
     ['another format', (s) => (s.format = 'etcd'), 'format'],
-    ['newer version', (s) => (s.v = 2), 'v'],
+    ['newer version', (s) => (s.v = SNAPSHOT_VERSION + 1), 'v'],
     ['version 0', (s) => (s.v = 0), 'v'],
     ['negative latestIndex', (s) => (s.latestIndex = -1), 'latestIndex'],
     ['tables not a map', (s) => (s.tables = [] as unknown as SnapshotShape['tables']), 'tables'],
-    ['unknown table', (s) => (s.tables.jobs = { index: 1, rows: [] }), 'tables.jobs'],
+    ['unknown table', (s) => (s.tables.acl_tokens = { index: 1, rows: [] }), 'tables.acl_tokens'],
     ['missing table', (s) => delete s.tables.servers, 'tables.servers'],
     ['table index 0', (s) => (s.tables.namespaces!.index = 0), 'tables.namespaces.index'],
     ['table index past latestIndex', (s) => (s.tables.namespaces!.index = 7), 'tables.namespaces.index'],
