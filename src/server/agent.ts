@@ -23,6 +23,7 @@ import {
   parseIntroduction,
 } from './peer-directory.js';
 import { ReplicatedState } from './replicated-state.js';
+import { LeaderScheduling } from './scheduling/leader-scheduling.js';
 import { loadOrCreateServerId, serverPaths } from './server-id.js';
 
 /** How often the agent checks bootstrap, links and membership, in milliseconds. */
@@ -58,6 +59,8 @@ export class ServerAgent {
   readonly #joinAddresses: string[];
   #self: PeerInfo;
   readonly #promise: FoundingPromise;
+  /** Broker, workers and plan applier while this server leads; null otherwise. */
+  #scheduling: LeaderScheduling | null = null;
   #housekeeping: NodeJS.Timeout | null = null;
   /** When this server may next ask the other founders for their promise (monotonic ms). */
   #nextFoundingAttempt = 0;
@@ -236,7 +239,12 @@ export class ServerAgent {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#housekeeping !== null) clearInterval(this.#housekeeping);
+    // Leader services may wait on proposals that only settle once the driver stops, so stop both
+    // before waiting for either.
+    const scheduling = this.#scheduling?.stop();
+    this.#scheduling = null;
     await this.#driver.stop();
+    await scheduling;
     await this.#transport.close();
     this.metrics.close();
     await this.#storage.close();
@@ -454,7 +462,21 @@ export class ServerAgent {
 
   private afterLeaderChange(): void {
     const status = this.#driver.status();
-    if (status.role === 'leader') void this.#reconcile();
+    if (status.role === 'leader') {
+      void this.#reconcile();
+      if (this.#scheduling === null && !this.#closed) {
+        this.#scheduling = new LeaderScheduling({
+          state: this.state,
+          driver: this.#driver,
+          logger: this.#log,
+        });
+        void this.#scheduling.start();
+      }
+    } else if (this.#scheduling !== null) {
+      const stopping = this.#scheduling;
+      this.#scheduling = null;
+      void stopping.stop();
+    }
   }
 
   private onMembership(membership: Membership): void {

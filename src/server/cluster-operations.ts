@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { RaftDriver } from '../raft/driver.js';
 import { RaftError } from '../raft/errors.js';
@@ -5,12 +6,21 @@ import type { NodeId } from '../raft/types.js';
 import type { Frame, RpcTransport } from '../rpc/transport.js';
 import { type Command, encodeCommand, validateCommand } from '../state/commands.js';
 import type { ApplyResult, StateStore } from '../state/store.js';
+import type { Job } from '../structs/job.js';
 import { SIGNET_VERSION } from '../version.js';
 import type { AgentConfig } from './agent-config.js';
-import type { AgentMember, LeaderContact, RaftServer, ServerBackend } from './backend.js';
+import type {
+  AgentMember,
+  JobDeregisterResult,
+  JobRegisterResult,
+  LeaderContact,
+  RaftServer,
+  ServerBackend,
+} from './backend.js';
 import type { ServerMetrics } from './metrics.js';
 import type { PeerDirectory, PeerInfo } from './peer-directory.js';
 import { RequestError } from './request-error.js';
+import { newEvaluation, nowNanos } from './scheduling/evaluations.js';
 
 /**
  * How long a request waits for a leader before it fails, as Nomad's rpc_hold_timeout: long enough
@@ -96,6 +106,58 @@ export class ClusterOperations implements ServerBackend {
     const index = await this.#onLeader({ kind: 'apply', data }, () => this.#applyAsLeader(data), deadline);
     await withDeadline(this.#deps.driver.waitForApplied(index), deadline).catch(() => undefined);
     return { index };
+  }
+
+  async registerJob(job: Job): Promise<JobRegisterResult> {
+    if (this.state.namespace(job.Namespace) === null) {
+      throw new RequestError(400, `namespace "${job.Namespace}" does not exist`);
+    }
+    const now = nowNanos();
+    const evaluation = newEvaluation({
+      id: randomUUID(),
+      namespace: job.Namespace,
+      jobId: job.ID,
+      job,
+      trigger: 'job-register',
+      now,
+    });
+    const { index } = await this.apply({
+      type: 'job-register',
+      v: 1,
+      job: { ...job, SubmitTime: now },
+      eval: evaluation,
+    });
+    const stored = this.state.job(job.Namespace, job.ID);
+    return {
+      EvalID: evaluation.ID,
+      EvalCreateIndex: index,
+      JobModifyIndex: stored?.JobModifyIndex ?? index,
+      Index: index,
+    };
+  }
+
+  async deregisterJob(namespace: string, jobId: string, purge: boolean): Promise<JobDeregisterResult> {
+    const job = this.state.job(namespace, jobId);
+    if (job === null) throw new RequestError(404, 'job not found');
+    const now = nowNanos();
+    const evaluation = newEvaluation({
+      id: randomUUID(),
+      namespace,
+      jobId,
+      job,
+      trigger: 'job-deregister',
+      now,
+    });
+    const { index } = await this.apply({
+      type: 'job-deregister',
+      v: 1,
+      namespace,
+      jobId,
+      purge,
+      eval: evaluation,
+      time: now,
+    });
+    return { EvalID: evaluation.ID, Index: index };
   }
 
   async removePeer(id: string): Promise<void> {

@@ -1,0 +1,192 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { RaftDriver } from '../../raft/driver.js';
+import { EvalBroker, PlanQueue } from '../../scheduler/index.js';
+import { encodeCommand } from '../../state/commands.js';
+import type { ApplyResult, StateStore } from '../../state/store.js';
+import type { TableName } from '../../state/tables.js';
+import type { WorkloadCommand } from '../../state/workload-commands.js';
+import type { Evaluation } from '../../structs/evaluation.js';
+import { nowNanos } from './evaluations.js';
+import { type PlanResult, runPlanApplier } from './plan-applier.js';
+import { runWorker } from './scheduler-worker.js';
+
+/** Scheduler workers on the leader; two keep one planning while the other waits for its commit. */
+const DEFAULT_WORKERS = 2;
+/** How often the broker's timers (nack timeouts, delayed redelivery) advance, in milliseconds. */
+const BROKER_TICK_MS = 250;
+/** Blocked evaluations are retried at most this often, in milliseconds, while capacity changes. */
+const UNBLOCK_INTERVAL_MS = 1000;
+
+export interface LeaderSchedulingDeps {
+  readonly state: StateStore;
+  readonly driver: RaftDriver;
+  readonly logger: Logger;
+  readonly workers?: number;
+}
+
+/**
+ * Everything that runs only on the leader to turn evaluations into allocations: the evaluation
+ * broker, the scheduler workers, the plan queue and the plan applier. `start` runs when this
+ * server takes office and `stop` when it loses it; a new term gets a new instance.
+ *
+ * On start it first waits until it has applied everything committed before it took office (a
+ * ReadIndex round, which completes once the new term's first entry commits), so that it restores
+ * the pending evaluations from complete state: none is lost, and the broker never holds an
+ * evaluation twice (it ignores one it already holds, and an evaluation leaves the broker only
+ * after its outcome is committed and applied here).
+ */
+export class LeaderScheduling {
+  readonly #deps: LeaderSchedulingDeps;
+  readonly #abort = new AbortController();
+  readonly #broker = new EvalBroker({ newToken: randomUUID, now: Date.now() });
+  readonly #queue = new PlanQueue<PlanResult>();
+  #tick: NodeJS.Timeout | null = null;
+  #tasks: Promise<unknown>[] = [];
+
+  constructor(deps: LeaderSchedulingDeps) {
+    this.#deps = deps;
+  }
+
+  /** Starts the services once the state is complete; resolves when they run or when stopped first. */
+  async start(): Promise<void> {
+    const { driver, logger } = this.#deps;
+    try {
+      await driver.readIndex();
+    } catch (err) {
+      logger.info({ err }, 'leader services not started: leadership was lost before the state was complete');
+      return;
+    }
+    if (this.#abort.signal.aborted) return;
+    this.#broker.setEnabled(true);
+    this.#queue.setEnabled(true);
+    const signal = this.#abort.signal;
+    const commit = (command: WorkloadCommand) => this.#commit(command);
+    const now = nowNanos;
+    this.#tasks.push(
+      runPlanApplier({ state: this.#deps.state, queue: this.#queue, commit, now, logger }, signal),
+      this.#watchEvaluations(signal),
+    );
+    for (let i = 0; i < (this.#deps.workers ?? DEFAULT_WORKERS); i++) {
+      this.#tasks.push(
+        runWorker(
+          {
+            state: this.#deps.state,
+            broker: this.#broker,
+            queue: this.#queue,
+            commit,
+            waitForApplied: (index) => driver.waitForApplied(index),
+            newId: randomUUID,
+            now,
+            logger,
+          },
+          signal,
+        ),
+      );
+    }
+    this.#tick = setInterval(() => this.#onTick(), BROKER_TICK_MS);
+    logger.info(
+      { stats: this.#broker.stats() },
+      'leader services started: eval broker, workers, plan applier',
+    );
+  }
+
+  /** Stops every leader service; queued plans and undelivered evaluations are dropped (state keeps them). */
+  async stop(): Promise<void> {
+    this.#abort.abort();
+    if (this.#tick !== null) clearInterval(this.#tick);
+    this.#broker.setEnabled(false);
+    this.#queue.setEnabled(false);
+    await Promise.allSettled(this.#tasks);
+  }
+
+  /** Broker statistics, for metrics and tests. */
+  stats(): ReturnType<EvalBroker['stats']> {
+    return this.#broker.stats();
+  }
+
+  async #commit(command: WorkloadCommand): Promise<number> {
+    const { index, result } = await this.#deps.driver.propose(encodeCommand(command));
+    const outcome = result as ApplyResult;
+    if (!outcome.ok) throw new Error(`${command.type} rejected at index ${index}: ${outcome.message}`);
+    return index;
+  }
+
+  #onTick(): void {
+    this.#broker.tick(Date.now());
+    const failed = this.#broker.takeFailed();
+    if (failed.length === 0) return;
+    const now = nowNanos();
+    const evals: Evaluation[] = failed.map((evaluation) => ({
+      ...evaluation,
+      Status: 'failed',
+      StatusDescription: 'evaluation reached its delivery limit',
+      ModifyTime: now,
+    }));
+    this.#commit({ type: 'eval-upsert', v: 1, evals }).catch((err: unknown) =>
+      this.#deps.logger.warn({ err }, 'could not record failed evaluations'),
+    );
+  }
+
+  /**
+   * Feeds the broker from state: every pending evaluation goes in (the broker ignores one it
+   * already holds), and blocked evaluations go back to pending, at most once a second, after the
+   * nodes or allocations changed, since capacity may have freed up.
+   */
+  async #watchEvaluations(signal: AbortSignal): Promise<void> {
+    const { state, logger } = this.#deps;
+    let evalsSeen = -1;
+    let capacitySeen = { nodes: state.tableIndex('nodes'), allocs: state.tableIndex('allocs') };
+    let lastUnblock = 0;
+    while (!signal.aborted) {
+      if (state.tableIndex('evals') !== evalsSeen) {
+        evalsSeen = state.tableIndex('evals');
+        // TODO: index evaluations by status; this scans every evaluation on each change.
+        for (const evaluation of state.evaluations()) {
+          if (evaluation.Status === 'pending') this.#broker.enqueue(evaluation);
+        }
+      }
+      const capacity = { nodes: state.tableIndex('nodes'), allocs: state.tableIndex('allocs') };
+      const changed = capacity.nodes !== capacitySeen.nodes || capacity.allocs !== capacitySeen.allocs;
+      if (changed && Date.now() - lastUnblock >= UNBLOCK_INTERVAL_MS) {
+        capacitySeen = capacity;
+        lastUnblock = Date.now();
+        const blocked = state.evaluations().filter((evaluation) => evaluation.Status === 'blocked');
+        if (blocked.length > 0) {
+          const now = nowNanos();
+          const evals = blocked.map((evaluation) => ({
+            ...evaluation,
+            Status: 'pending' as const,
+            ModifyTime: now,
+          }));
+          await this.#commit({ type: 'eval-upsert', v: 1, evals }).catch((err: unknown) =>
+            logger.debug({ err }, 'could not unblock evaluations; will retry'),
+          );
+          continue;
+        }
+      }
+      await this.#waitForAny(['evals', 'nodes', 'allocs'], { evals: evalsSeen, ...capacitySeen }, signal);
+    }
+  }
+
+  /** Resolves when one of the tables changes past its index, after a second at most, or on abort. */
+  async #waitForAny(
+    tables: readonly TableName[],
+    seen: Readonly<Record<string, number>>,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const round = new AbortController();
+    const onAbort = () => round.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    const timer = setTimeout(onAbort, UNBLOCK_INTERVAL_MS);
+    try {
+      await Promise.race(
+        tables.map((table) => this.#deps.state.waitForChange(table, seen[table] ?? 0, round.signal)),
+      );
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      round.abort();
+    }
+  }
+}
