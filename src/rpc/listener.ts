@@ -11,6 +11,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type WebSocket from 'ws';
 import { WebSocketServer } from 'ws';
+import { CLIENT_RPC_PATH } from './client-frames.js';
 import { SERVER_RPC_PATH } from './connection.js';
 import type { RepeatLimiter } from './repeat-limiter.js';
 
@@ -30,18 +31,30 @@ export interface ListenerOptions {
    * handshake; until then, or until the socket closes, the connection counts as pending.
    */
   onConnection(ws: WebSocket, socket: Socket, remoteAddress: string, authenticated: () => void): void;
+  /**
+   * Client agents' connections on CLIENT_RPC_PATH, counted in the same pending limit until
+   * `accepted` is called (on their first valid request). Without it that path gets 404.
+   */
+  readonly client?: ClientListenerOptions;
+}
+
+export interface ClientListenerOptions {
+  readonly maxFrameBytes: number;
+  onConnection(ws: WebSocket, remoteAddress: string, accepted: () => void): void;
 }
 
 /**
- * The HTTP server on the RPC port. It upgrades requests for the server path to websockets, up to
- * maxPendingHandshakes unauthenticated ones at a time, and responds to everything else with an HTTP
- * error. The upgrade is handled here rather than by ws's own path option so that the pending count
+ * The HTTP server on the RPC port. It upgrades requests for the server path, and for the client
+ * path when client options are given, to websockets, up to maxPendingHandshakes unauthenticated
+ * ones at a time, and responds to everything else with an HTTP error. The upgrade is handled here rather than by ws's own path option so that the pending count
  * is taken before ws accepts the socket.
  */
 export class RpcListener {
   readonly port: number;
   readonly #server: Server;
   readonly #wss: WebSocketServer;
+  /** Upgrades client connections, with the client frame limit; null without client options. */
+  readonly #clientWss: WebSocketServer | null;
   readonly #options: ListenerOptions;
   #pendingHandshakes = 0;
   #closing = false;
@@ -70,6 +83,10 @@ export class RpcListener {
       closeTimeout: options.closeTimeoutMs,
     };
     this.#wss = new WebSocketServer(wsOptions);
+    this.#clientWss =
+      options.client === undefined
+        ? null
+        : new WebSocketServer({ ...wsOptions, maxPayload: options.client.maxFrameBytes });
     server.on('request', (_request: IncomingMessage, response: ServerResponse) => {
       response.writeHead(426, { 'Content-Type': 'text/plain', Connection: 'close' });
       response.end(`this port takes websocket connections from Signet servers on ${SERVER_RPC_PATH}\n`);
@@ -87,6 +104,7 @@ export class RpcListener {
   async close(): Promise<void> {
     this.#closing = true;
     this.#wss.close();
+    this.#clientWss?.close();
     const closed = once(this.#server, 'close');
     this.#server.close();
     this.#server.closeAllConnections();
@@ -104,7 +122,8 @@ export class RpcListener {
     }
 
     const path = (request.url ?? '').split('?')[0];
-    if (path !== SERVER_RPC_PATH) {
+    const client = path === CLIENT_RPC_PATH ? this.#options.client : undefined;
+    if (path !== SERVER_RPC_PATH && client === undefined) {
       this.#options.logger.debug({ remoteAddress, path }, 'rejected websocket upgrade for an unknown path');
       rejectUpgrade(socket, 404);
       return;
@@ -118,8 +137,9 @@ export class RpcListener {
         limit: this.#options.maxPendingHandshakes,
         repeatsSuppressed: suppressed || undefined,
       };
-      if (suppressed === null) this.#options.logger.debug(fields, 'rejected server connection');
-      else this.#options.logger.warn(fields, 'rejected server connection');
+      const message = client === undefined ? 'rejected server connection' : 'rejected client connection';
+      if (suppressed === null) this.#options.logger.debug(fields, message);
+      else this.#options.logger.warn(fields, message);
       rejectUpgrade(socket, 503);
       return;
     }
@@ -133,6 +153,12 @@ export class RpcListener {
     };
     // ws responds to a malformed upgrade itself and never calls back, so the close releases the slot.
     socket.once('close', release);
+    if (client !== undefined && this.#clientWss !== null) {
+      this.#clientWss.handleUpgrade(request, socket, head, (ws) =>
+        client.onConnection(ws, remoteAddress, release),
+      );
+      return;
+    }
     this.#wss.handleUpgrade(request, socket, head, (ws) =>
       this.#options.onConnection(ws, socket, remoteAddress, release),
     );

@@ -1,6 +1,8 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type WebSocket from 'ws';
+import { ClientChannel, type ClientChannelHost, type ClientRequestHandler } from './client-channel.js';
+import { DEFAULT_CLIENT_MAX_FRAME_BYTES } from './client-frames.js';
 import { type CloseReason, type ConnectionHost, ServerConnection } from './connection.js';
 import type { Frame, Introduction } from './envelope.js';
 import { DEFAULT_MAX_FRAME_BYTES } from './frames.js';
@@ -10,6 +12,7 @@ import { RpcListener } from './listener.js';
 import { RepeatLimiter } from './repeat-limiter.js';
 import { TransportError } from './transport-error.js';
 
+export type { ClientRequestContext, ClientRequestHandler } from './client-channel.js';
 export type { Frame, Introduction } from './envelope.js';
 export type { LinkState } from './link.js';
 export { TransportError, type TransportErrorCode } from './transport-error.js';
@@ -40,6 +43,15 @@ export interface TransportOptions {
   onFrame(from: number, frame: Frame): void;
   /** An authenticated request arrived; its result is sent back as the response. */
   onRequest(from: number, frame: Frame): Promise<Frame>;
+  /**
+   * Serves client agents' requests on `/v1/rpc/client`. Without it, that path gets 404. Client
+   * connections have no cluster key handshake: the handler authenticates each request itself.
+   */
+  onClientRequest?: ClientRequestHandler;
+  /** Maximum client frame size, sent or accepted, in bytes. Default DEFAULT_CLIENT_MAX_FRAME_BYTES (4 MiB). */
+  maxClientFrameBytes?: number;
+  /** Requests one client connection may have in flight; more get a 429 response. Default 64. */
+  maxClientRequestsInFlight?: number;
 }
 
 /**
@@ -53,6 +65,7 @@ export const TRANSPORT_DEFAULTS = {
   handshakeTimeoutMs: 5000,
   heartbeatIntervalMs: 5000,
   maxPendingHandshakes: 64,
+  maxClientRequestsInFlight: 64,
 } as const;
 
 /** How long close() waits for peers to complete the close handshake before it destroys the sockets. */
@@ -79,6 +92,10 @@ export class RpcTransport {
   readonly #inbound = new Map<number, Set<ServerConnection>>();
   /** Every connection whose socket has not fully closed yet, for close(). */
   readonly #live = new Set<ServerConnection>();
+  /** Every client connection whose socket has not fully closed yet. */
+  readonly #clients = new Set<ClientChannel>();
+  /** Null when options.onClientRequest is absent. */
+  readonly #clientHost: ClientChannelHost | null;
   readonly #heartbeatTimer: NodeJS.Timeout;
   #closing: Promise<void> | null = null;
 
@@ -99,6 +116,14 @@ export class RpcTransport {
       // The listener exists before the transport, but no socket can arrive before this returns.
       onConnection: (ws, socket, remoteAddress, authenticated) =>
         transport!.#accept(ws, socket, remoteAddress, authenticated),
+      client:
+        options.onClientRequest === undefined
+          ? undefined
+          : {
+              maxFrameBytes: settings.maxClientFrameBytes,
+              onConnection: (ws, remoteAddress, accepted) =>
+                transport!.#acceptClient(ws, remoteAddress, accepted),
+            },
     });
     transport = new RpcTransport(options, settings, listener, limiter);
     options.logger.info(
@@ -132,8 +157,26 @@ export class RpcTransport {
       request: (from, frame) => options.onRequest(from, frame),
       closed: (connection, reason, detail) => this.#closed(connection, reason, detail),
     };
+    const onClientRequest = options.onClientRequest;
+    this.#clientHost =
+      onClientRequest === undefined
+        ? null
+        : {
+            maxFrameBytes: settings.maxClientFrameBytes,
+            firstFrameTimeoutMs: settings.handshakeTimeoutMs,
+            maxInFlight: settings.maxClientRequestsInFlight,
+            logger: options.logger,
+            limiter,
+            handle: onClientRequest,
+            closed: (channel, reason, detail) =>
+              options.logger.debug(
+                { remoteAddress: channel.remoteAddress, reason, detail },
+                'client connection closed',
+              ),
+          };
     this.#heartbeatTimer = setInterval(() => {
       for (const connection of this.#live) connection.heartbeat();
+      for (const channel of this.#clients) channel.heartbeat();
     }, settings.heartbeatIntervalMs);
   }
 
@@ -198,6 +241,11 @@ export class RpcTransport {
     return [...peers].sort((a, b) => a - b);
   }
 
+  /** Number of open client agent connections. */
+  clientConnections(): number {
+    return this.#clients.size;
+  }
+
   /** State of every link that connect() created, for diagnostics and tests. */
   links(): { address: string; state: LinkState; peerId: number }[] {
     return [...this.#links.values()].map((link) => ({
@@ -222,14 +270,17 @@ export class RpcTransport {
     for (const link of this.#links.values()) link.stop('shutdown');
     const listenerClosed = this.#listener.close();
     for (const connection of this.#live) connection.close('shutdown');
+    for (const channel of this.#clients) channel.close('shutdown');
 
     let deadline: NodeJS.Timeout | null = null;
     const overdue = new Promise<void>((resolve) => {
       deadline = setTimeout(resolve, CLOSE_TIMEOUT_MS + 500);
     });
-    await Promise.race([Promise.all([...this.#live].map((connection) => connection.fullyClosed)), overdue]);
+    const sockets = [...this.#live, ...this.#clients].map((connection) => connection.fullyClosed);
+    await Promise.race([Promise.all(sockets), overdue]);
     if (deadline !== null) clearTimeout(deadline);
     for (const connection of this.#live) connection.terminate();
+    for (const channel of this.#clients) channel.terminate();
     await listenerClosed;
     this.#logger.info({ nodeId: this.#options.nodeId }, 'RPC transport closed');
   }
@@ -246,6 +297,18 @@ export class RpcTransport {
       return;
     }
     this.#track(ServerConnection.accept(ws, socket, remoteAddress, this.#host, authenticated));
+  }
+
+  #acceptClient(ws: WebSocket, remoteAddress: string, accepted: () => void): void {
+    if (this.#closing !== null || this.#clientHost === null) {
+      ws.terminate();
+      return;
+    }
+    // NOTE: only connections that have not sent a valid request yet are limited (the pending limit).
+    // Established client connections are not capped, and anyone who reaches the port can open one.
+    const channel = ClientChannel.accept(ws, remoteAddress, this.#clientHost, accepted);
+    this.#clients.add(channel);
+    void channel.fullyClosed.then(() => this.#clients.delete(channel));
   }
 
   #track(connection: ServerConnection): void {
@@ -328,6 +391,8 @@ type Settings = Required<
     | 'handshakeTimeoutMs'
     | 'heartbeatIntervalMs'
     | 'maxPendingHandshakes'
+    | 'maxClientFrameBytes'
+    | 'maxClientRequestsInFlight'
   >
 >;
 
@@ -338,6 +403,9 @@ function resolveSettings(options: TransportOptions): Settings {
     handshakeTimeoutMs: options.handshakeTimeoutMs ?? TRANSPORT_DEFAULTS.handshakeTimeoutMs,
     heartbeatIntervalMs: options.heartbeatIntervalMs ?? TRANSPORT_DEFAULTS.heartbeatIntervalMs,
     maxPendingHandshakes: options.maxPendingHandshakes ?? TRANSPORT_DEFAULTS.maxPendingHandshakes,
+    maxClientFrameBytes: options.maxClientFrameBytes ?? DEFAULT_CLIENT_MAX_FRAME_BYTES,
+    maxClientRequestsInFlight:
+      options.maxClientRequestsInFlight ?? TRANSPORT_DEFAULTS.maxClientRequestsInFlight,
   };
 }
 
