@@ -165,6 +165,18 @@ describe('leader scheduling', () => {
     await waitFor(() => server.liveAllocs('gone').length === 0, 10_000, 'the allocations to stop');
   });
 
+  test('a plan larger than one Raft entry commits in several', async (t) => {
+    const server = await startServer(t);
+    for (let i = 0; i < 10; i++) {
+      await server.addNode(makeNode(`n${i}`, { NodeResources: { CPU: 100_000, MemoryMB: 100_000 } }));
+    }
+    // About 750 bytes per allocation: 2,500 of them are far above the 1 MiB entry limit.
+    await server.register(
+      makeJob('wide', [makeGroup('g', 2500, [makeTask('t', { CPU: 10, MemoryMB: 10 })])]),
+    );
+    await waitFor(() => server.liveAllocs('wide').length === 2500, 30_000, '2,500 allocations');
+  });
+
   test('many registrations at once: every job placed exactly once, no node over capacity', async (t) => {
     const server = await startServer(t);
     for (let i = 0; i < 4; i++)

@@ -136,7 +136,8 @@ export class LeaderScheduling {
   async #watchEvaluations(signal: AbortSignal): Promise<void> {
     const { state, logger } = this.#deps;
     let evalsSeen = -1;
-    let capacitySeen = { nodes: state.tableIndex('nodes'), allocs: state.tableIndex('allocs') };
+    const seen = { nodes: state.tableIndex('nodes'), allocs: state.tableIndex('allocs') };
+    let capacityChanged = false;
     let lastUnblock = 0;
     while (!signal.aborted) {
       if (state.tableIndex('evals') !== evalsSeen) {
@@ -146,10 +147,13 @@ export class LeaderScheduling {
           if (evaluation.Status === 'pending') this.#broker.enqueue(evaluation);
         }
       }
-      const capacity = { nodes: state.tableIndex('nodes'), allocs: state.tableIndex('allocs') };
-      const changed = capacity.nodes !== capacitySeen.nodes || capacity.allocs !== capacitySeen.allocs;
-      if (changed && Date.now() - lastUnblock >= UNBLOCK_INTERVAL_MS) {
-        capacitySeen = capacity;
+      if (state.tableIndex('nodes') !== seen.nodes || state.tableIndex('allocs') !== seen.allocs) {
+        seen.nodes = state.tableIndex('nodes');
+        seen.allocs = state.tableIndex('allocs');
+        capacityChanged = true;
+      }
+      if (capacityChanged && Date.now() - lastUnblock >= UNBLOCK_INTERVAL_MS) {
+        capacityChanged = false;
         lastUnblock = Date.now();
         const blocked = state.evaluations().filter((evaluation) => evaluation.Status === 'blocked');
         if (blocked.length > 0) {
@@ -159,13 +163,16 @@ export class LeaderScheduling {
             Status: 'pending' as const,
             ModifyTime: now,
           }));
-          await this.#commit({ type: 'eval-upsert', v: 1, evals }).catch((err: unknown) =>
-            logger.debug({ err }, 'could not unblock evaluations; will retry'),
-          );
+          await this.#commit({ type: 'eval-upsert', v: 1, evals }).catch((err: unknown) => {
+            capacityChanged = true;
+            logger.debug({ err }, 'could not unblock evaluations; will retry');
+          });
           continue;
         }
       }
-      await this.#waitForAny(['evals', 'nodes', 'allocs'], { evals: evalsSeen, ...capacitySeen }, signal);
+      // Waits for the next change of any of the three tables, or a second, whichever comes first;
+      // a capacity change inside the unblock interval is remembered and acted on after it.
+      await this.#waitForAny(['evals', 'nodes', 'allocs'], { evals: evalsSeen, ...seen }, signal);
     }
   }
 

@@ -6,6 +6,7 @@ import {
   type Plan,
   type PlanQueue,
   type QueuedPlan,
+  type StopDiff,
 } from '../../scheduler/index.js';
 import type { StateStore } from '../../state/store.js';
 import type { WorkloadCommand } from '../../state/workload-commands.js';
@@ -19,8 +20,14 @@ export interface PlanResult {
   readonly refusedNodes: readonly string[];
 }
 
-/** Plans taken off the queue at once and committed in one Raft entry. */
+/** Plans taken off the queue at once and committed together. */
 const MAX_PLANS_PER_ENTRY = 64;
+/**
+ * Allocations (placed plus stopped) per Raft entry. A placed allocation encodes to about 750 bytes,
+ * so 1,000 keep an entry well under the core's 1 MiB entry limit; a larger batch becomes several
+ * entries, proposed in order.
+ */
+const MAX_ALLOCS_PER_ENTRY = 1000;
 
 export interface PlanApplierDeps {
   readonly state: StateStore;
@@ -77,14 +84,11 @@ export async function runPlanApplier(deps: PlanApplierDeps, signal: AbortSignal)
     }
     if (accepted.length === 0) continue;
 
-    const command: WorkloadCommand = {
-      type: 'plan-apply',
-      v: 1,
-      place: accepted.flatMap(({ plan }) => placements(plan)),
-      stop: accepted.flatMap(({ plan }) => Object.values(plan.NodeUpdate).flat()),
-      evals: [],
-      time: deps.now(),
-    };
+    const commands = planCommands(
+      accepted.flatMap(({ plan }) => placements(plan)),
+      accepted.flatMap(({ plan }) => Object.values(plan.NodeUpdate).flat()),
+      deps.now(),
+    );
     // Entries go to Raft in the order their plans were checked, so wait for the previous proposal.
     // This batch was checked as if the previous one commits: if it did not, its stops may not
     // have freed the capacity this batch counts on, so this batch goes back to its workers too.
@@ -97,7 +101,7 @@ export async function runPlanApplier(deps: PlanApplierDeps, signal: AbortSignal)
       previousFailed = null;
       continue;
     }
-    previous = deps.commit(command).then(
+    previous = commitInOrder(deps, commands).then(
       (index) => {
         for (const item of accepted) {
           inFlight.remove(item.plan);
@@ -118,4 +122,44 @@ export async function runPlanApplier(deps: PlanApplierDeps, signal: AbortSignal)
 
 function placements(plan: Plan): Allocation[] {
   return Object.values(plan.NodeAllocation).flat();
+}
+
+/** Splits a batch into plan-apply commands of at most MAX_ALLOCS_PER_ENTRY allocations. */
+function planCommands(
+  place: readonly Allocation[],
+  stop: readonly StopDiff[],
+  time: number,
+): WorkloadCommand[] {
+  const commands: WorkloadCommand[] = [];
+  for (let start = 0; start < stop.length; start += MAX_ALLOCS_PER_ENTRY) {
+    commands.push({
+      type: 'plan-apply',
+      v: 1,
+      place: [],
+      stop: stop.slice(start, start + MAX_ALLOCS_PER_ENTRY),
+      evals: [],
+      time,
+    });
+  }
+  // Stops go first, so that capacity they free is there before the placements that count on it.
+  for (let start = 0; start < place.length; start += MAX_ALLOCS_PER_ENTRY) {
+    commands.push({
+      type: 'plan-apply',
+      v: 1,
+      place: place.slice(start, start + MAX_ALLOCS_PER_ENTRY),
+      stop: [],
+      evals: [],
+      time,
+    });
+  }
+  return commands;
+}
+
+/**
+ * Proposes the commands in order without waiting between them (the log keeps their order, and one
+ * fsync can cover several); resolves with the index of the last one once all are applied.
+ */
+async function commitInOrder(deps: PlanApplierDeps, commands: readonly WorkloadCommand[]): Promise<number> {
+  const indexes = await Promise.all(commands.map((command) => deps.commit(command)));
+  return Math.max(0, ...indexes);
 }
