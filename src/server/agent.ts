@@ -1,4 +1,4 @@
-import { randomInt } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { RAFT_DEFAULTS } from '../raft/config.js';
 import { RaftDriver } from '../raft/driver.js';
@@ -12,8 +12,10 @@ import { StateStore } from '../state/store.js';
 import { advertiseAddress, joinAddress } from './addresses.js';
 import { AGENT_DEFAULTS, type AgentConfig } from './agent-config.js';
 import { nextReconcileAction } from './autopilot.js';
+import { ClientEndpoints } from './client-endpoints.js';
 import { ClusterOperations } from './cluster-operations.js';
 import { FoundingPromise } from './founding-promise.js';
+import { Heartbeats } from './heartbeats.js';
 import { ServerMetrics } from './metrics.js';
 import {
   foundingVoters,
@@ -23,6 +25,7 @@ import {
   parseIntroduction,
 } from './peer-directory.js';
 import { ReplicatedState } from './replicated-state.js';
+import { RequestError } from './request-error.js';
 import { LeaderScheduling } from './scheduling/leader-scheduling.js';
 import { loadOrCreateServerId, serverPaths } from './server-id.js';
 
@@ -52,6 +55,10 @@ export class ServerAgent {
   readonly state: StateStore;
   readonly directory = new PeerDirectory();
   readonly operations: ClusterOperations;
+  /** Heartbeat timers of client nodes; they run only while this server leads. */
+  readonly heartbeats: Heartbeats;
+  /** The RPC methods that client agents call on this server. */
+  readonly clientEndpoints: ClientEndpoints;
   readonly #log: Logger;
   readonly #storage: LevelStorage;
   readonly #driver: RaftDriver;
@@ -98,7 +105,12 @@ export class ServerAgent {
     this.#joinAddresses = parts.config.server.retryJoin.map((address) =>
       joinAddress(address, AGENT_DEFAULTS.rpcPort),
     );
+    this.heartbeats = new Heartbeats({
+      logger: parts.log.child({ component: 'heartbeats' }),
+      onExpired: (nodeId) => this.clientEndpoints.expireNode(nodeId),
+    });
     this.operations = new ClusterOperations({
+      heartbeats: this.heartbeats,
       nodeName: parts.config.name,
       config: parts.config,
       state: parts.state,
@@ -108,6 +120,16 @@ export class ServerAgent {
       directory: this.directory,
       self: () => this.#self,
       logger: parts.log,
+    });
+    this.clientEndpoints = new ClientEndpoints({
+      state: this.state,
+      logger: parts.log.child({ component: 'client-rpc' }),
+      apply: (command) => this.operations.apply(command),
+      consistentRead: () => this.operations.consistentRead(),
+      servers: () => this.operations.peers(),
+      heartbeat: (nodeId) => this.operations.heartbeat(nodeId),
+      newId: randomUUID,
+      now: Date.now,
     });
   }
 
@@ -138,6 +160,10 @@ export class ServerAgent {
         introduction: () => ({ ...(agent?.introduction() ?? { id }) }),
         onIntroduction: (peerId, intro) => agent?.onIntroduction(peerId, intro),
         onFrame: (from, frame) => agent?.onFrame(from, frame),
+        onClientRequest: (method, body, context) =>
+          agent === null
+            ? Promise.reject(new RequestError(500, 'No cluster leader'))
+            : agent.clientEndpoints.handle(method, body, context),
         onRequest: (from, frame) => {
           if (agent === null) return Promise.reject(new Error('server is starting'));
           if (frame.kind === 'found') return agent.onFoundingRequest(from, frame);
@@ -243,6 +269,7 @@ export class ServerAgent {
     // before waiting for either.
     const scheduling = this.#scheduling?.stop();
     this.#scheduling = null;
+    this.heartbeats.stop();
     await this.#driver.stop();
     await scheduling;
     await this.#transport.close();
@@ -465,16 +492,24 @@ export class ServerAgent {
     if (status.role === 'leader') {
       void this.#reconcile();
       if (this.#scheduling === null && !this.#closed) {
-        this.#scheduling = new LeaderScheduling({
+        const scheduling = new LeaderScheduling({
           state: this.state,
           driver: this.#driver,
           logger: this.#log,
         });
-        void this.#scheduling.start();
+        this.#scheduling = scheduling;
+        void scheduling.start().then(() => {
+          // The same barrier as the scheduling services: timers restart from complete state, with
+          // the failover TTL, so that no healthy node is marked down across an election.
+          if (this.#scheduling !== scheduling) return;
+          const live = this.state.nodes().filter((node) => node.Status !== 'down');
+          this.heartbeats.start(live.map((node) => node.ID));
+        });
       }
     } else if (this.#scheduling !== null) {
       const stopping = this.#scheduling;
       this.#scheduling = null;
+      this.heartbeats.stop();
       void stopping.stop();
     }
   }

@@ -17,6 +17,7 @@ import type {
   RaftServer,
   ServerBackend,
 } from './backend.js';
+import type { Heartbeats } from './heartbeats.js';
 import type { ServerMetrics } from './metrics.js';
 import type { PeerDirectory, PeerInfo } from './peer-directory.js';
 import { RequestError } from './request-error.js';
@@ -41,10 +42,14 @@ export interface ClusterOperationsDeps {
   readonly transport: RpcTransport;
   readonly directory: PeerDirectory;
   readonly self: () => PeerInfo;
+  readonly heartbeats: Heartbeats;
   readonly logger: Logger;
 }
 
-/** Answer of the leader to a forwarded request. `retry` means it was not applied: try again. */
+/**
+ * Answer of the leader to a forwarded request. `retry` means it was not applied: try again. `done`
+ * carries the entry's index, or for a heartbeat the TTL handed to the node.
+ */
 type LeaderAnswer =
   | { kind: 'done'; index: number }
   | { kind: 'retry'; reason: string }
@@ -158,6 +163,19 @@ export class ClusterOperations implements ServerBackend {
       time: now,
     });
     return { EvalID: evaluation.ID, Index: index };
+  }
+
+  /**
+   * Resets a client node's heartbeat timer on the leader (forwarded when this server follows) and
+   * returns the TTL, in ms, that the node must heartbeat within.
+   */
+  heartbeat(nodeId: string): Promise<number> {
+    const deadline = performance.now() + HOLD_MS;
+    return this.#onLeader(
+      { kind: 'node-heartbeat', nodeId },
+      async () => this.#deps.heartbeats.heartbeat(nodeId),
+      deadline,
+    );
   }
 
   async removePeer(id: string): Promise<void> {
@@ -315,6 +333,10 @@ export class ClusterOperations implements ServerBackend {
       case 'remove-peer':
         if (typeof frame.id !== 'number') throw new RequestError(400, 'remove-peer request without an id');
         return { kind: 'done', index: await this.#removeAsLeader(frame.id) };
+      case 'node-heartbeat':
+        if (typeof frame.nodeId !== 'string')
+          throw new RequestError(400, 'node-heartbeat request without a node id');
+        return { kind: 'done', index: this.#deps.heartbeats.heartbeat(frame.nodeId) };
       case 'transfer-leadership': {
         const target = frame.id === null ? null : frame.id;
         if (target !== null && typeof target !== 'number') {
