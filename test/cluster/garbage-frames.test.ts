@@ -223,13 +223,14 @@ describe('garbage on the RPC port', { timeout: CLUSTER_TEST_TIMEOUT_MS }, () => 
       const term = await raftTerm(leader);
 
       for (const server of cluster.servers()) {
-        for (const path of [
-          '/',
-          '/v1/rpc/client',
-          `${SERVER_PATH}/extra`,
-          '/V1/RPC/SERVER',
-          '/v1/rpc/server/../server%00',
-        ]) {
+        // The client path is served, but a server handshake frame is not a client request there.
+        const onClientPath = await sendOverWebsocket(server.rpcAddr, '/v1/rpc/client', [forgedHello()]);
+        assert.deepEqual(
+          onClientPath,
+          { kind: 'closed', code: 1002 },
+          `hello on the client path of ${server.name}`,
+        );
+        for (const path of ['/', `${SERVER_PATH}/extra`, '/V1/RPC/SERVER', '/v1/rpc/server/../server%00']) {
           const outcome = await sendOverWebsocket(server.rpcAddr, path, [forgedHello()]);
           assert.deepEqual(
             outcome,
