@@ -1,3 +1,4 @@
+import { runPlacementBench } from './placement.js';
 import { runRaftCoreBench } from './raft-core.js';
 import { runSchedulerBench } from './scheduler.js';
 import { runStateBench } from './state.js';
@@ -11,3 +12,4 @@ for (const line of await runStorageBench()) console.log(line);
 for (const line of runStateBench()) console.log(line);
 for (const line of runSchedulerBench()) console.log(line);
 for (const line of await runTransportBench()) console.log(line);
+for (const line of await runPlacementBench()) console.log(line);
