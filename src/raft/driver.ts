@@ -194,12 +194,21 @@ export class RaftDriver {
   }
 
   /**
-   * Proposes a command. Throws RaftError NOT_LEADER (with the known leader) on a follower.
+   * Proposes a command. Throws RaftError NOT_LEADER (with the known leader) on a follower, or when
+   * `expectedTerm` is given and the current term differs.
    * Resolves with the state machine's result once the entry is applied here, or rejects when
    * another leader replaced it.
    */
-  propose(data: Uint8Array): Promise<{ index: number; result: unknown }> {
+  propose(data: Uint8Array, expectedTerm?: number): Promise<{ index: number; result: unknown }> {
     if (this.#stopped) return Promise.reject(new RaftError('NOT_LEADER', 'server is shutting down'));
+    // A caller that acts for one term (the leader's scheduling services) must not write in the next
+    // one, even when this server leads again: its view of the state belongs to the old term.
+    if (expectedTerm !== undefined && this.#node.status().term !== expectedTerm) {
+      throw new RaftError(
+        'NOT_LEADER',
+        `proposal for term ${expectedTerm} refused in term ${this.#node.status().term}`,
+      );
+    }
     const { index, term } = this.#node.propose(data);
     return this.#track(index, term);
   }
@@ -333,7 +342,7 @@ export class RaftDriver {
         this.#proposals.delete(index);
         proposal.reject(
           new RaftError(
-            'NOT_LEADER',
+            'OUTCOME_UNKNOWN',
             `outcome of the entry at index ${index} is unknown; read before retrying`,
           ),
         );

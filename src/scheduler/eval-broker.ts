@@ -105,6 +105,11 @@ export class EvalBroker {
   /** Deliveries so far of each evaluation in the broker. Invariant: its keys are the known evaluations. */
   readonly #deliveries = new Map<string, number>();
   #failed: Evaluation[] = [];
+  /**
+   * Evaluations that reached the delivery limit, until the caller reports their failed status
+   * recorded. State still shows them pending until then, and a scan must not bring them back.
+   */
+  readonly #unrecordedFailures = new Set<string>();
   #waiters: Waiter[] = [];
 
   constructor(options: EvalBrokerOptions) {
@@ -139,6 +144,7 @@ export class EvalBroker {
     this.#jobs.clear();
     this.#deliveries.clear();
     this.#failed = [];
+    this.#unrecordedFailures.clear();
     const waiters = this.#waiters;
     this.#waiters = [];
     for (const waiter of waiters) {
@@ -154,7 +160,7 @@ export class EvalBroker {
    */
   enqueue(evaluation: Evaluation): boolean {
     if (!this.#enabled) return false;
-    if (this.#deliveries.has(evaluation.ID)) return true;
+    if (this.#deliveries.has(evaluation.ID) || this.#unrecordedFailures.has(evaluation.ID)) return true;
 
     this.#deliveries.set(evaluation.ID, 0);
     const queued: Queued = { eval: evaluation, seq: this.#seq++ };
@@ -257,11 +263,20 @@ export class EvalBroker {
     this.#dispatch();
   }
 
-  /** Returns and clears the evaluations that reached the delivery limit. */
+  /**
+   * Returns and clears the evaluations that reached the delivery limit. They stay out of the broker
+   * (enqueue ignores them) until `recordedFailed` reports their failed status applied.
+   */
   takeFailed(): Evaluation[] {
     const failed = this.#failed;
     this.#failed = [];
+    for (const evaluation of failed) this.#unrecordedFailures.add(evaluation.ID);
     return failed;
+  }
+
+  /** Reports that the failed status of these evaluations is applied to the state. */
+  recordedFailed(evalIds: readonly string[]): void {
+    for (const id of evalIds) this.#unrecordedFailures.delete(id);
   }
 
   stats(): EvalBrokerStats {

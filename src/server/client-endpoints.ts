@@ -8,6 +8,7 @@ import { NODE_STATUSES } from '../state/node-fields.js';
 import type { StateStore } from '../state/store.js';
 import { type Allocation, isTerminal } from '../structs/allocation.js';
 import type { EvalTrigger, Evaluation } from '../structs/evaluation.js';
+import type { Job } from '../structs/job.js';
 import type { DriverInfo, Node, NodeStatus } from '../structs/node.js';
 import { RequestError } from './request-error.js';
 
@@ -106,10 +107,24 @@ export class ClientEndpoints {
       time: this.#nowNs(),
       evals,
     });
+    await this.#evaluateLatePlacements(nodeId, evals);
     this.#deps.logger.info(
       { nodeId, index, evals: evals.map((evaluation) => evaluation.ID) },
       'marked node down after a missed heartbeat',
     );
+  }
+
+  /**
+   * A plan checked while the node was still ready may have placed allocations on it just before the
+   * status entry. No plan is accepted on a down node afterwards, so one more look after the entry
+   * is applied finds every job still running there that has no evaluation yet.
+   */
+  async #evaluateLatePlacements(nodeId: string, done: readonly Evaluation[]): Promise<void> {
+    const covered = new Set(done.map((evaluation) => `${evaluation.Namespace}\u0000${evaluation.JobID}`));
+    const late = this.#nodeEvals(nodeId).filter(
+      (evaluation) => !covered.has(`${evaluation.Namespace}\u0000${evaluation.JobID}`),
+    );
+    if (late.length > 0) await this.#apply({ type: 'eval-upsert', v: 1, evals: late });
   }
 
   async #register(body: Body): Promise<unknown> {
@@ -196,6 +211,8 @@ export class ClientEndpoints {
    * Returns the named allocations of the node once this server's allocation table is past
    * MinQueryIndex, so a client never reads an allocation older than the index that reported the
    * change. IDs that do not exist are left out, and an allocation of another node is rejected (403).
+   * Each allocation carries its `Job` (null once purged), as in Nomad, because the client runs the
+   * tasks from the job's spec.
    */
   async #getAllocs(body: Body, signal: AbortSignal): Promise<unknown> {
     const node = await this.#authenticate(body);
@@ -207,12 +224,14 @@ export class ClientEndpoints {
       await state.waitForChange('allocs', minIndex, deadline.signal);
       deadline.dispose();
     }
-    const allocs: Allocation[] = [];
+    const allocs: (Allocation & { Job: Job | null })[] = [];
     for (const id of ids) {
       const alloc = state.allocation(id);
       if (alloc === null) continue;
       if (alloc.NodeID !== node.ID) throw new RequestError(403, PERMISSION_DENIED);
-      allocs.push(alloc);
+      // NOTE: the state keeps only the newest version of a job, so an allocation of an older
+      // version gets the newer spec. Nomad stores the job in each allocation instead.
+      allocs.push({ ...alloc, Job: state.job(alloc.Namespace, alloc.JobID) });
     }
     return { Allocs: allocs, Index: state.tableIndex('allocs') };
   }
@@ -236,11 +255,19 @@ export class ClientEndpoints {
     const state = this.#deps.state;
     const updates: Record<string, unknown>[] = [];
     const failedJobs = new Map<string, Allocation>();
+    let caughtUp = false;
     for (const item of items) {
       if (!isMap(item) || typeof item.ID !== 'string') {
         throw new RequestError(400, 'invalid allocation update: each item must be a map with a string ID');
       }
-      const alloc = state.allocation(item.ID);
+      let alloc = state.allocation(item.ID);
+      if (alloc === null && !caughtUp) {
+        caughtUp = true;
+        // This server may lag the one that placed the allocation: look again after catching up,
+        // rather than drop the client's report.
+        await this.#deps.consistentRead();
+        alloc = state.allocation(item.ID);
+      }
       if (alloc === null) continue;
       if (alloc.NodeID !== node.ID) throw new RequestError(403, PERMISSION_DENIED);
       updates.push({

@@ -118,7 +118,9 @@ export class Heartbeats {
    */
   heartbeat(nodeId: string): number {
     if (!this.#running) {
-      throw new RequestError(500, 'heartbeat timers are not running on this server: it is not the leader');
+      // Worded as Nomad's "No cluster leader", which clients retry: a new leader starts its timers
+      // a moment after taking office.
+      throw new RequestError(500, 'No cluster leader: heartbeat timers are not running on this server yet');
     }
     const ttl = this.ttl();
     this.#arm(nodeId, ttl + this.#options.heartbeatGraceMs);

@@ -22,9 +22,9 @@ import type { Node } from '../../src/structs/node.js';
 import { waitFor } from '../raft/driver/harness.js';
 import { makeEval, makeGroup, makeJob, makeNode, makeTask } from '../scheduler/fixtures.js';
 
-// Faults in the leader's scheduling services (broker, workers, plan applier, eval watcher) and in
-// the client endpoints. Each test asserts the behaviour expected once the fault is fixed, so each
-// is marked todo until then.
+// Faults found by review in the leader's scheduling services (broker, workers, plan applier, eval
+// watcher) and in the client endpoints. Each test asserts the behaviour expected once the fault is
+// fixed; the one still open is marked todo.
 
 const silent = pino({ level: 'silent' });
 
@@ -93,9 +93,7 @@ async function startLeader(t: { after(fn: () => Promise<void>): void }) {
 }
 
 describe('review: leader scheduling faults', () => {
-  test('plan of large allocations commits', {
-    todo: 'finding 2',
-  }, async (t) => {
+  test('plan of large allocations commits', {}, async (t) => {
     const leader = await startLeader(t);
     await leader.addNode(makeNode('big', { NodeResources: { CPU: 10_000_000, MemoryMB: 10_000_000 } }));
     // Twenty tasks per group: each allocation carries twenty TaskResources entries, about
@@ -107,9 +105,7 @@ describe('review: leader scheduling faults', () => {
     await waitFor(() => leader.liveAllocs('wide').length === 1000, 20_000, '1,000 allocations');
   });
 
-  test('4,000 blocked evaluations unblock', {
-    todo: 'finding 3',
-  }, async (t) => {
+  test('4,000 blocked evaluations unblock', {}, async (t) => {
     const leader = await startLeader(t);
     const small = { CPU: 100, MemoryMB: 64 };
     await leader.register(makeJob('late', [makeGroup('g', 1, [makeTask('t', small)])]));
@@ -138,9 +134,7 @@ describe('review: leader scheduling faults', () => {
     await waitFor(() => leader.liveAllocs('late').length === 1, 10_000, 'the blocked job placed');
   });
 
-  test('stopped plan applier proposes nothing', {
-    todo: 'finding 1',
-  }, async () => {
+  test('stopped plan applier proposes nothing', {}, async () => {
     const store = new StateStore();
     let index = 1;
     const setup = (command: Command) => {
@@ -203,9 +197,7 @@ describe('review: leader scheduling faults', () => {
     );
   });
 
-  test('node down: late placement gets an evaluation', {
-    todo: 'finding 4',
-  }, async () => {
+  test('node down: late placement gets an evaluation', {}, async () => {
     const store = new StateStore();
     let index = 1;
     const applyHere = (command: Command): number => {
@@ -296,9 +288,7 @@ describe('review: leader scheduling faults', () => {
     assert.deepEqual([...reruns], [], 'the blocked evaluation was re-run after client status reports');
   });
 
-  test('failed evaluation: not delivered again', {
-    todo: 'finding 6',
-  }, () => {
+  test('failed evaluation: not delivered again', {}, () => {
     const broker = new EvalBroker({ newToken: randomUUID, deliveryLimit: 1 });
     broker.setEnabled(true);
     const evaluation = makeEval('e1', makeJob('web', []));

@@ -17,6 +17,8 @@ const DEFAULT_WORKERS = 2;
 const BROKER_TICK_MS = 250;
 /** Blocked evaluations are retried at most this often, in milliseconds, while capacity changes. */
 const UNBLOCK_INTERVAL_MS = 1000;
+/** Evaluations per unblocking entry, far below the entry size limit (about 360 bytes each). */
+const UNBLOCK_BATCH = 500;
 
 export interface LeaderSchedulingDeps {
   readonly state: StateStore;
@@ -39,10 +41,13 @@ export interface LeaderSchedulingDeps {
 export class LeaderScheduling {
   readonly #deps: LeaderSchedulingDeps;
   readonly #abort = new AbortController();
-  readonly #broker = new EvalBroker({ newToken: randomUUID, now: Date.now() });
+  // The broker's timers run on the monotonic clock: a wall clock stepped back would freeze them.
+  readonly #broker = new EvalBroker({ newToken: randomUUID, now: performance.now() });
   readonly #queue = new PlanQueue<PlanResult>();
   #tick: NodeJS.Timeout | null = null;
   #tasks: Promise<unknown>[] = [];
+  /** Term these services act for; proposals in any other term are refused. */
+  #term = 0;
 
   constructor(deps: LeaderSchedulingDeps) {
     this.#deps = deps;
@@ -58,6 +63,8 @@ export class LeaderScheduling {
       return;
     }
     if (this.#abort.signal.aborted) return;
+    this.#term = driver.status().term;
+    if (driver.status().role !== 'leader') return;
     this.#broker.setEnabled(true);
     this.#queue.setEnabled(true);
     const signal = this.#abort.signal;
@@ -106,16 +113,22 @@ export class LeaderScheduling {
   }
 
   async #commit(command: WorkloadCommand): Promise<number> {
-    const { index, result } = await this.#deps.driver.propose(encodeCommand(command));
+    // Services of an earlier term must never write, even when this server leads again: their
+    // plans were checked against in-flight state that the new term's services do not know about.
+    if (this.#abort.signal.aborted) {
+      throw new Error(`${command.type} refused: the leader services of term ${this.#term} stopped`);
+    }
+    const { index, result } = await this.#deps.driver.propose(encodeCommand(command), this.#term);
     const outcome = result as ApplyResult;
     if (!outcome.ok) throw new Error(`${command.type} rejected at index ${index}: ${outcome.message}`);
     return index;
   }
 
   #onTick(): void {
-    this.#broker.tick(Date.now());
+    this.#broker.tick(performance.now());
     const failed = this.#broker.takeFailed();
     if (failed.length === 0) return;
+
     const now = nowNanos();
     const evals: Evaluation[] = failed.map((evaluation) => ({
       ...evaluation,
@@ -123,8 +136,14 @@ export class LeaderScheduling {
       StatusDescription: 'evaluation reached its delivery limit',
       ModifyTime: now,
     }));
-    this.#commit({ type: 'eval-upsert', v: 1, evals }).catch((err: unknown) =>
-      this.#deps.logger.warn({ err }, 'could not record failed evaluations'),
+    this.#commit({ type: 'eval-upsert', v: 1, evals }).then(
+      () => {
+        this.#broker.recordedFailed(failed.map((evaluation) => evaluation.ID));
+      },
+      (err: unknown) => {
+        // They stay pending in state and out of this broker; the next leader restores them.
+        this.#deps.logger.warn({ err }, 'could not record failed evaluations');
+      },
     );
   }
 
@@ -152,21 +171,23 @@ export class LeaderScheduling {
         seen.allocs = state.tableIndex('allocs');
         capacityChanged = true;
       }
-      if (capacityChanged && Date.now() - lastUnblock >= UNBLOCK_INTERVAL_MS) {
+      // TODO: unblock only when capacity was freed (an allocation stopped or finished, a node became
+      // ready); now any change of the allocations table counts, placements and status reports too.
+      if (capacityChanged && performance.now() - lastUnblock >= UNBLOCK_INTERVAL_MS) {
         capacityChanged = false;
-        lastUnblock = Date.now();
+        lastUnblock = performance.now();
         const blocked = state.evaluations().filter((evaluation) => evaluation.Status === 'blocked');
         if (blocked.length > 0) {
           const now = nowNanos();
-          const evals = blocked.map((evaluation) => ({
-            ...evaluation,
-            Status: 'pending' as const,
-            ModifyTime: now,
-          }));
-          await this.#commit({ type: 'eval-upsert', v: 1, evals }).catch((err: unknown) => {
-            capacityChanged = true;
-            logger.debug({ err }, 'could not unblock evaluations; will retry');
-          });
+          for (let start = 0; start < blocked.length; start += UNBLOCK_BATCH) {
+            const evals = blocked
+              .slice(start, start + UNBLOCK_BATCH)
+              .map((evaluation) => ({ ...evaluation, Status: 'pending' as const, ModifyTime: now }));
+            await this.#commit({ type: 'eval-upsert', v: 1, evals }).catch((err: unknown) => {
+              capacityChanged = true;
+              logger.debug({ err }, 'could not unblock evaluations; will retry');
+            });
+          }
           continue;
         }
       }

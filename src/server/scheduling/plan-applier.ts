@@ -8,6 +8,7 @@ import {
   type QueuedPlan,
   type StopDiff,
 } from '../../scheduler/index.js';
+import { encodeCommand } from '../../state/commands.js';
 import type { StateStore } from '../../state/store.js';
 import type { WorkloadCommand } from '../../state/workload-commands.js';
 import type { Allocation } from '../../structs/allocation.js';
@@ -23,11 +24,11 @@ export interface PlanResult {
 /** Plans taken off the queue at once and committed together. */
 const MAX_PLANS_PER_ENTRY = 64;
 /**
- * Allocations (placed plus stopped) per Raft entry. A placed allocation encodes to about 750 bytes,
- * so 1,000 keep an entry well under the core's 1 MiB entry limit; a larger batch becomes several
- * entries, proposed in order.
+ * Encoded size that one plan-apply entry stays under: below the core's 1 MiB entry limit, with room
+ * to spare. A larger batch is split in halves until each part fits, and the parts are proposed in
+ * order. A placed allocation of one task encodes to about 750 bytes, more with more tasks.
  */
-const MAX_ALLOCS_PER_ENTRY = 1000;
+const MAX_ENTRY_BYTES = 768 * 1024;
 
 export interface PlanApplierDeps {
   readonly state: StateStore;
@@ -68,6 +69,13 @@ export async function runPlanApplier(deps: PlanApplierDeps, signal: AbortSignal)
 
     const accepted: { queued: QueuedPlan<PlanResult>; plan: Plan; refusedNodes: string[] }[] = [];
     for (const queued of batch) {
+      // A job purged since its plan was computed gets no placements: the apply would reject the
+      // entry, failing every other plan in it. Its worker plans again and stops what remains.
+      const placing = Object.keys(queued.plan.NodeAllocation).length > 0;
+      if (placing && deps.state.job(queued.plan.Namespace, queued.plan.JobID) === null) {
+        queued.fail(new Error(`job ${queued.plan.JobID} no longer exists`));
+        continue;
+      }
       const evaluation = evaluatePlan(queued.plan, inFlight);
       if (evaluation.refusedNodes.length > 0) {
         deps.logger.debug(
@@ -93,6 +101,11 @@ export async function runPlanApplier(deps: PlanApplierDeps, signal: AbortSignal)
     // This batch was checked as if the previous one commits: if it did not, its stops may not
     // have freed the capacity this batch counts on, so this batch goes back to its workers too.
     await previous;
+    if (signal.aborted) {
+      // Leadership ended while this batch waited: nothing more may be proposed for this term.
+      for (const item of accepted) item.queued.fail(new Error('the plan applier stopped: leadership lost'));
+      break;
+    }
     if (previousFailed !== null) {
       for (const item of accepted) {
         inFlight.remove(item.plan);
@@ -124,42 +137,53 @@ function placements(plan: Plan): Allocation[] {
   return Object.values(plan.NodeAllocation).flat();
 }
 
-/** Splits a batch into plan-apply commands of at most MAX_ALLOCS_PER_ENTRY allocations. */
+/**
+ * Splits a batch into plan-apply commands that each encode to at most MAX_ENTRY_BYTES. Stops go
+ * first, so that the capacity they free exists before the placements that count on it.
+ */
 function planCommands(
   place: readonly Allocation[],
   stop: readonly StopDiff[],
   time: number,
 ): WorkloadCommand[] {
   const commands: WorkloadCommand[] = [];
-  for (let start = 0; start < stop.length; start += MAX_ALLOCS_PER_ENTRY) {
-    commands.push({
-      type: 'plan-apply',
-      v: 1,
-      place: [],
-      stop: stop.slice(start, start + MAX_ALLOCS_PER_ENTRY),
-      evals: [],
-      time,
-    });
-  }
-  // Stops go first, so that capacity they free is there before the placements that count on it.
-  for (let start = 0; start < place.length; start += MAX_ALLOCS_PER_ENTRY) {
-    commands.push({
-      type: 'plan-apply',
-      v: 1,
-      place: place.slice(start, start + MAX_ALLOCS_PER_ENTRY),
-      stop: [],
-      evals: [],
-      time,
-    });
-  }
+  if (stop.length > 0) commands.push(...fit({ type: 'plan-apply', v: 1, place: [], stop, evals: [], time }));
+  if (place.length > 0) commands.push(...fit({ type: 'plan-apply', v: 1, place, stop: [], evals: [], time }));
   return commands;
+}
+
+type PlanApply = Extract<WorkloadCommand, { type: 'plan-apply' }>;
+
+/** Halves a command until every part encodes to at most MAX_ENTRY_BYTES. */
+function fit(command: PlanApply): PlanApply[] {
+  const items = command.place.length + command.stop.length;
+  if (items <= 1 || encodeCommand(command).length <= MAX_ENTRY_BYTES) return [command];
+  if (command.stop.length > 0) {
+    const half = Math.ceil(command.stop.length / 2);
+    return [
+      ...fit({ ...command, stop: command.stop.slice(0, half) }),
+      ...fit({ ...command, stop: command.stop.slice(half) }),
+    ];
+  }
+  const half = Math.ceil(command.place.length / 2);
+  return [
+    ...fit({ ...command, place: command.place.slice(0, half) }),
+    ...fit({ ...command, place: command.place.slice(half) }),
+  ];
 }
 
 /**
  * Proposes the commands in order without waiting between them (the log keeps their order, and one
- * fsync can cover several); resolves with the index of the last one once all are applied.
+ * fsync can cover several); resolves with the index of the last one once all are applied. Every
+ * part settles before the batch counts as done or failed, so its plans leave the in-flight view
+ * only once no part can still commit.
  */
 async function commitInOrder(deps: PlanApplierDeps, commands: readonly WorkloadCommand[]): Promise<number> {
-  const indexes = await Promise.all(commands.map((command) => deps.commit(command)));
-  return Math.max(0, ...indexes);
+  const results = await Promise.allSettled(commands.map((command) => deps.commit(command)));
+  let index = 0;
+  for (const result of results) {
+    if (result.status === 'rejected') throw result.reason;
+    index = Math.max(index, result.value);
+  }
+  return index;
 }

@@ -122,6 +122,29 @@ function outcome(
       },
     ];
   }
+  // One blocked evaluation per job, as Nomad keeps: a later one that cannot place either points at
+  // the one already waiting and refreshes what it waits for.
+  const waiting = deps.state
+    .evaluationsByJob(evaluation.Namespace, evaluation.JobID)
+    .find((other) => other.Status === 'blocked' && other.ID !== evaluation.ID);
+  if (waiting !== undefined) {
+    return [
+      {
+        ...evaluation,
+        Status: 'complete',
+        StatusDescription: `cannot place ${summary}; blocked evaluation ${waiting.ID} waits for capacity`,
+        BlockedEval: waiting.ID,
+        QueuedAllocations: failed,
+        ModifyTime: now,
+      },
+      {
+        ...waiting,
+        StatusDescription: `waiting to place ${summary}`,
+        QueuedAllocations: failed,
+        ModifyTime: now,
+      },
+    ];
+  }
   const blockedId = deps.newId();
   return [
     {
