@@ -1,0 +1,348 @@
+import type { Logger } from 'pino';
+import type { Allocation, TaskEvent, TaskState } from '../structs/allocation.js';
+import type { Task } from '../structs/job.js';
+import type { AllocDir, TaskDirPaths } from './alloc-dir.js';
+import type { ExitResult, TaskDriver, TaskHandle, TaskHandleState } from './drivers/driver.js';
+import { buildTaskEnv } from './task-env.js';
+
+/** Task event types, in Nomad's words. */
+export const TaskEventType = Object.freeze({
+  Received: 'Received',
+  TaskSetup: 'Task Setup',
+  SetupFailure: 'Setup Failure',
+  DriverFailure: 'Driver Failure',
+  Started: 'Started',
+  Terminated: 'Terminated',
+  Killing: 'Killing',
+  Killed: 'Killed',
+});
+
+/** Nomad keeps the newest 10 events of a task. */
+const MAX_EVENTS = 10;
+/** Nomad's default `kill_timeout`, used when the task's KillTimeout is not a valid duration. */
+const DEFAULT_KILL_TIMEOUT_MS = 5000;
+/** Nomad's default client `max_kill_timeout`: no task waits longer than this for SIGKILL. */
+const DEFAULT_MAX_KILL_TIMEOUT_MS = 30_000;
+const NANOSECONDS_PER_MILLISECOND = 1_000_000;
+
+export interface TaskRunnerOptions {
+  readonly alloc: Pick<Allocation, 'ID' | 'Name' | 'Namespace' | 'JobID' | 'TaskGroup'>;
+  /** The job's Name (NOMAD_JOB_NAME); allocations carry only the job's ID. */
+  readonly jobName: string;
+  readonly task: Task;
+  readonly allocDir: AllocDir;
+  readonly driver: TaskDriver;
+  readonly logger: Logger;
+  /** The client's environment, passed to tasks minus the deny list. Default process.env. */
+  readonly hostEnv?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Signal sent first on stop. Default SIGINT, Nomad's default `kill_signal`. It applies to every
+   * task of the runner's client because the Task structure has no KillSignal field yet.
+   */
+  readonly killSignal?: NodeJS.Signals;
+  /** Cap on the task's KillTimeout, in ms. Default 30,000, as Nomad's client `max_kill_timeout`. */
+  readonly maxKillTimeoutMs?: number;
+  /** Wall clock in ms, for event times. Default Date.now. */
+  readonly now?: () => number;
+  /**
+   * Called after every change of the task's state or handle, so the caller can persist it and
+   * report it to the servers. Errors it throws are logged and do not stop the task.
+   */
+  readonly onUpdate?: (update: TaskRunnerUpdate) => void;
+  /** The task's state saved before a client restart; `restore` continues from it. */
+  readonly restoredState?: TaskState;
+}
+
+export interface TaskRunnerUpdate {
+  readonly taskName: string;
+  readonly state: TaskState;
+  /** Handle state to persist so that a restarted client can recover the task; null when none runs. */
+  readonly handle: TaskHandleState | null;
+}
+
+type Phase = 'new' | 'starting' | 'running' | 'dead';
+
+/**
+ * Runs one task of one allocation through its life: build its folders and environment, start it
+ * with its driver, wait for it to exit, and stop it on request. Its TaskState moves from pending to
+ * running to dead, with Nomad's events (Received, Task Setup, Started, Terminated, Killing, Killed,
+ * and Setup Failure or Driver Failure when it cannot start). A task that fails stays failed: there
+ * are no restarts yet.
+ *
+ * `run` starts a new task; `restore` re-attaches to one started before a client restart. Either
+ * may be called once. `kill` may be called at any time, including before or during the start.
+ */
+export class TaskRunner {
+  readonly #options: TaskRunnerOptions;
+  readonly #logger: Logger;
+  readonly #now: () => number;
+  readonly #killTimeoutMs: number;
+  readonly #killSignal: NodeJS.Signals;
+  readonly #done: Promise<TaskState>;
+  #resolveDone!: (state: TaskState) => void;
+  #state: TaskState;
+  #phase: Phase = 'new';
+  #handle: TaskHandle | null = null;
+  #killRequested = false;
+
+  constructor(options: TaskRunnerOptions) {
+    this.#options = options;
+    this.#logger = options.logger.child({ allocId: options.alloc.ID, task: options.task.Name });
+    this.#now = options.now ?? Date.now;
+    this.#killSignal = options.killSignal ?? 'SIGINT';
+    this.#killTimeoutMs = killTimeoutMs(options.task.KillTimeout, options.maxKillTimeoutMs);
+    this.#done = new Promise((resolve) => {
+      this.#resolveDone = resolve;
+    });
+
+    const restored = options.restoredState;
+    if (restored === undefined) {
+      this.#state = {
+        State: 'pending',
+        Failed: false,
+        Restarts: 0,
+        StartedAt: '',
+        FinishedAt: '',
+        Events: [],
+      };
+      this.#appendEvent(TaskEventType.Received, 'Task received by client');
+    } else {
+      this.#state = restored;
+      if (restored.State === 'dead') this.#finish();
+    }
+  }
+
+  get taskName(): string {
+    return this.#options.task.Name;
+  }
+
+  state(): TaskState {
+    return this.#state;
+  }
+
+  /** Returns the handle state to persist, or null while no task runs. */
+  handleState(): TaskHandleState | null {
+    return this.#handle?.state() ?? null;
+  }
+
+  /** Resolves with the final state once the task is dead. */
+  done(): Promise<TaskState> {
+    return this.#done;
+  }
+
+  /**
+   * Starts the task and resolves with its final state once it is dead. A task that cannot start
+   * ends dead and failed, with a Setup Failure or Driver Failure event. The promise rejects only
+   * when the runner was already started.
+   */
+  async run(): Promise<TaskState> {
+    this.#claim('run');
+    if (this.#killRequested) return this.#killedBeforeStart();
+
+    this.#appendEvent(TaskEventType.TaskSetup, 'Building task directory');
+    let taskDir: TaskDirPaths;
+    try {
+      taskDir = await this.#options.allocDir.buildTaskDir(this.taskName);
+    } catch (err) {
+      this.#logger.error({ err }, 'cannot build the task directory');
+      return this.#failBeforeStart(
+        TaskEventType.SetupFailure,
+        `cannot build the task directory: ${messageOf(err)}`,
+      );
+    }
+    if (this.#killRequested) return this.#killedBeforeStart();
+
+    const { alloc, task } = this.#options;
+    const env = buildTaskEnv({
+      allocId: alloc.ID,
+      allocName: alloc.Name,
+      namespace: alloc.Namespace,
+      jobId: alloc.JobID,
+      jobName: this.#options.jobName,
+      groupName: alloc.TaskGroup,
+      task,
+      taskDir,
+      hostEnv: this.#options.hostEnv ?? process.env,
+    });
+
+    const driver = this.#options.driver;
+    if (driver.name !== task.Driver) {
+      return this.#failBeforeStart(
+        TaskEventType.DriverFailure,
+        `task uses driver "${task.Driver}" but was given the ${driver.name} driver`,
+      );
+    }
+    let handle: TaskHandle;
+    try {
+      handle = await driver.start(task, {
+        allocId: alloc.ID,
+        taskName: task.Name,
+        env,
+        taskDir,
+      });
+    } catch (err) {
+      this.#logger.warn({ err, driver: task.Driver }, 'driver failed to start the task');
+      return this.#failBeforeStart(TaskEventType.DriverFailure, messageOf(err));
+    }
+
+    this.#handle = handle;
+    this.#phase = 'running';
+    const startedAt = new Date(this.#now()).toISOString();
+    this.#state = { ...this.#state, State: 'running', StartedAt: startedAt };
+    this.#appendEvent(TaskEventType.Started, 'Task started by client');
+    this.#logger.info({ driver: task.Driver }, 'task started');
+    if (this.#killRequested) this.#stopHandle(handle);
+    return this.#watch(handle);
+  }
+
+  /**
+   * Re-attaches to the task that `handle` describes, saved before a client restart. Resolves to
+   * true when the task still runs and is watched again. Otherwise the task is recorded as dead and
+   * failed, because its exit status is unknown, and the caller decides whether to start a new one.
+   */
+  async restore(handle: TaskHandleState): Promise<boolean> {
+    this.#claim('restore');
+    let recovered: TaskHandle | null = null;
+    try {
+      recovered = await this.#options.driver.recover(handle);
+    } catch (err) {
+      this.#logger.warn({ err }, 'cannot recover the task handle');
+    }
+    if (recovered === null) {
+      this.#logger.warn('task was not running after the client restarted');
+      this.#terminate({ exitCode: null, signal: null }, 'task was not running after the client restarted');
+      return false;
+    }
+
+    this.#handle = recovered;
+    this.#phase = 'running';
+    if (this.#state.State !== 'running') {
+      this.#state = { ...this.#state, State: 'running', StartedAt: new Date(this.#now()).toISOString() };
+    }
+    this.#notify();
+    this.#logger.info('task recovered after a client restart');
+    if (this.#killRequested) this.#stopHandle(recovered);
+    void this.#watch(recovered);
+    return true;
+  }
+
+  /**
+   * Stops the task: the kill signal, then SIGKILL after the task's KillTimeout. Resolves with the
+   * final state once the task is dead. A task stopped this way is not failed.
+   */
+  kill(): Promise<TaskState> {
+    if (this.#phase === 'dead' || this.#killRequested) return this.#done;
+    this.#killRequested = true;
+    const seconds = this.#killTimeoutMs / 1000;
+    this.#appendEvent(TaskEventType.Killing, `Sent ${this.#killSignal}, SIGKILL after ${seconds}s`);
+    if (this.#phase === 'new') this.#killedBeforeStart();
+    else if (this.#phase === 'running' && this.#handle !== null) this.#stopHandle(this.#handle);
+    // While starting, run() or restore() stops the task once its handle exists.
+    return this.#done;
+  }
+
+  #claim(method: string): void {
+    if (this.#phase !== 'new')
+      throw new Error(`TaskRunner.${method}: task ${this.taskName} was already started or killed`);
+    this.#phase = 'starting';
+  }
+
+  #stopHandle(handle: TaskHandle): void {
+    handle.stop(this.#killTimeoutMs, this.#killSignal).catch((err: unknown) => {
+      this.#logger.error({ err }, 'cannot stop the task');
+    });
+  }
+
+  async #watch(handle: TaskHandle): Promise<TaskState> {
+    const result = await handle.wait();
+    this.#logger.info({ exitCode: result.exitCode, signal: result.signal }, 'task exited');
+    this.#terminate(result, describeExit(result));
+    return this.#state;
+  }
+
+  #terminate(result: ExitResult, message: string): void {
+    this.#handle = null;
+    // NOTE: an unknown exit code (a recovered process) counts as a failure, which may flag a task
+    // that succeeded while the client was down; counting it as a success could hide a crash.
+    const failed = !this.#killRequested && result.exitCode !== 0;
+    this.#state = {
+      ...this.#state,
+      State: 'dead',
+      Failed: failed,
+      FinishedAt: new Date(this.#now()).toISOString(),
+    };
+    // -1 stands for an unknown exit code in the event, whose ExitCode is a number.
+    this.#appendEvent(TaskEventType.Terminated, message, result.exitCode ?? -1);
+    if (this.#killRequested) this.#appendEvent(TaskEventType.Killed, 'Task successfully killed');
+    this.#finish();
+  }
+
+  #failBeforeStart(type: string, message: string): TaskState {
+    this.#state = {
+      ...this.#state,
+      State: 'dead',
+      Failed: true,
+      FinishedAt: new Date(this.#now()).toISOString(),
+    };
+    this.#appendEvent(type, message);
+    this.#finish();
+    return this.#state;
+  }
+
+  #killedBeforeStart(): TaskState {
+    this.#state = {
+      ...this.#state,
+      State: 'dead',
+      Failed: false,
+      FinishedAt: new Date(this.#now()).toISOString(),
+    };
+    this.#appendEvent(TaskEventType.Killed, 'Task killed before it started');
+    this.#finish();
+    return this.#state;
+  }
+
+  #finish(): void {
+    this.#phase = 'dead';
+    this.#resolveDone(this.#state);
+  }
+
+  #appendEvent(type: string, message: string, exitCode = 0): void {
+    const event: TaskEvent = {
+      Type: type,
+      Time: Math.round(this.#now()) * NANOSECONDS_PER_MILLISECOND,
+      DisplayMessage: message,
+      ExitCode: exitCode,
+    };
+    this.#state = { ...this.#state, Events: [...this.#state.Events, event].slice(-MAX_EVENTS) };
+    this.#notify();
+  }
+
+  #notify(): void {
+    const onUpdate = this.#options.onUpdate;
+    if (onUpdate === undefined) return;
+    try {
+      onUpdate({ taskName: this.taskName, state: this.#state, handle: this.handleState() });
+    } catch (err) {
+      this.#logger.error({ err }, 'task update listener failed');
+    }
+  }
+}
+
+function killTimeoutMs(killTimeoutNs: number, maxMs = DEFAULT_MAX_KILL_TIMEOUT_MS): number {
+  const ms =
+    Number.isFinite(killTimeoutNs) && killTimeoutNs >= 0
+      ? killTimeoutNs / NANOSECONDS_PER_MILLISECOND
+      : DEFAULT_KILL_TIMEOUT_MS;
+  return Math.min(ms, maxMs);
+}
+
+function describeExit(result: ExitResult): string {
+  if (result.exitCode === null)
+    return 'Exit code unknown: the task was not a child of this client when it exited';
+  if (result.signal !== null) return `Exit code ${result.exitCode}, signal ${result.signal}`;
+  return `Exit code ${result.exitCode}`;
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
