@@ -1,14 +1,22 @@
 import type { Command } from 'commander';
 
-/** Registers `signet agent`; the server code loads only when the command runs, so other commands start fast. */
+/** Registers `signet agent`; the agent code loads only when the command runs, so other commands start fast. */
 export function registerAgentCommand(program: Command): void {
   program
     .command('agent')
-    .description('run a Signet agent (a server with -server)')
+    .description('run a Signet agent: a server with -server, or a client with -client')
     .option('--server', 'run as a server')
+    .option('--client', 'run as a client that runs tasks (sets client.enabled)')
+    .option(
+      '--servers <addrs>',
+      'server RPC addresses that a client dials, comma-separated host:port (sets client.servers; port 4647 when omitted)',
+    )
     .option('--config <file...>', 'agent configuration file, HCL or JSON (repeatable; later files win)')
-    .option('--data-dir <dir>', 'folder for the Raft log, snapshots and the server id (sets data_dir)')
-    .option('--bind <addr>', 'address the HTTP API and server RPC listen on (sets bind_addr)')
+    .option(
+      '--data-dir <dir>',
+      'folder for the agent state: Raft log and snapshots, or the client node and allocations (sets data_dir)',
+    )
+    .option('--bind <addr>', 'address the HTTP API and server RPC listen on (sets bind_addr; servers only)')
     .option(
       '--bootstrap-expect <n>',
       'servers to wait for before the first election (sets server.bootstrap_expect)',

@@ -15,6 +15,9 @@ import { RequestError } from '../server/request-error.js';
 /** Flags of `signet agent` as commander parsed them. */
 export interface AgentFlags {
   readonly server?: boolean;
+  readonly client?: boolean;
+  /** Comma-separated server RPC addresses. */
+  readonly servers?: string;
   readonly config?: readonly string[];
   readonly dataDir?: string;
   readonly bind?: string;
@@ -26,9 +29,10 @@ export interface AgentFlags {
 }
 
 /**
- * Runs a server agent until SIGINT or SIGTERM. Returns the exit code: 0 after an orderly stop,
- * 1 when the configuration or the data folder cannot be used (the reason goes to stderr) or when
- * storage fails while running.
+ * Runs a server or a client agent until SIGINT or SIGTERM. Returns the exit code: 0 after an
+ * orderly stop, 1 when the configuration or the data folder cannot be used (the reason goes to
+ * stderr) or when storage fails while running. A client agent ends the process itself after an
+ * orderly stop, because its tasks' watches would keep it alive (runClientAgent).
  */
 export async function runAgent(flags: AgentFlags): Promise<number> {
   let config: AgentConfig;
@@ -38,7 +42,14 @@ export async function runAgent(flags: AgentFlags): Promise<number> {
     process.stderr.write(`signet agent: ${(err as Error).message}\n`);
     return 1;
   }
+  if (config.client.enabled) {
+    const { runClientAgent } = await import('./client-main.js');
+    return runClientAgent(config);
+  }
+  return runServerAgent(config);
+}
 
+async function runServerAgent(config: AgentConfig): Promise<number> {
   const logger = pino({ level: config.logLevel });
   let fatal: (error: unknown) => void = () => undefined;
   const failed = new Promise<number>((resolve) => {
@@ -115,14 +126,33 @@ async function loadConfig(flags: AgentFlags): Promise<AgentConfig> {
     inputs.push(parseAgentConfig(text, file));
   }
   inputs.push(flagInput(flags));
-  const config = resolveAgentConfig(inputs);
-  if (!config.server.enabled) {
+  // Checked before the rest, so that the server's own requirements (server.encrypt) do not hide it.
+  const roles = enabledRoles(inputs);
+  if (roles.server && roles.client) {
+    // NOTE: a server and a client in one process is planned with -dev, and not supported before it.
     throw new AgentConfigError(
-      'server.enabled',
-      'this agent runs no server: pass -server or set server { enabled = true } (client agents come later)',
+      'client.enabled',
+      'cannot run a server and a client in one agent yet (server.enabled and client.enabled are both true): start two agents, one with -server and one with -client -servers HOST:PORT',
     );
   }
-  return config;
+  if (!roles.server && !roles.client) {
+    throw new AgentConfigError(
+      'server.enabled',
+      'this agent runs neither a server nor a client: pass -server or -client, or set server { enabled = true } or client { enabled = true }',
+    );
+  }
+  return resolveAgentConfig(inputs);
+}
+
+/** server.enabled and client.enabled after the inputs are merged (later inputs win). */
+function enabledRoles(inputs: readonly AgentConfigInput[]): { server: boolean; client: boolean } {
+  let server = false;
+  let client = false;
+  for (const input of inputs) {
+    server = input.server?.enabled ?? server;
+    client = input.client?.enabled ?? client;
+  }
+  return { server, client };
 }
 
 /** Flags as one more configuration input, in Nomad's field names, so they win over the files. */
@@ -143,11 +173,24 @@ function flagInput(flags: AgentFlags): AgentConfigInput {
     encrypt: flags.encrypt,
     server_join: flags.retryJoin === undefined ? undefined : { retry_join: [...flags.retryJoin] },
   };
+  const client: NonNullable<AgentConfigInput['client']> = {
+    enabled: flags.client === true ? true : undefined,
+    servers: flags.servers === undefined ? undefined : splitServers(flags.servers),
+  };
   return {
     name: flags.node,
     data_dir: flags.dataDir,
     bind_addr: flags.bind,
     log_level: flags.logLevel,
     server,
+    client,
   };
+}
+
+/** Splits `-servers a:4647,b:4647` as Nomad does; blanks around the commas are ignored. */
+function splitServers(value: string): string[] {
+  return value
+    .split(',')
+    .map((address) => address.trim())
+    .filter((address) => address !== '');
 }

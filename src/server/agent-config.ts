@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { decodeClusterKey } from '../rpc/cluster-key.js';
+import { joinAddress } from './addresses.js';
 import { parseHcl } from './hcl.js';
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
@@ -32,7 +33,30 @@ export interface AgentConfig {
   };
   readonly acl: { readonly enabled: boolean };
   readonly logLevel: LogLevel;
+  /** Datacenter of this agent's client node; jobs name the datacenters they may run in. */
+  readonly datacenter: string;
+  readonly client: {
+    readonly enabled: boolean;
+    /** Server RPC addresses (host:port) that the client dials; a port left out is 4647. */
+    readonly servers: readonly string[];
+    /** Node class that jobs can constrain on; '' for none. */
+    readonly nodeClass: string;
+    /** CPU to advertise in MHz, in place of the fingerprinted cores × clock speed; null to fingerprint. */
+    readonly cpuTotalComputeMhz: number | null;
+    /** Memory to advertise in MB, in place of the fingerprinted total; null to fingerprint. */
+    readonly memoryTotalMb: number | null;
+  };
+  /** Task driver plugins, by Nomad's driver name. A driver that is not enabled runs no task. */
+  readonly plugins: Readonly<Record<DriverPluginName, { readonly enabled: boolean }>>;
 }
+
+/**
+ * Task drivers that the agent configuration can enable with `plugin "NAME" { config { enabled = true } }`.
+ * Both are off by default: raw_exec runs commands as the agent's user without isolation, as in
+ * Nomad, and mock only replaces real tasks in tests and benchmarks.
+ */
+export const DRIVER_PLUGINS = ['raw_exec', 'mock'] as const;
+export type DriverPluginName = (typeof DRIVER_PLUGINS)[number];
 
 /** Every default of the agent configuration. Ports follow Nomad: HTTP 4646, server RPC 4647. */
 export const AGENT_DEFAULTS = {
@@ -57,6 +81,8 @@ export const AGENT_DEFAULTS = {
    * that a garbage-collection pause on a busy 2-core machine does not depose a healthy leader.
    */
   raftTickMs: 100,
+  /** Nomad's default datacenter. */
+  datacenter: 'dc1',
 } as const;
 
 /**
@@ -79,6 +105,15 @@ export interface AgentConfigInput {
     raft_trailing_logs?: number;
   };
   acl?: { enabled?: boolean };
+  datacenter?: string;
+  client?: {
+    enabled?: boolean;
+    servers?: string[];
+    node_class?: string;
+    cpu_total_compute?: number;
+    memory_total_mb?: number;
+  };
+  plugin?: { [name: string]: { config?: { enabled?: boolean } } };
 }
 
 /** Raised for a configuration that cannot be used; `field` is the Nomad name of the bad field. */
@@ -92,7 +127,21 @@ export class AgentConfigError extends Error {
   }
 }
 
-type Shape = 'string' | 'number' | 'boolean' | 'strings' | { readonly [key: string]: Shape };
+type Shape = 'string' | 'number' | 'boolean' | 'strings' | LabeledBlocks | { readonly [key: string]: Shape };
+
+/**
+ * Blocks with one label, such as `plugin "raw_exec" { ... }`, read into a map from label to block.
+ * Only the listed labels are accepted, each at most once.
+ */
+class LabeledBlocks {
+  readonly labels: readonly string[];
+  readonly block: { readonly [key: string]: Shape };
+
+  constructor(labels: readonly string[], block: { readonly [key: string]: Shape }) {
+    this.labels = labels;
+    this.block = block;
+  }
+}
 
 const INPUT_SHAPE: { readonly [key: string]: Shape } = {
   name: 'string',
@@ -110,6 +159,15 @@ const INPUT_SHAPE: { readonly [key: string]: Shape } = {
     raft_trailing_logs: 'number',
   },
   acl: { enabled: 'boolean' },
+  datacenter: 'string',
+  client: {
+    enabled: 'boolean',
+    servers: 'strings',
+    node_class: 'string',
+    cpu_total_compute: 'number',
+    memory_total_mb: 'number',
+  },
+  plugin: new LabeledBlocks(DRIVER_PLUGINS, { config: { enabled: 'boolean' } }),
 };
 
 /**
@@ -121,6 +179,7 @@ export function parseAgentConfig(text: string, origin: string): AgentConfigInput
 }
 
 function normalize(value: unknown, shape: Shape, path: string, origin: string): unknown {
+  if (shape instanceof LabeledBlocks) return normalizeLabeled(value, shape, path, origin);
   if (typeof shape === 'object') {
     // HCL1 turns every block into a list of objects; JSON gives the object itself.
     let block = value;
@@ -168,6 +227,42 @@ function normalize(value: unknown, shape: Shape, path: string, origin: string): 
 }
 
 /**
+ * Reads labeled blocks into a map from label to block. HCL1 gives a list with one single-key object
+ * per block (`[{ raw_exec: [{...}] }, { mock: [{...}] }]`); the JSON form may also give one object
+ * keyed by label.
+ */
+function normalizeLabeled(value: unknown, shape: LabeledBlocks, path: string, origin: string): unknown {
+  const entries: [string, unknown][] = [];
+  for (const item of Array.isArray(value) ? value : [value]) {
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+      throw new AgentConfigError(
+        path,
+        `invalid ${origin}: ${path} must be blocks with a name, such as ${path} "NAME" { ... }`,
+      );
+    }
+    entries.push(...Object.entries(item as Record<string, unknown>));
+  }
+  const out: Record<string, unknown> = {};
+  for (const [label, block] of entries) {
+    const fieldPath = `${path}.${label}`;
+    if (!shape.labels.includes(label)) {
+      throw new AgentConfigError(
+        fieldPath,
+        `invalid ${origin}: unknown key ${fieldPath}; expected one of ${shape.labels.map((name) => `${path}.${name}`).join(', ')}`,
+      );
+    }
+    if (Object.hasOwn(out, label)) {
+      throw new AgentConfigError(
+        fieldPath,
+        `invalid ${origin}: block ${fieldPath} appears more than once, expected once`,
+      );
+    }
+    out[label] = normalize(block, shape.block, fieldPath, origin);
+  }
+  return out;
+}
+
+/**
  * Merges the defaults, then each input in order (configuration files, then flags, so later ones
  * win), and checks the result. The error names the field and how to fix it.
  */
@@ -195,9 +290,23 @@ export function resolveAgentConfig(inputs: readonly AgentConfigInput[]): AgentCo
     },
     acl: { enabled: merged.acl?.enabled ?? false },
     logLevel: (merged.log_level ?? AGENT_DEFAULTS.logLevel) as LogLevel,
+    datacenter: merged.datacenter ?? AGENT_DEFAULTS.datacenter,
+    client: {
+      enabled: merged.client?.enabled ?? false,
+      servers: merged.client?.servers ?? [],
+      nodeClass: merged.client?.node_class ?? '',
+      cpuTotalComputeMhz: merged.client?.cpu_total_compute ?? null,
+      memoryTotalMb: merged.client?.memory_total_mb ?? null,
+    },
+    plugins: {
+      raw_exec: { enabled: merged.plugin?.raw_exec?.config?.enabled ?? false },
+      mock: { enabled: merged.plugin?.mock?.config?.enabled ?? false },
+    },
   };
   validateAgentConfig(config);
-  return config;
+  // Checked before the port is added, so an error shows the address as it was written.
+  const servers = config.client.servers.map((address) => joinAddress(address, AGENT_DEFAULTS.rpcPort));
+  return { ...config, client: { ...config.client, servers } };
 }
 
 function mergeInto(target: Record<string, unknown>, source: Record<string, unknown>): void {
@@ -287,6 +396,7 @@ function validateAgentConfig(config: AgentConfig): void {
       throw new AgentConfigError('server.encrypt', `invalid server.encrypt: ${(err as Error).message}`);
     }
   }
+  validateClientConfig(config);
   for (const address of server.retryJoin) {
     if (!isJoinAddress(address)) {
       throw new AgentConfigError(
@@ -294,6 +404,38 @@ function validateAgentConfig(config: AgentConfig): void {
         `invalid retry_join address ${JSON.stringify(address)}: expected host or host:port, with a port from 1 to 65535`,
       );
     }
+  }
+}
+
+function validateClientConfig(config: AgentConfig): void {
+  const { client } = config;
+  if (!/^[A-Za-z0-9_.-]{1,128}$/.test(config.datacenter)) {
+    throw new AgentConfigError(
+      'datacenter',
+      `invalid datacenter ${JSON.stringify(config.datacenter)}: expected 1 to 128 letters, digits, dots, dashes or underscores`,
+    );
+  }
+  for (const [field, value] of [
+    ['client.cpu_total_compute', client.cpuTotalComputeMhz],
+    ['client.memory_total_mb', client.memoryTotalMb],
+  ] as const) {
+    if (value !== null && (!Number.isSafeInteger(value) || value < 1)) {
+      throw new AgentConfigError(field, `invalid ${field}=${value}: expected a whole number, at least 1`);
+    }
+  }
+  for (const address of client.servers) {
+    if (!isJoinAddress(address)) {
+      throw new AgentConfigError(
+        'client.servers',
+        `invalid client.servers address ${JSON.stringify(address)}: expected host or host:port, with a port from 1 to 65535`,
+      );
+    }
+  }
+  if (client.enabled && client.servers.length === 0) {
+    throw new AgentConfigError(
+      'client.servers',
+      'missing client.servers: a client dials at least one server; set client { servers = ["HOST:4647"] } or pass -servers HOST:4647',
+    );
   }
 }
 

@@ -166,3 +166,115 @@ describe('resolveAgentConfig', () => {
     );
   });
 });
+
+describe('client and plugin blocks', () => {
+  const CLIENT_HCL = `
+data_dir   = "/var/lib/signet"
+datacenter = "east"
+
+client {
+  enabled           = true
+  servers           = ["10.0.0.1", "10.0.0.2:5647"]
+  node_class        = "batch"
+  cpu_total_compute = 8000
+  memory_total_mb   = 2048
+}
+
+plugin "raw_exec" {
+  config {
+    enabled = true
+  }
+}
+
+plugin "mock" {
+  config {
+    enabled = false
+  }
+}
+`;
+
+  test('HCL and JSON give the same input', () => {
+    const json = JSON.stringify({
+      data_dir: '/var/lib/signet',
+      datacenter: 'east',
+      client: {
+        enabled: true,
+        servers: ['10.0.0.1', '10.0.0.2:5647'],
+        node_class: 'batch',
+        cpu_total_compute: 8000,
+        memory_total_mb: 2048,
+      },
+      plugin: { raw_exec: { config: { enabled: true } }, mock: { config: { enabled: false } } },
+    });
+    assert.deepEqual(parseAgentConfig(json, 'client.json'), parseAgentConfig(CLIENT_HCL, 'client.hcl'));
+  });
+
+  test('resolved client keeps every field', () => {
+    const config = resolveAgentConfig([parseAgentConfig(CLIENT_HCL, 'client.hcl')]);
+    assert.equal(config.datacenter, 'east');
+    assert.equal(config.client.enabled, true);
+    assert.deepEqual(config.client.servers, ['10.0.0.1:4647', '10.0.0.2:5647']);
+    assert.equal(config.client.nodeClass, 'batch');
+    assert.equal(config.client.cpuTotalComputeMhz, 8000);
+    assert.equal(config.client.memoryTotalMb, 2048);
+    assert.deepEqual(config.plugins, { raw_exec: { enabled: true }, mock: { enabled: false } });
+  });
+
+  test('drivers are off by default', () => {
+    const config = resolveAgentConfig([{ data_dir: '/d' }]);
+    assert.deepEqual(config.plugins, { raw_exec: { enabled: false }, mock: { enabled: false } });
+    assert.equal(config.client.enabled, false);
+    assert.equal(config.datacenter, AGENT_DEFAULTS.datacenter);
+    assert.equal(config.client.cpuTotalComputeMhz, null);
+  });
+
+  const invalidFiles: [string, string, string][] = [
+    ['unknown plugin', 'plugin "docker" { config { enabled = true } }', 'plugin.docker'],
+    [
+      'unknown plugin option',
+      'plugin "raw_exec" { config { enabeld = true } }',
+      'plugin.raw_exec.config.enabeld',
+    ],
+    [
+      'repeated plugin',
+      'plugin "mock" { config { enabled = true } }\nplugin "mock" { config { enabled = false } }',
+      'plugin.mock',
+    ],
+    ['plugin without name', 'plugin { config { enabled = true } }', 'plugin.config'],
+    ['servers as a string', 'client { servers = "10.0.0.1" }', 'client.servers'],
+    ['unknown client key', 'client { server = ["10.0.0.1"] }', 'client.server'],
+  ];
+  for (const [name, text, field] of invalidFiles) {
+    test(`rejects ${name}`, () => {
+      assert.throws(
+        () => parseAgentConfig(text, 'client.hcl'),
+        (error: unknown) =>
+          error instanceof AgentConfigError && error.field === field && error.message.includes(field),
+      );
+    });
+  }
+
+  const invalidInputs: [string, AgentConfigInput, string][] = [
+    ['client without servers', { data_dir: '/d', client: { enabled: true } }, 'client.servers'],
+    ['bad server address', { data_dir: '/d', client: { servers: ['host:0'] } }, 'client.servers'],
+    [
+      'zero cpu_total_compute',
+      { data_dir: '/d', client: { cpu_total_compute: 0 } },
+      'client.cpu_total_compute',
+    ],
+    [
+      'fractional memory_total_mb',
+      { data_dir: '/d', client: { memory_total_mb: 1.5 } },
+      'client.memory_total_mb',
+    ],
+    ['empty datacenter', { data_dir: '/d', datacenter: '' }, 'datacenter'],
+  ];
+  for (const [name, input, field] of invalidInputs) {
+    test(`rejects ${name}`, () => {
+      assert.throws(
+        () => resolveAgentConfig([input]),
+        (error: unknown) => error instanceof AgentConfigError && error.field === field,
+      );
+    });
+  }
+});
