@@ -4,7 +4,12 @@ import type { AgentConfigInput, LogLevel } from '../src/server/agent-config.js';
 /** Fields of the agent's `server` block that a cluster sets on every server, such as raft_snapshot_threshold. */
 export type ServerTuning = Pick<
   NonNullable<AgentConfigInput['server']>,
-  'raft_multiplier' | 'raft_snapshot_threshold' | 'raft_trailing_logs'
+  | 'raft_multiplier'
+  | 'raft_snapshot_threshold'
+  | 'raft_trailing_logs'
+  | 'min_heartbeat_ttl'
+  | 'heartbeat_grace'
+  | 'failover_heartbeat_ttl'
 >;
 
 /** What the launcher decides for one server; the rest of the agent configuration keeps its defaults. */
@@ -69,6 +74,9 @@ export async function readAgentConfig(path: string): Promise<ServerConfigSpec> {
   if (server.raft_snapshot_threshold !== undefined)
     tuning.raft_snapshot_threshold = server.raft_snapshot_threshold;
   if (server.raft_trailing_logs !== undefined) tuning.raft_trailing_logs = server.raft_trailing_logs;
+  for (const field of ['min_heartbeat_ttl', 'heartbeat_grace', 'failover_heartbeat_ttl'] as const) {
+    if (server[field] !== undefined) tuning[field] = server[field];
+  }
   return {
     name: input.name,
     dataDir: input.data_dir,

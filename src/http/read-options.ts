@@ -1,5 +1,5 @@
 import { RequestError } from '../server/request-error.js';
-import { parseGoDuration } from './go-duration.js';
+import { parseGoDuration } from '../structs/go-duration.js';
 
 /** Maximum wait of a blocking query, also used when `wait` is absent (Nomad uses 300 s for both). */
 export const MAX_BLOCKING_WAIT_MS = 300_000;

@@ -1,4 +1,4 @@
-import { parseGoDuration } from '../http/go-duration.js';
+import { parseGoDuration } from '../structs/go-duration.js';
 import { HclSyntaxError, parseHcl } from '../server/hcl.js';
 import type { Job } from '../structs/job.js';
 import { decodeJob } from './canonicalize-job.js';

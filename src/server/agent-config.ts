@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { decodeClusterKey } from '../rpc/cluster-key.js';
+import { parseGoDuration } from '../structs/go-duration.js';
 import { joinAddress } from './addresses.js';
 import { parseHcl } from './hcl.js';
 
@@ -30,6 +31,12 @@ export interface AgentConfig {
     readonly raftSnapshotThreshold: number;
     /** Entries kept below a snapshot, so that a follower a little behind catches up without one. */
     readonly raftTrailingLogs: number;
+    /** Shortest heartbeat TTL handed to client nodes, in ms (Nomad's min_heartbeat_ttl). */
+    readonly minHeartbeatTtlMs: number;
+    /** Time past a node's TTL before the leader marks it down, in ms (Nomad's heartbeat_grace). */
+    readonly heartbeatGraceMs: number;
+    /** Timer every live node gets when a server takes office, in ms (Nomad's failover_heartbeat_ttl). */
+    readonly failoverHeartbeatTtlMs: number;
   };
   readonly acl: { readonly enabled: boolean };
   readonly logLevel: LogLevel;
@@ -74,6 +81,10 @@ export const AGENT_DEFAULTS = {
   raftSnapshotThreshold: 8192,
   /** Fewer than Nomad's 10240: Signet's snapshots are small, so a lagging follower loses little by taking one. */
   raftTrailingLogs: 1024,
+  /** Nomad's defaults: a node has at least 10 s + 10 s of grace, and 5 min across a leader change. */
+  minHeartbeatTtl: '10s',
+  heartbeatGrace: '10s',
+  failoverHeartbeatTtl: '5m',
   /**
    * Length of one Raft tick at raft_multiplier 1. The core's heartbeat is 1 tick and its election
    * timeout 10 to 20 ticks, so a leader is replaced 1 to 2 s after it fails: the same order as
@@ -103,6 +114,9 @@ export interface AgentConfigInput {
     raft_multiplier?: number;
     raft_snapshot_threshold?: number;
     raft_trailing_logs?: number;
+    min_heartbeat_ttl?: string;
+    heartbeat_grace?: string;
+    failover_heartbeat_ttl?: string;
   };
   acl?: { enabled?: boolean };
   datacenter?: string;
@@ -157,6 +171,9 @@ const INPUT_SHAPE: { readonly [key: string]: Shape } = {
     raft_multiplier: 'number',
     raft_snapshot_threshold: 'number',
     raft_trailing_logs: 'number',
+    min_heartbeat_ttl: 'string',
+    heartbeat_grace: 'string',
+    failover_heartbeat_ttl: 'string',
   },
   acl: { enabled: 'boolean' },
   datacenter: 'string',
@@ -287,6 +304,18 @@ export function resolveAgentConfig(inputs: readonly AgentConfigInput[]): AgentCo
       raftMultiplier: server.raft_multiplier ?? AGENT_DEFAULTS.raftMultiplier,
       raftSnapshotThreshold: server.raft_snapshot_threshold ?? AGENT_DEFAULTS.raftSnapshotThreshold,
       raftTrailingLogs: server.raft_trailing_logs ?? AGENT_DEFAULTS.raftTrailingLogs,
+      minHeartbeatTtlMs: durationField(
+        'server.min_heartbeat_ttl',
+        server.min_heartbeat_ttl ?? AGENT_DEFAULTS.minHeartbeatTtl,
+      ),
+      heartbeatGraceMs: durationField(
+        'server.heartbeat_grace',
+        server.heartbeat_grace ?? AGENT_DEFAULTS.heartbeatGrace,
+      ),
+      failoverHeartbeatTtlMs: durationField(
+        'server.failover_heartbeat_ttl',
+        server.failover_heartbeat_ttl ?? AGENT_DEFAULTS.failoverHeartbeatTtl,
+      ),
     },
     acl: { enabled: merged.acl?.enabled ?? false },
     logLevel: (merged.log_level ?? AGENT_DEFAULTS.logLevel) as LogLevel,
@@ -445,4 +474,16 @@ function isJoinAddress(address: string): boolean {
   if (match[2] === undefined) return true;
   const port = Number(match[2]);
   return port >= 1 && port <= 65535;
+}
+
+/** Reads a Go duration such as `10s` into milliseconds; zero or negative durations are refused. */
+function durationField(field: string, text: string): number {
+  const ms = parseGoDuration(text);
+  if (ms === null || ms <= 0) {
+    throw new AgentConfigError(
+      field,
+      `invalid ${field} ${JSON.stringify(text)}: expected a positive duration such as "10s" or "5m"`,
+    );
+  }
+  return ms;
 }

@@ -106,6 +106,11 @@ export class ServerAgent {
       joinAddress(address, AGENT_DEFAULTS.rpcPort),
     );
     this.heartbeats = new Heartbeats({
+      options: {
+        minHeartbeatTtlMs: parts.config.server.minHeartbeatTtlMs,
+        heartbeatGraceMs: parts.config.server.heartbeatGraceMs,
+        failoverHeartbeatTtlMs: parts.config.server.failoverHeartbeatTtlMs,
+      },
       logger: parts.log.child({ component: 'heartbeats' }),
       onExpired: (nodeId) => this.clientEndpoints.expireNode(nodeId),
     });

@@ -1,91 +1,15 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { requestJson } from '../../cluster/http-client.js';
 import type { ServerHandle } from '../../cluster/launcher.js';
 import { done, pending, waitFor } from '../../cluster/wait.js';
-import type { AgentConfigInput } from '../../src/server/agent-config.js';
 import type { Allocation } from '../../src/structs/allocation.js';
 import type { Node } from '../../src/structs/node.js';
 import { CLUSTER_TEST_TIMEOUT_MS, startTestCluster, type TestCluster } from '../cluster/fixture.js';
-
-const REPO_ROOT = resolve(import.meta.dirname, '../..');
-
-/** A client agent process with raw_exec enabled, its data folder and its log. */
-class ClientProcess {
-  readonly dir: string;
-  readonly dataDir: string;
-  readonly logPath: string;
-  readonly configPath: string;
-  #child: ChildProcess | null = null;
-  #exit: Promise<number | null> | null = null;
-
-  constructor(dir: string) {
-    this.dir = dir;
-    this.dataDir = join(dir, 'data');
-    this.logPath = join(dir, 'agent.log');
-    this.configPath = join(dir, 'client.json');
-  }
-
-  async writeConfig(servers: string[]): Promise<void> {
-    const config: AgentConfigInput = {
-      name: 'client-1',
-      data_dir: this.dataDir,
-      log_level: 'debug',
-      client: { enabled: true, servers, cpu_total_compute: 4000, memory_total_mb: 4096 },
-      plugin: { raw_exec: { config: { enabled: true } } },
-    };
-    await writeFile(this.configPath, JSON.stringify(config));
-  }
-
-  start(): void {
-    const log = openSync(this.logPath, 'a');
-    try {
-      const child = spawn(
-        process.execPath,
-        ['--import', 'tsx', 'src/cli/main.ts', 'agent', '-config', this.configPath],
-        {
-          cwd: REPO_ROOT,
-          stdio: ['ignore', log, log],
-        },
-      );
-      this.#child = child;
-      this.#exit = new Promise((resolveExit) => child.once('exit', (code) => resolveExit(code)));
-    } finally {
-      closeSync(log);
-    }
-  }
-
-  /** Sends SIGTERM and resolves with the exit code. */
-  async stop(): Promise<number | null> {
-    if (this.#child === null || this.#exit === null) return null;
-    this.#child.kill('SIGTERM');
-    const timer = setTimeout(() => this.#child?.kill('SIGKILL'), 15_000);
-    const code = await this.#exit;
-    clearTimeout(timer);
-    this.#child = null;
-    return code;
-  }
-
-  async nodeId(): Promise<string> {
-    const identity = JSON.parse(await readFile(join(this.dataDir, 'client', 'node.json'), 'utf8')) as {
-      ID: string;
-    };
-    return identity.ID;
-  }
-
-  async logTail(lines: number): Promise<string> {
-    try {
-      return (await readFile(this.logPath, 'utf8')).split('\n').slice(-lines).join('\n');
-    } catch {
-      return '(no log)';
-    }
-  }
-}
+import { ClientProcess } from '../support/client-process.js';
 
 function rawExecJob(id: string, type: 'service' | 'batch', command: string, args: string[]) {
   return {

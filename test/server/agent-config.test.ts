@@ -131,6 +131,12 @@ describe('resolveAgentConfig', () => {
     ['port too high', { data_dir: '/d', ports: { rpc: 70000 } }, 'ports.rpc'],
     ['same ports', { data_dir: '/d', ports: { http: 5000, rpc: 5000 } }, 'ports'],
     ['unknown log level', { data_dir: '/d', log_level: 'loud' }, 'log_level'],
+    ['zero heartbeat_grace', { data_dir: '/d', server: { heartbeat_grace: '0s' } }, 'server.heartbeat_grace'],
+    [
+      'bad min_heartbeat_ttl',
+      { data_dir: '/d', server: { min_heartbeat_ttl: 'soon' } },
+      'server.min_heartbeat_ttl',
+    ],
     [
       'negative bootstrap_expect',
       { data_dir: '/d', server: { bootstrap_expect: -1 } },

@@ -1,4 +1,4 @@
-import { parseGoDuration } from '../../http/go-duration.js';
+import { parseGoDuration } from '../../structs/go-duration.js';
 import { DriverError } from './driver.js';
 
 type Config = Readonly<Record<string, unknown>>;
