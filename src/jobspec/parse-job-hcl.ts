@@ -1,5 +1,5 @@
-import { parseGoDuration } from '../structs/go-duration.js';
 import { HclSyntaxError, parseHcl } from '../server/hcl.js';
+import { parseGoDuration } from '../structs/go-duration.js';
 import type { Job } from '../structs/job.js';
 import { decodeJob } from './canonicalize-job.js';
 import { blockBodies, type HclBody, labeledBlocks } from './hcl-blocks.js';

@@ -25,7 +25,7 @@ export class ClientProcess {
     this.configPath = join(dir, 'client.json');
   }
 
-    async writeConfig(servers: string[], cpuTotalCompute = 4000): Promise<void> {
+  async writeConfig(servers: string[], cpuTotalCompute = 4000): Promise<void> {
     await mkdir(this.dir, { recursive: true });
     const config: AgentConfigInput = {
       name: this.name,
