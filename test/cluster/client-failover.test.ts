@@ -113,6 +113,58 @@ describe('client nodes across server and client failures', { timeout: CLUSTER_TE
   };
 
   test(
+    'a job with several groups and tasks runs as real processes on both clients',
+    withServerLogs(servers, async () => {
+      const leader = await cluster().waitForLeader(30_000);
+      const task = (name: string) => ({
+        Name: name,
+        Driver: 'raw_exec',
+        Config: { command: '/bin/sleep', args: ['300'] },
+        Resources: { CPU: 300, MemoryMB: 32 },
+      });
+      const job = {
+        Job: {
+          ID: 'multi',
+          Type: 'service',
+          TaskGroups: [
+            { Name: 'web', Count: 2, Tasks: [task('server'), task('sidecar')] },
+            { Name: 'worker', Count: 1, Tasks: [task('loop')] },
+          ],
+        },
+      };
+      await requestJson(leader.httpAddr, 'PUT', '/v1/jobs', { body: job });
+      // Each web allocation needs 600 MHz and a client has 2,500: both clients are used, none overfilled.
+      const allocs = await waitFor<Allocation[]>(
+        'three running allocations',
+        { timeoutMs: 60_000 },
+        async () => {
+          const all = await requestJson<Allocation[]>(leader.httpAddr, 'GET', '/v1/job/multi/allocations');
+          const runningAllocs = all.filter(
+            (alloc) =>
+              alloc.ClientStatus === 'running' &&
+              Object.values(alloc.TaskStates).every((state) => state.State === 'running'),
+          );
+          return runningAllocs.length === 3
+            ? done(runningAllocs)
+            : pending(`${runningAllocs.length} running`);
+        },
+      );
+      assert.deepEqual(allocs.map((alloc) => Object.keys(alloc.TaskStates).sort().join(',')).sort(), [
+        'loop',
+        'server,sidecar',
+        'server,sidecar',
+      ]);
+      assert.equal(new Set(allocs.map((alloc) => alloc.NodeID)).size, 2, 'both clients run allocations');
+      await requestJson(leader.httpAddr, 'DELETE', '/v1/job/multi?purge=true');
+      await waitFor('the allocations to stop', { timeoutMs: 30_000 }, async () => {
+        const all = await requestJson<Allocation[]>(leader.httpAddr, 'GET', '/v1/allocations');
+        const live = all.filter((alloc) => alloc.JobID === 'multi' && alloc.ClientStatus === 'running');
+        return live.length === 0 ? done(true) : pending(`${live.length} still running`);
+      });
+    }),
+  );
+
+  test(
     'the server a client uses dies: the client moves on, its task keeps running, its node stays ready',
     withServerLogs(servers, async () => {
       const leader = await cluster().waitForLeader(30_000);
