@@ -16,7 +16,7 @@ const TUNING = { min_heartbeat_ttl: '1s', heartbeat_grace: '1s', failover_heartb
 /** Long enough to cover several heartbeat TTLs plus the grace, during which no node may go down. */
 const OBSERVE_MS = 6_000;
 
-/** A raw_exec service job: each allocation writes its shell's pid and sleeps, and needs 1,000 MHz. */
+/** Builds a raw_exec service job whose allocations write their shell's pid, sleep, and need 1,000 MHz. */
 function sleeperJob(id: string, count: number) {
   return {
     Job: {
@@ -75,7 +75,7 @@ describe('client nodes across server and client failures', { timeout: CLUSTER_TE
     setup = await startTestCluster(3, { tuning: TUNING });
     const leader = await setup.cluster.waitForLeader(60_000);
     const followers = setup.cluster.servers().filter((server) => server !== leader);
-    // Client a knows only one follower: it must learn the others from that server to survive it.
+    // Client a is given only one follower: it must learn the others from that server to survive it.
     const a = new ClientProcess(join(root, 'a'), 'client-a');
     await a.writeConfig([followers[0]!.rpcAddr], 2500);
     const b = new ClientProcess(join(root, 'b'), 'client-b');
@@ -176,7 +176,8 @@ describe('client nodes across server and client failures', { timeout: CLUSTER_TE
           : pending(`${live.length} running`);
       });
       const [pidBefore] = await taskPids(clients[0]!);
-      assert.ok(pidBefore !== undefined && running(pidBefore), 'client a runs its task');
+      assert.ok(pidBefore !== undefined, 'client a wrote the pid of its task');
+      assert.ok(running(pidBefore), 'client a runs its task');
 
       const known = clients[0]!;
       const config = JSON.parse(await readFile(known.configPath, 'utf8')) as {

@@ -9,7 +9,7 @@ import type { Node } from '../../src/structs/node.js';
 import { SimulatedFleet } from '../support/simulated-nodes.js';
 import { CLUSTER_TEST_TIMEOUT_MS, startTestCluster, type TestCluster, withServerLogs } from './fixture.js';
 
-/** A job body in Nomad's API shape with one group of `count` mock tasks. */
+/** Builds a job body in Nomad's API shape: one group per entry of `groups`, of mock tasks. */
 function jobBody(id: string, groups: Record<string, number>, cpu = 500) {
   return {
     Job: {

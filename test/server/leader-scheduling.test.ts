@@ -20,7 +20,7 @@ import type { Node } from '../../src/structs/node.js';
 import { waitFor } from '../raft/driver/harness.js';
 import { makeGroup, makeJob, makeNode, makeTask } from '../scheduler/fixtures.js';
 
-/** One server on LevelDB with the real state store and the leader's scheduling services. */
+/** Starts one server on LevelDB with the real state store and the leader's scheduling services. */
 async function startServer(t: { after(fn: () => Promise<void>): void }) {
   const root = await mkdtemp(join(tmpdir(), 'signet-leader-scheduling-'));
   const storage = await LevelStorage.open(root);
@@ -114,7 +114,7 @@ describe('leader scheduling', () => {
     assert.equal(evaluation.BlockedEval, '');
   });
 
-  test('a job that does not fit waits blocked and is placed when a node joins', async (t) => {
+  test('blocked job placed after node joins', async (t) => {
     const server = await startServer(t);
     await server.addNode(makeNode('n1', { NodeResources: { CPU: 1000, MemoryMB: 1024 } }));
     await server.register(makeJob('big', [makeGroup('g', 3, [makeTask('t', small)])]));

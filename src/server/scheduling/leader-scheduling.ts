@@ -116,7 +116,7 @@ export class LeaderScheduling {
     // Services of an earlier term must never write, even when this server leads again: their
     // plans were checked against in-flight state that the new term's services do not know about.
     if (this.#abort.signal.aborted) {
-      throw new Error(`${command.type} refused: the leader services of term ${this.#term} stopped`);
+      throw new Error(`${command.type} rejected: the leader services of term ${this.#term} stopped`);
     }
     const { index, result } = await this.#deps.driver.propose(encodeCommand(command), this.#term);
     const outcome = result as ApplyResult;

@@ -13,7 +13,7 @@ import type { StateStore } from '../../state/store.js';
 import type { WorkloadCommand } from '../../state/workload-commands.js';
 import type { Allocation } from '../../structs/allocation.js';
 
-/** What the applier tells the worker that submitted a plan. */
+/** Result that the applier returns to the worker that submitted a plan. */
 export interface PlanResult {
   /** Raft index at which the accepted part of the plan is applied; the worker's next snapshot must reach it. */
   readonly index: number;

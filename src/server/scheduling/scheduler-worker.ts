@@ -94,7 +94,9 @@ export async function processEvaluation(deps: WorkerDeps, delivery: EvalDelivery
     await deps.commit({ type: 'eval-upsert', v: 1, evals: outcome(deps, evaluation, plan.FailedTGAllocs) });
     return;
   }
-  throw new Error(`the plan applier refused nodes ${MAX_PLAN_ATTEMPTS} times in a row`);
+  throw new Error(
+    `plan rejected: the plan applier refused nodes ${MAX_PLAN_ATTEMPTS} times in a row; the evaluation is retried`,
+  );
 }
 
 function outcome(
