@@ -37,3 +37,12 @@ function listenOnAnyPort(server: Server, host: string): Promise<number> {
     });
   });
 }
+
+/** Returns true when nothing listens on `host:port` now (the same race as `freePorts` applies). */
+export async function portFree(port: number, host = '127.0.0.1'): Promise<boolean> {
+  const server = createServer();
+  return new Promise((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}

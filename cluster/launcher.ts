@@ -7,7 +7,7 @@ import { generateClusterKey } from '../src/rpc/cluster-key.js';
 import type { LogLevel } from '../src/server/agent-config.js';
 import type { RaftServer } from '../src/server/backend.js';
 import { readAgentConfig, type ServerConfigSpec, type ServerTuning } from './agent-config-file.js';
-import { freePorts } from './free-port.js';
+import { freePorts, portFree } from './free-port.js';
 import { requestJson } from './http-client.js';
 import { type AgentEntry, AgentStartError, type ExitInfo, ServerHandle } from './server-handle.js';
 import { done, pending, waitFor } from './wait.js';
@@ -334,6 +334,17 @@ export class Cluster {
       const number = Number(SERVER_FOLDER.exec(server.name)?.[1] ?? i + 1);
       const httpPort = base === undefined ? ports[2 * i]! : base + 10 * (number - 1);
       const rpcPort = base === undefined ? ports[2 * i + 1]! : httpPort + 1;
+      // A fixed port may already serve another Signet cluster, whose answers would look like this
+      // server starting: refuse to start instead of joining someone else's cluster by mistake.
+      if (base !== undefined) {
+        for (const port of [httpPort, rpcPort]) {
+          if (!(await portFree(port, this.#host()))) {
+            throw new Error(
+              `port ${this.#host()}:${port} for ${server.name} is taken by another program; stop it, or start the cluster on free ports (npm run cluster)`,
+            );
+          }
+        }
+      }
       await server.configure({ ...server.spec, httpPort, rpcPort });
     }
   }

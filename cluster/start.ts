@@ -76,11 +76,7 @@ try {
   });
 } catch (err) {
   process.stderr.write(`cannot start the cluster: ${(err as Error).message}\n`);
-  if (flags.httpPort !== undefined && /taken/.test((err as Error).message)) {
-    process.stderr.write(
-      `another program uses port ${flags.httpPort} or one near it; run npm run cluster (free ports) and pass -address to signet commands\n`,
-    );
-  }
+
   process.exit(1);
 }
 

@@ -85,8 +85,8 @@ async function runCommand(run: () => Promise<number>): Promise<void> {
 }
 
 async function runJob(file: string, flags: RunFlags): Promise<number> {
-  const job = await readJobFile(file, flags.json === true);
   const namespace = namespaceFor(flags);
+  const job = await readJobFile(file, flags.json === true, namespace);
   if (namespace !== null && (job.Namespace === undefined || job.Namespace === '')) job.Namespace = namespace;
 
   const client = clientFor(flags);

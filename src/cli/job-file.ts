@@ -7,11 +7,22 @@ import { parseJobHcl } from '../jobspec/index.js';
  * it may be the bare job or the API body `{"Job": {...}}`. HCL is parsed here, as Nomad's CLI
  * does, so the server only ever receives JSON. Parse errors propagate with the file's name.
  */
-export async function readJobFile(path: string, asJson: boolean): Promise<Record<string, unknown>> {
+export async function readJobFile(
+  path: string,
+  asJson: boolean,
+  namespace: string | null = null,
+): Promise<Record<string, unknown>> {
   const origin = path === '-' ? '<stdin>' : path;
-  const text = path === '-' ? await readStdin() : await readFile(path, 'utf8');
+  let text: string;
+  try {
+    text = path === '-' ? await readStdin() : await readFile(path, 'utf8');
+  } catch (err) {
+    const reason =
+      (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message;
+    throw new Error(`cannot read job file ${origin}: ${reason}`);
+  }
   if (asJson || text.trimStart().startsWith('{')) return jobFromJson(text, origin);
-  return { ...parseJobHcl(text, origin) };
+  return { ...parseJobHcl(text, origin, namespace === null ? {} : { namespace }) };
 }
 
 function jobFromJson(text: string, origin: string): Record<string, unknown> {

@@ -22,11 +22,20 @@ import { listJobProblems } from './validate-job.js';
  * and with code INVALID_JOB listing every problem for a job that parses but is invalid.
  * `origin` names the text in messages, usually the file name.
  */
-export function parseJobHcl(text: string, origin: string): Job {
+export function parseJobHcl(
+  text: string,
+  origin: string,
+  options: { readonly namespace?: string } = {},
+): Job {
   const problems = new ProblemList();
-  const input = jobInput(parseSyntax(text, origin), origin, problems);
+  let input = jobInput(parseSyntax(text, origin), origin, problems);
   // Without a job block there is nothing to validate, and a list of missing fields would bury the cause.
   if (input === null) throw JobValidationError.fromProblems(problems.items);
+  // As in Nomad, the namespace given to the CLI (-namespace, NOMAD_NAMESPACE) applies when the
+  // job specification names none.
+  if (options.namespace !== undefined && (input as Record<string, unknown>).Namespace === undefined) {
+    input = { ...(input as Record<string, unknown>), Namespace: options.namespace };
+  }
 
   const decodeProblems = new ProblemList();
   const job = decodeJob(input, decodeProblems);
