@@ -1,49 +1,19 @@
 import type { Command } from 'commander';
 import type { Allocation, TaskState } from '../structs/allocation.js';
-import {
-  apiAction,
-  clientFor,
-  type NamespaceFlags,
-  namespaceFor,
-  printJson,
-  withApiFlags,
-  withNamespaceFlag,
-} from './api-command.js';
 import { formatAge, formatNanos, orNone, shortId } from './display.js';
-import { findByPrefix } from './find-by-prefix.js';
+import { addStatusCommand } from './status-command.js';
 import { formatKeyValues, formatTable } from './table.js';
-
-interface AllocFlags extends NamespaceFlags {
-  readonly json?: boolean;
-  readonly verbose?: boolean;
-}
 
 /** Registers `alloc status`. */
 export function registerAllocCommands(program: Command): void {
-  const alloc = program.command('alloc').description('inspect allocations');
-
-  withNamespaceFlag(withApiFlags(alloc.command('status')))
-    .description('show one allocation: placement, status and the state of each task')
-    .argument('<id>', 'allocation ID or ID prefix')
-    .option('--json', 'print the allocation as JSON')
-    .option('--verbose', 'print full IDs and times')
-    .action(
-      apiAction(async (id: string, flags: AllocFlags) => {
-        const namespace = namespaceFor(flags);
-        const found = await findByPrefix<Allocation>(clientFor(flags), {
-          id,
-          noun: 'allocation(s)',
-          listPath: '/v1/allocations',
-          itemPath: (full) => `/v1/allocation/${encodeURIComponent(full)}`,
-          query: namespace === null ? {} : { namespace },
-        });
-        if (flags.json === true) {
-          printJson(found);
-          return;
-        }
-        process.stdout.write(describeAllocation(found, flags.verbose === true));
-      }),
-    );
+  addStatusCommand(program.command('alloc').description('inspect allocations'), {
+    description: 'show one allocation: placement, status and the state of each task',
+    noun: 'allocation',
+    listPath: '/v1/allocations',
+    itemPath: (full) => `/v1/allocation/${encodeURIComponent(full)}`,
+    verboseHelp: 'print full IDs and times',
+    describe: describeAllocation,
+  });
 }
 
 function describeAllocation(alloc: Allocation, verbose: boolean): string {

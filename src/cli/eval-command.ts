@@ -1,49 +1,19 @@
 import type { Command } from 'commander';
 import type { Evaluation } from '../structs/evaluation.js';
-import {
-  apiAction,
-  clientFor,
-  type NamespaceFlags,
-  namespaceFor,
-  printJson,
-  withApiFlags,
-  withNamespaceFlag,
-} from './api-command.js';
 import { compareStrings, formatNanos, orNone, shortId } from './display.js';
-import { findByPrefix } from './find-by-prefix.js';
+import { addStatusCommand } from './status-command.js';
 import { formatKeyValues } from './table.js';
-
-interface EvalFlags extends NamespaceFlags {
-  readonly json?: boolean;
-  readonly verbose?: boolean;
-}
 
 /** Registers `eval status`. */
 export function registerEvalCommands(program: Command): void {
-  const evaluation = program.command('eval').description('inspect evaluations');
-
-  withNamespaceFlag(withApiFlags(evaluation.command('status')))
-    .description('show one evaluation: its trigger, status and the allocations it could not place')
-    .argument('<id>', 'evaluation ID or ID prefix')
-    .option('--json', 'print the evaluation as JSON')
-    .option('--verbose', 'print full IDs')
-    .action(
-      apiAction(async (id: string, flags: EvalFlags) => {
-        const namespace = namespaceFor(flags);
-        const found = await findByPrefix<Evaluation>(clientFor(flags), {
-          id,
-          noun: 'evaluation(s)',
-          listPath: '/v1/evaluations',
-          itemPath: (full) => `/v1/evaluation/${encodeURIComponent(full)}`,
-          query: namespace === null ? {} : { namespace },
-        });
-        if (flags.json === true) {
-          printJson(found);
-          return;
-        }
-        process.stdout.write(describeEvaluation(found, flags.verbose === true));
-      }),
-    );
+  addStatusCommand(program.command('eval').description('inspect evaluations'), {
+    description: 'show one evaluation: its trigger, status and the allocations it could not place',
+    noun: 'evaluation',
+    listPath: '/v1/evaluations',
+    itemPath: (full) => `/v1/evaluation/${encodeURIComponent(full)}`,
+    verboseHelp: 'print full IDs',
+    describe: describeEvaluation,
+  });
 }
 
 function describeEvaluation(evaluation: Evaluation, verbose: boolean): string {

@@ -1,0 +1,56 @@
+import type { Command } from 'commander';
+import {
+  apiAction,
+  clientFor,
+  type NamespaceFlags,
+  namespaceFor,
+  printJson,
+  withApiFlags,
+  withNamespaceFlag,
+} from './api-command.js';
+import { findByPrefix } from './find-by-prefix.js';
+
+interface StatusFlags extends NamespaceFlags {
+  readonly json?: boolean;
+  readonly verbose?: boolean;
+}
+
+/** What a `NOUN status ID` command shows and where it reads it. */
+export interface StatusCommandSpec<T> {
+  readonly description: string;
+  /** Singular noun, as in the help text: `allocation`, `evaluation`. */
+  readonly noun: string;
+  readonly listPath: string;
+  readonly itemPath: (id: string) => string;
+  readonly verboseHelp: string;
+  readonly describe: (item: T, verbose: boolean) => string;
+}
+
+/**
+ * Adds `status <id>` under `parent`: finds one object by ID or unique ID prefix in the request's
+ * namespace, then prints it as JSON (`-json`) or as text, the way Nomad's status commands do.
+ */
+export function addStatusCommand<T>(parent: Command, spec: StatusCommandSpec<T>): void {
+  withNamespaceFlag(withApiFlags(parent.command('status')))
+    .description(spec.description)
+    .argument('<id>', `${spec.noun} ID or ID prefix`)
+    .option('--json', `print the ${spec.noun} as JSON`)
+    .option('--verbose', spec.verboseHelp)
+    .action(
+      apiAction(async (id: string, flags: StatusFlags) => {
+        const namespace = namespaceFor(flags);
+        const found = await findByPrefix<T>(clientFor(flags), {
+          id,
+          noun: `${spec.noun}(s)`,
+          listPath: spec.listPath,
+          itemPath: spec.itemPath,
+          query: namespace === null ? {} : { namespace },
+        });
+        if (flags.json === true) {
+          printJson(found);
+          return;
+        }
+        process.stdout.write(spec.describe(found, flags.verbose === true));
+      }),
+    );
+}
