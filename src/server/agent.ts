@@ -66,6 +66,7 @@ export class ServerAgent {
   readonly #joinAddresses: string[];
   #self: PeerInfo;
   readonly #promise: FoundingPromise;
+  readonly #replicated: ReplicatedState;
   /** Broker, workers and plan applier while this server leads; null otherwise. */
   #scheduling: LeaderScheduling | null = null;
   #housekeeping: NodeJS.Timeout | null = null;
@@ -91,8 +92,10 @@ export class ServerAgent {
     metrics: ServerMetrics;
     self: PeerInfo;
     promise: FoundingPromise;
+    replicated: ReplicatedState;
   }) {
     this.#promise = parts.promise;
+    this.#replicated = parts.replicated;
     this.id = parts.id;
     this.config = parts.config;
     this.#log = parts.log;
@@ -215,7 +218,19 @@ export class ServerAgent {
         rpcAddr: `${advertiseAddress(config.bindAddr)}:${transport.port}`,
         httpAddr: `${advertiseAddress(config.bindAddr)}:${options.httpPort ?? config.ports.http}`,
       };
-      agent = new ServerAgent({ id, config, log, storage, state, driver, transport, metrics, self, promise });
+      agent = new ServerAgent({
+        id,
+        config,
+        log,
+        storage,
+        state,
+        replicated,
+        driver,
+        transport,
+        metrics,
+        self,
+        promise,
+      });
       agent.#begin(durable.snapshot?.meta.index ?? 0);
       return agent;
     } catch (err) {
@@ -501,6 +516,7 @@ export class ServerAgent {
           state: this.state,
           driver: this.#driver,
           logger: this.#log,
+          capacityFreedIndex: () => this.#replicated.capacityFreedIndex,
         });
         this.#scheduling = scheduling;
         void scheduling.start().then(() => {

@@ -5,6 +5,15 @@ import type { ApplyResult, StateStore } from '../state/store.js';
 /** Connects the state store to the Raft driver: committed entries in, snapshots out and in. */
 export class ReplicatedState implements StateMachine {
   readonly #store: StateStore;
+  #capacityFreedIndex = 0;
+
+  /**
+   * Raft index of the last applied entry that freed capacity (see ApplyResult.capacityFreed). Not
+   * kept in snapshots: it only tells the leader when blocked evaluations are worth retrying.
+   */
+  get capacityFreedIndex(): number {
+    return this.#capacityFreedIndex;
+  }
 
   constructor(store: StateStore) {
     this.#store = store;
@@ -19,6 +28,7 @@ export class ReplicatedState implements StateMachine {
         `cannot apply the entry at index ${entry.index}: ${result.message}; upgrade this server to the version of the leader`,
       );
     }
+    if (result.ok && result.capacityFreed === true) this.#capacityFreedIndex = entry.index;
     return result;
   }
 

@@ -2,7 +2,7 @@ import type { Allocation, AllocClientStatus } from '../structs/allocation.js';
 import type { Evaluation } from '../structs/evaluation.js';
 import type { AllocClientUpdate, AllocStopDiff } from './alloc-fields.js';
 import { readAllocation } from './alloc-fields.js';
-import { APPLIED, type ApplyResult, rejected } from './apply-result.js';
+import { APPLIED, APPLIED_FREEING_CAPACITY, type ApplyResult, rejected } from './apply-result.js';
 import { invalidSnapshotField } from './errors.js';
 import { upsertEvals } from './evals.js';
 import { jobKey } from './job-key.js';
@@ -66,11 +66,13 @@ export function applyPlan(txn: Transaction, tables: Tables, plan: PlanResult): A
     touchedJobs.add(key);
   }
 
+  let freed = false;
   for (const stop of plan.stop) {
     const existing = allocs.get(stop.ID);
     if (existing === null) {
       return rejected(404, `cannot apply plan: allocation ${stop.ID} to stop does not exist`);
     }
+    if (existing.DesiredStatus === 'run' && !isClientTerminal(existing.ClientStatus)) freed = true;
     const lost = stop.ClientStatus === 'lost' && !isClientTerminal(existing.ClientStatus);
     allocs.put(
       stop.ID,
@@ -89,7 +91,7 @@ export function applyPlan(txn: Transaction, tables: Tables, plan: PlanResult): A
 
   for (const key of upsertEvals(txn, tables, plan.evals)) touchedJobs.add(key);
   refreshJobStatuses(txn, tables, touchedJobs);
-  return APPLIED;
+  return freed ? APPLIED_FREEING_CAPACITY : APPLIED;
 }
 
 function placedRow(alloc: Allocation, existing: Allocation | null, index: number, time: number): Allocation {
@@ -139,12 +141,14 @@ export function updateAllocsFromClient(
   const allocs = txn.draft(tables.allocs);
   const touchedJobs = new Set<string>();
   const skipped: string[] = [];
+  let freed = false;
   for (const update of request.updates) {
     const existing = allocs.get(update.ID);
     if (existing === null || isClientTerminal(existing.ClientStatus)) {
       skipped.push(update.ID);
       continue;
     }
+    if (existing.DesiredStatus === 'run' && isClientTerminal(update.ClientStatus)) freed = true;
     allocs.put(
       update.ID,
       Object.freeze({
@@ -160,7 +164,10 @@ export function updateAllocsFromClient(
   }
   for (const key of upsertEvals(txn, tables, request.evals)) touchedJobs.add(key);
   refreshJobStatuses(txn, tables, touchedJobs);
-  return skipped.length === 0 ? APPLIED : { ok: true, skipped: Object.freeze(skipped) };
+  const result: { ok: true; skipped?: readonly string[]; capacityFreed?: true } = { ok: true };
+  if (skipped.length > 0) result.skipped = Object.freeze(skipped);
+  if (freed) result.capacityFreed = true;
+  return result;
 }
 
 function decodeAllocRow(value: unknown, field: string, context: RowContext): Allocation {

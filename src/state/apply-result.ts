@@ -15,6 +15,11 @@ export type ApplyResult =
        * server returns only the index.
        */
       readonly skipped?: readonly string[];
+      /**
+       * True when the entry freed capacity for placements: an allocation stopped or finished, or a
+       * node registered or became ready. The leader retries blocked evaluations only then.
+       */
+      readonly capacityFreed?: true;
     }
   | {
       readonly ok: false;
@@ -25,6 +30,9 @@ export type ApplyResult =
     };
 
 export const APPLIED: ApplyResult = Object.freeze({ ok: true });
+
+/** APPLIED, marked as freeing capacity. */
+export const APPLIED_FREEING_CAPACITY: ApplyResult = Object.freeze({ ok: true, capacityFreed: true });
 
 export function rejected(status: number, message: string): ApplyResult {
   return { ok: false, reason: 'rejected', status, message };

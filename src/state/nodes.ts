@@ -1,6 +1,6 @@
 import type { Evaluation } from '../structs/evaluation.js';
 import type { Node, NodeStatus } from '../structs/node.js';
-import { APPLIED, type ApplyResult, rejected } from './apply-result.js';
+import { APPLIED, APPLIED_FREEING_CAPACITY, type ApplyResult, rejected } from './apply-result.js';
 import { invalidSnapshotField } from './errors.js';
 import { upsertEvals } from './evals.js';
 import { refreshJobStatuses } from './job-status.js';
@@ -34,7 +34,8 @@ export function registerNode(txn: Transaction, tables: Tables, node: Node): Appl
     node.ID,
     Object.freeze({ ...node, CreateIndex: existing?.CreateIndex ?? txn.index, ModifyIndex: txn.index }),
   );
-  return APPLIED;
+  // A node that (re)registers is ready with its whole capacity.
+  return APPLIED_FREEING_CAPACITY;
 }
 
 export interface NodeStatusChange {
@@ -62,7 +63,7 @@ export function updateNodeStatus(txn: Transaction, tables: Tables, change: NodeS
     }),
   );
   refreshJobStatuses(txn, tables, upsertEvals(txn, tables, change.evals));
-  return APPLIED;
+  return change.status === 'ready' && existing.Status !== 'ready' ? APPLIED_FREEING_CAPACITY : APPLIED;
 }
 
 function decodeNodeRow(value: unknown, field: string, context: RowContext): Node {

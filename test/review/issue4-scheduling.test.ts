@@ -1,100 +1,29 @@
 import assert from 'node:assert/strict';
-import { randomInt, randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { pino } from 'pino';
-import { bootstrapState } from '../../src/raft/bootstrap.js';
-import { RaftDriver } from '../../src/raft/driver.js';
-import { LevelStorage } from '../../src/raft/storage/level.js';
 import { computePlan, EvalBroker, PlanQueue } from '../../src/scheduler/index.js';
 import { ClientEndpoints } from '../../src/server/client-endpoints.js';
-import { ReplicatedState } from '../../src/server/replicated-state.js';
-import { newEvaluation, nowNanos } from '../../src/server/scheduling/evaluations.js';
-import { LeaderScheduling } from '../../src/server/scheduling/leader-scheduling.js';
+import { nowNanos } from '../../src/server/scheduling/evaluations.js';
 import { type PlanResult, runPlanApplier } from '../../src/server/scheduling/plan-applier.js';
 import { type Command, encodeCommand } from '../../src/state/commands.js';
-import { type ApplyResult, StateStore } from '../../src/state/store.js';
+import { StateStore } from '../../src/state/store.js';
 import { isTerminal } from '../../src/structs/allocation.js';
-import type { Job } from '../../src/structs/job.js';
-import type { Node } from '../../src/structs/node.js';
 import { waitFor } from '../raft/driver/harness.js';
 import { makeEval, makeGroup, makeJob, makeNode, makeTask } from '../scheduler/fixtures.js';
+import { startLeaderServer } from '../support/leader-server.js';
 
 // Faults found by review in the leader's scheduling services (broker, workers, plan applier, eval
 // watcher) and in the client endpoints. Each test asserts the behaviour expected once the fault is
-// fixed; the one still open is marked todo.
+// fixed.
 
 const silent = pino({ level: 'silent' });
 
 /** Starts one server on LevelDB that runs the leader's scheduling services, as the agent wires them. */
-async function startLeader(t: { after(fn: () => Promise<void>): void }) {
-  const root = await mkdtemp(join(tmpdir(), 'signet-review-issue4-'));
-  const storage = await LevelStorage.open(root);
-  const durable = bootstrapState([1]);
-  await storage.save({
-    snapshot: null,
-    truncateFrom: null,
-    compactTo: null,
-    entries: durable.entries,
-    hardState: durable.hardState,
-  });
-
-  const store = new StateStore();
-  const driver = new RaftDriver({
-    raft: { id: 1, random: (bound) => randomInt(bound) },
-    storage,
-    durable,
-    sender: { send: () => false },
-    stateMachine: new ReplicatedState(store),
-    tickMs: 10,
-    snapshotThresholdEntries: 1_000_000,
-    snapshotThresholdBytes: 1024 ** 3,
-    logger: silent,
-    onFatal: () => undefined,
-  });
-  driver.start();
-  await waitFor(() => driver.status().role === 'leader', 10_000, 'the server to lead');
-
-  const scheduling = new LeaderScheduling({ state: store, driver, logger: silent });
-  await scheduling.start();
-  t.after(async () => {
-    await scheduling.stop();
-    await driver.stop();
-    await storage.close();
-    await rm(root, { recursive: true, force: true });
-  });
-
-  const commit = async (command: Command): Promise<number> => {
-    const { index, result } = await driver.propose(encodeCommand(command));
-    const outcome = result as ApplyResult;
-    assert.ok(outcome.ok, `${command.type}: ${outcome.ok ? '' : outcome.message}`);
-    return index;
-  };
-  const register = (job: Job) =>
-    commit({
-      type: 'job-register',
-      v: 1,
-      job,
-      eval: newEvaluation({
-        id: randomUUID(),
-        namespace: job.Namespace,
-        jobId: job.ID,
-        job,
-        trigger: 'job-register',
-        now: nowNanos(),
-      }),
-    });
-  const addNode = (node: Node) => commit({ type: 'node-register', v: 1, node });
-  const liveAllocs = (jobId: string) =>
-    store.allocationsByJob('default', jobId).filter((alloc) => !isTerminal(alloc));
-  return { store, commit, register, addNode, liveAllocs };
-}
 
 describe('review: leader scheduling faults', () => {
   test('plan of large allocations commits', {}, async (t) => {
-    const leader = await startLeader(t);
+    const leader = await startLeaderServer(t);
     await leader.addNode(makeNode('big', { NodeResources: { CPU: 10_000_000, MemoryMB: 10_000_000 } }));
     // Twenty tasks per group: each allocation carries twenty TaskResources entries, about
     // 1,380 bytes, so a chunk of 1,000 allocations is about 1.38 MB, above the 1 MiB entry limit.
@@ -106,7 +35,7 @@ describe('review: leader scheduling faults', () => {
   });
 
   test('4,000 blocked evaluations unblock', {}, async (t) => {
-    const leader = await startLeader(t);
+    const leader = await startLeaderServer(t);
     const small = { CPU: 100, MemoryMB: 64 };
     await leader.register(makeJob('late', [makeGroup('g', 1, [makeTask('t', small)])]));
     await waitFor(
@@ -243,10 +172,8 @@ describe('review: leader scheduling faults', () => {
     assert.ok(pending.length > 0, 'no evaluation will replace the allocation on the down node');
   });
 
-  test('blocked evaluation: no re-run without freed capacity', {
-    todo: 'finding 5',
-  }, async (t) => {
-    const leader = await startLeader(t);
+  test('blocked evaluation: no re-run without freed capacity', {}, async (t) => {
+    const leader = await startLeaderServer(t);
     await leader.addNode(makeNode('n1', { NodeResources: { CPU: 1000, MemoryMB: 1024 } }));
     await leader.register(makeJob('huge', [makeGroup('g', 1, [makeTask('t', { CPU: 5000, MemoryMB: 64 })])]));
     const blocked = await waitFor(

@@ -24,6 +24,8 @@ export interface LeaderSchedulingDeps {
   readonly state: StateStore;
   readonly driver: RaftDriver;
   readonly logger: Logger;
+  /** Index of the last applied entry that freed capacity; blocked evaluations wait for it to move. */
+  readonly capacityFreedIndex: () => number;
   readonly workers?: number;
 }
 
@@ -156,6 +158,7 @@ export class LeaderScheduling {
     const { state, logger } = this.#deps;
     let evalsSeen = -1;
     const seen = { nodes: state.tableIndex('nodes'), allocs: state.tableIndex('allocs') };
+    let freedSeen = this.#deps.capacityFreedIndex();
     let capacityChanged = false;
     let lastUnblock = 0;
     while (!signal.aborted) {
@@ -166,13 +169,14 @@ export class LeaderScheduling {
           if (evaluation.Status === 'pending') this.#broker.enqueue(evaluation);
         }
       }
-      if (state.tableIndex('nodes') !== seen.nodes || state.tableIndex('allocs') !== seen.allocs) {
-        seen.nodes = state.tableIndex('nodes');
-        seen.allocs = state.tableIndex('allocs');
+      seen.nodes = state.tableIndex('nodes');
+      seen.allocs = state.tableIndex('allocs');
+      // Only entries that freed capacity (an allocation stopped or finished, a node registered or
+      // became ready) make blocked evaluations worth another try; placements and reports do not.
+      if (this.#deps.capacityFreedIndex() !== freedSeen) {
+        freedSeen = this.#deps.capacityFreedIndex();
         capacityChanged = true;
       }
-      // TODO: unblock only when capacity was freed (an allocation stopped or finished, a node became
-      // ready); now any change of the allocations table counts, placements and status reports too.
       if (capacityChanged && performance.now() - lastUnblock >= UNBLOCK_INTERVAL_MS) {
         capacityChanged = false;
         lastUnblock = performance.now();
