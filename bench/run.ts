@@ -1,3 +1,4 @@
+import { runKeyringBench } from './keyring.js';
 import { runPlacementBench } from './placement.js';
 import { runRaftCoreBench } from './raft-core.js';
 import { runSchedulerBench } from './scheduler.js';
@@ -12,4 +13,5 @@ for (const line of await runStorageBench()) console.log(line);
 for (const line of runStateBench()) console.log(line);
 for (const line of runSchedulerBench()) console.log(line);
 for (const line of await runTransportBench()) console.log(line);
+for (const line of runKeyringBench()) console.log(line);
 for (const line of await runPlacementBench()) console.log(line);
