@@ -3,26 +3,19 @@ import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
 import { requestJson } from '../cluster/http-client.js';
 import { Cluster } from '../cluster/launcher.js';
+import { done, pending, waitFor } from '../cluster/wait.js';
 import type { Allocation } from '../src/structs/allocation.js';
 import { SimulatedFleet } from '../test/support/simulated-nodes.js';
 
 /**
  * Allocations placed and committed per second by a 3-server cluster (separate processes, fsync
  * on) with 100 simulated client nodes, each on its own websocket connection, in this process.
- * One job of ALLOCS small mock tasks is registered; the clock runs from the registration request
- * until every allocation is committed and readable through the HTTP API, then until every node has
- * reported its allocations running.
+ * One job of ALLOCS small mock tasks is registered. The clock runs from the registration request
+ * until every allocation is committed and readable through the HTTP API, and then until every node
+ * has reported its allocations running.
  */
 const NODES = 100;
 const ALLOCS = 5_000;
-
-async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await check())) {
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 export async function runPlacementBench(): Promise<string[]> {
   const cluster = await Cluster.start({ servers: 3, startTimeoutMs: 90_000, logLevel: 'warn' });
@@ -35,11 +28,10 @@ export async function runPlacementBench(): Promise<string[]> {
       logger: pino({ level: 'silent' }),
       resources: { CPU: 4000, MemoryMB: 8192 },
     });
-    await waitUntil(
-      async () => (await requestJson<unknown[]>(leader.httpAddr, 'GET', '/v1/nodes')).length === NODES,
-      60_000,
-      `${NODES} nodes`,
-    );
+    await waitFor(`${NODES} nodes`, { timeoutMs: 60_000, intervalMs: 20 }, async () => {
+      const nodes = await requestJson<unknown[]>(leader.httpAddr, 'GET', '/v1/nodes');
+      return nodes.length === NODES ? done(true) : pending(`${nodes.length} nodes`);
+    });
     const job = {
       Job: {
         ID: 'placement-bench',
@@ -59,12 +51,15 @@ export async function runPlacementBench(): Promise<string[]> {
       requestJson<Allocation[]>(leader.httpAddr, 'GET', '/v1/job/placement-bench/allocations?stale', {
         timeoutMs: 30_000,
       });
-    await waitUntil(async () => (await allocs()).length === ALLOCS, 120_000, `${ALLOCS} allocations`);
+    await waitFor(`${ALLOCS} allocations`, { timeoutMs: 120_000, intervalMs: 20 }, async () => {
+      const placed = (await allocs()).length;
+      return placed === ALLOCS ? done(true) : pending(`${placed} placed`);
+    });
     const placedMs = performance.now() - started;
-    await waitUntil(
-      async () => (await allocs()).every((alloc) => alloc.ClientStatus === 'running'),
-      120_000,
-      'every allocation reported running',
+    await waitFor('every allocation reported running', { timeoutMs: 120_000, intervalMs: 20 }, async () =>
+      (await allocs()).every((alloc) => alloc.ClientStatus === 'running')
+        ? done(true)
+        : pending('not all running'),
     );
     const runningMs = performance.now() - started;
     return [

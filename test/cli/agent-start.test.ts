@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { promisify } from 'node:util';
+import { done, pending, waitFor } from '../../cluster/wait.js';
 import { generateClusterKey } from '../../src/rpc/cluster-key.js';
 
 const run = promisify(execFile);
@@ -118,14 +119,12 @@ describe('signet agent refuses to start with a bad configuration', async () => {
     );
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
-      const deadline = Date.now() + 20_000;
-      let leader = '';
-      while (leader === '' && Date.now() < deadline) {
-        leader = await fetch(`http://127.0.0.1:${http}/v1/status/leader`)
+      const leader = await waitFor('the single server to elect itself', { timeoutMs: 20_000 }, async () => {
+        const known = await fetch(`http://127.0.0.1:${http}/v1/status/leader`)
           .then((response) => response.json() as Promise<string>)
           .catch(() => '');
-        if (leader === '') await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+        return known === '' ? pending('no leader yet') : done(known);
+      });
       assert.equal(leader, `127.0.0.1:${rpc}`);
     } finally {
       child.kill('SIGTERM');
