@@ -321,7 +321,7 @@ export class Cluster {
         throw failures[0];
 
       // The agent binds its HTTP port before it joins, so a server that failed on a taken port
-      // never introduced itself; retrying it with new ports and a new id leaves nothing behind.
+      // never introduced itself. Retrying it with new ports and a new id leaves nothing behind.
       await Promise.all(servers.map((server) => server.stop()));
       await Promise.all(servers.map((server) => rm(server.dataDir, { recursive: true, force: true })));
     }
@@ -334,8 +334,8 @@ export class Cluster {
       const number = Number(SERVER_FOLDER.exec(server.name)?.[1] ?? i + 1);
       const httpPort = base === undefined ? ports[2 * i]! : base + 10 * (number - 1);
       const rpcPort = base === undefined ? ports[2 * i + 1]! : httpPort + 1;
-      // A fixed port may already serve another Signet cluster, whose answers would look like this
-      // server starting: refuse to start instead of joining someone else's cluster by mistake.
+      // A fixed port may already serve another Signet cluster, whose replies would look like this
+      // server starting. Stop here rather than join someone else's cluster by mistake.
       if (base !== undefined) {
         for (const port of [httpPort, rpcPort]) {
           if (!(await portFree(port, this.#host()))) {

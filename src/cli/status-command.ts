@@ -15,7 +15,7 @@ interface StatusFlags extends NamespaceFlags {
   readonly verbose?: boolean;
 }
 
-/** What a `NOUN status ID` command shows and where it reads it. */
+/** Contents and source of one `NOUN status ID` command. */
 export interface StatusCommandSpec<T> {
   readonly description: string;
   /** Singular noun, as in the help text: `allocation`, `evaluation`. */

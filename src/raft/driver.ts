@@ -82,7 +82,7 @@ interface PendingRead {
  * proposals, and carries out its ready batches in the order the core requires (persist, send,
  * restore, apply, advance).
  *
- * Group commit falls out of the core's rule of one ready batch in flight: while a save is on its
+ * Group commit follows from the core's rule of one ready batch in flight. While a save is on its
  * way to disk, new proposals collect in the core's log, and the next batch writes all of them
  * with one fsync. Appends and heartbeats that promise nothing about this server's disk leave at
  * once (`takeImmediateMessages`), so a slow fsync on the leader does not delay replication.

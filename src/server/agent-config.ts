@@ -87,9 +87,9 @@ export const AGENT_DEFAULTS = {
   failoverHeartbeatTtl: '5m',
   /**
    * Length of one Raft tick at raft_multiplier 1. The core's heartbeat is 1 tick and its election
-   * timeout 10 to 20 ticks, so a leader is replaced 1 to 2 s after it fails: the same order as
-   * etcd's defaults (100 ms heartbeat, 1 s election), fast enough for failover tests, slow enough
-   * that a garbage-collection pause on a busy 2-core machine does not depose a healthy leader.
+   * timeout 10 to 20 ticks, so a leader is replaced 1 to 2 s after it fails. That is the same order
+   * as etcd's defaults (100 ms heartbeat, 1 s election): fast enough for failover tests, and slow
+   * enough that a garbage-collection pause on a busy 2-core machine does not depose a leader.
    */
   raftTickMs: 100,
   /** Nomad's default datacenter. */

@@ -22,7 +22,7 @@ export type ReconcileAction =
   | { readonly kind: 'promote'; readonly id: NodeId };
 
 /**
- * The leader's next step toward a membership that matches the servers it sees, as Nomad's
+ * The leader's next step toward a membership that matches the servers connected to it, as Nomad's
  * leader does when servers join: every live server is recorded in the replicated directory with
  * its current addresses, a live server that is not a member joins as a learner, and a learner
  * becomes a voter once it has caught up with the commit index (so adding it does not stall

@@ -47,7 +47,7 @@ export interface ClusterOperationsDeps {
 }
 
 /**
- * Answer of the leader to a forwarded request. `retry` means it was not applied: try again. `done`
+ * Reply of the leader to a forwarded request. `retry` means it was not applied: try again. `done`
  * carries the entry's index, or for a heartbeat the TTL handed to the node.
  */
 type LeaderAnswer =
@@ -58,7 +58,7 @@ type LeaderAnswer =
 /**
  * The server's operations as the HTTP API uses them (ServerBackend), and the leader's side of the
  * requests that followers forward. A write on a follower travels to the leader over the server
- * RPC; the follower answers once it has applied the write itself, so a client that reads from the
+ * RPC; the follower replies once it has applied the write itself, so a client that reads from the
  * same server next sees its own write even with `?stale`.
  */
 export class ClusterOperations implements ServerBackend {
@@ -399,7 +399,7 @@ export class ClusterOperations implements ServerBackend {
   /**
    * Runs `local` when this server leads, or sends `frame` to the leader. Retries while no leader is
    * known or the leader changes, but only for failures where the request was certainly not
-   * applied; anything else (a timeout, say) is reported, because a retry could apply it twice.
+   * applied. Anything else (a timeout, say) is reported, because a retry could apply it twice.
    */
   async #onLeader(frame: Frame, local: () => Promise<number>, deadline: number): Promise<number> {
     const driver = this.#deps.driver;

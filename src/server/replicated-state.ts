@@ -8,8 +8,8 @@ export class ReplicatedState implements StateMachine {
   #capacityFreedIndex = 0;
 
   /**
-   * Raft index of the last applied entry that freed capacity (see ApplyResult.capacityFreed). Not
-   * kept in snapshots: it only tells the leader when blocked evaluations are worth retrying.
+   * Raft index of the last applied entry that freed capacity (see ApplyResult.capacityFreed). It is
+   * not kept in snapshots, because it only signals when blocked evaluations are worth retrying.
    */
   get capacityFreedIndex(): number {
     return this.#capacityFreedIndex;

@@ -37,7 +37,7 @@ export interface LeaderSchedulingDeps {
  * On start it first waits until it has applied everything committed before it took office (a
  * ReadIndex round, which completes once the new term's first entry commits), so that it restores
  * the pending evaluations from complete state: none is lost, and the broker never holds an
- * evaluation twice (it ignores one it already holds, and an evaluation leaves the broker only
+ * evaluation twice (it ignores one it already contains, and an evaluation leaves the broker only
  * after its outcome is committed and applied here).
  */
 export class LeaderScheduling {
@@ -150,9 +150,9 @@ export class LeaderScheduling {
   }
 
   /**
-   * Feeds the broker from state: every pending evaluation goes in (the broker ignores one it
-   * already holds), and blocked evaluations go back to pending, at most once a second, after the
-   * nodes or allocations changed, since capacity may have freed up.
+   * Feeds the broker from state: every pending evaluation goes in, and the broker ignores one it
+   * already contains. Blocked evaluations go back to pending at most once a second, and only after
+   * an entry freed capacity.
    */
   async #watchEvaluations(signal: AbortSignal): Promise<void> {
     const { state, logger } = this.#deps;
@@ -171,8 +171,8 @@ export class LeaderScheduling {
       }
       seen.nodes = state.tableIndex('nodes');
       seen.allocs = state.tableIndex('allocs');
-      // Only entries that freed capacity (an allocation stopped or finished, a node registered or
-      // became ready) make blocked evaluations worth another try; placements and reports do not.
+      // Only an entry that freed capacity (an allocation stopped or finished, a node registered or
+      // became ready) makes blocked evaluations worth another try. Placements and reports do not.
       if (this.#deps.capacityFreedIndex() !== freedSeen) {
         freedSeen = this.#deps.capacityFreedIndex();
         capacityChanged = true;
@@ -195,8 +195,8 @@ export class LeaderScheduling {
           continue;
         }
       }
-      // Waits for the next change of any of the three tables, or a second, whichever comes first;
-      // a capacity change inside the unblock interval is remembered and acted on after it.
+      // Waits for the next change of any of the three tables, or a second, whichever comes first.
+      // A capacity change inside the unblock interval is remembered and acted on after it.
       await this.#waitForAny(['evals', 'nodes', 'allocs'], { evals: evalsSeen, ...seen }, signal);
     }
   }

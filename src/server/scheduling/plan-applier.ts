@@ -43,7 +43,7 @@ export interface PlanApplierDeps {
  * The plan applier: the one loop on the leader that turns plans into allocations. It checks each
  * plan against the newest state plus the plans it has already proposed (see the comment at the
  * top of src/scheduler/plan-queue.ts for what overlaps with what), gathers the plans that queued
- * up meanwhile into a single Raft entry, and answers each worker with the commit index and the
+ * up meanwhile into as few Raft entries as the size limit allows, and returns to each worker the commit index and the
  * nodes it refused. While one entry commits, the next batch is already being checked; entries
  * are proposed one after another, so they apply in the order they were checked.
  */
@@ -174,7 +174,7 @@ function fit(command: PlanApply): PlanApply[] {
 
 /**
  * Proposes the commands in order without waiting between them (the log keeps their order, and one
- * fsync can cover several); resolves with the index of the last one once all are applied. Every
+ * fsync can cover several). Resolves with the index of the last one once all are applied. Every
  * part settles before the batch counts as done or failed, so its plans leave the in-flight view
  * only once no part can still commit.
  */

@@ -95,7 +95,7 @@ export async function processEvaluation(deps: WorkerDeps, delivery: EvalDelivery
     return;
   }
   throw new Error(
-    `plan rejected: the plan applier refused nodes ${MAX_PLAN_ATTEMPTS} times in a row; the evaluation is retried`,
+    `plan failed: the plan applier rejected nodes ${MAX_PLAN_ATTEMPTS} times in a row; the evaluation is retried`,
   );
 }
 
