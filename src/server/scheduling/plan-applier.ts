@@ -42,10 +42,10 @@ export interface PlanApplierDeps {
 /**
  * The plan applier: the one loop on the leader that turns plans into allocations. It checks each
  * plan against the newest state plus the plans it has already proposed (see the comment at the
- * top of src/scheduler/plan-queue.ts for what overlaps with what), gathers the plans that queued
- * up meanwhile into as few Raft entries as the size limit allows, and returns to each worker the commit index and the
- * nodes it refused. While one entry commits, the next batch is already being checked; entries
- * are proposed one after another, so they apply in the order they were checked.
+ * top of src/scheduler/plan-queue.ts for what overlaps with what), and gathers the plans that
+ * queued up meanwhile into as few Raft entries as the size limit allows. It returns to each
+ * worker the commit index and the nodes it rejected. While one batch commits, the next is already
+ * being checked, and batches are proposed one after another, so they apply in checking order.
  */
 export async function runPlanApplier(deps: PlanApplierDeps, signal: AbortSignal): Promise<void> {
   const inFlight = new InFlightPlans({
