@@ -65,10 +65,14 @@ describe('server with another cluster key', { timeout: CLUSTER_TEST_TIMEOUT_MS }
           return rejected.every(Boolean) ? done(undefined) : pending(`rejections: ${rejected}`);
         },
       );
-      assert.ok(
-        await loggedHandshakeClose(intruder, 'handshake-rejected'),
-        'the intruder logged that the members rejected it',
+      // The intruder's own log line may be written a moment after the members' lines.
+      const intruderLogged = await waitFor(
+        'the intruder to log that the members rejected it',
+        { timeoutMs: 30_000, intervalMs: 200 },
+        async () =>
+          (await loggedHandshakeClose(intruder!, 'handshake-rejected')) ? done(true) : pending('no line yet'),
       );
+      assert.ok(intruderLogged, 'the intruder logged that the members rejected it');
 
       for (const server of cluster.servers()) {
         const { Servers } = await cluster.raftConfiguration(server);
