@@ -148,6 +148,8 @@ function allocation(jobId: string, index: number, nodes: readonly Node[]): Alloc
         ],
       },
     },
+    SignedIdentities: {},
+    SigningKeyID: '',
     PreviousAllocation: '',
     CreateIndex: 0,
     ModifyIndex: 0,

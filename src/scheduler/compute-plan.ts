@@ -115,6 +115,9 @@ function newAllocation(
     ClientStatus: 'pending',
     ClientDescription: '',
     TaskStates: {},
+    // The plan applier signs the identities once it accepts the placement.
+    SignedIdentities: {},
+    SigningKeyID: '',
     PreviousAllocation: placement.previous?.ID ?? '',
     // The state store sets the indexes when it applies the plan.
     CreateIndex: 0,

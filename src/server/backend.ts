@@ -1,5 +1,8 @@
+import type { IdentityClaims } from '../identity/claims.js';
+import type { JsonWebKeySet, RootKeyMeta } from '../keyring/index.js';
 import type { Command } from '../state/commands.js';
 import type { StateStore } from '../state/store.js';
+import type { Allocation } from '../structs/allocation.js';
 import type { Job } from '../structs/job.js';
 import type { ServerMetrics } from './metrics.js';
 
@@ -44,6 +47,20 @@ export interface JobDeregisterResult {
   readonly Index: number;
 }
 
+/** Result of `rotateRootKey`, with the names of Nomad's KeyringRotateRootKeyResponse. */
+export interface RootKeyRotateResult {
+  readonly Key: RootKeyMeta;
+  readonly Index: number;
+}
+
+/**
+ * Who made a request, once its token checked out. A UUID token is an ACL token (resolved in the
+ * ACL layer); any other token was verified as a workload identity.
+ */
+export type Principal =
+  | { readonly kind: 'acl-token'; readonly secretId: string }
+  | { readonly kind: 'workload'; readonly claims: IdentityClaims; readonly alloc: Allocation };
+
 /**
  * Interface of the server to the HTTP API. The agent implements it; handlers never reach into Raft.
  * Methods that fail throw `RequestError`.
@@ -69,6 +86,28 @@ export interface ServerBackend {
    * exists.
    */
   deregisterJob(namespace: string, jobId: string, purge: boolean): Promise<JobDeregisterResult>;
+  /** Root keys in this server's state, oldest first; metadata only, never key material. */
+  rootKeys(): RootKeyMeta[];
+  /**
+   * Makes a new active root key; the old one keeps verifying. With `full`, the old key is marked
+   * `rekeying` until the data it encrypted is re-encrypted under the new key.
+   */
+  rotateRootKey(full: boolean): Promise<RootKeyRotateResult>;
+  /**
+   * Removes a root key. Throws RequestError 404 for an unknown id, 400 for the active key, and
+   * 400 for a key that still signs identities of running allocations unless `force`.
+   */
+  removeRootKey(keyId: string, force: boolean): Promise<{ Index: number }>;
+  /** Public keys of every root key that still verifies, for `/.well-known/jwks.json`. */
+  publicKeySet(): Promise<JsonWebKeySet>;
+  /** `server.oidc_issuer`, or null when OIDC discovery is off. */
+  oidcIssuer(): string | null;
+  /**
+   * Checks a request's token: an ACL token (a UUID) or a workload identity verified against this
+   * server's state. Throws RequestError 403 `Permission denied` for any token that fails, and
+   * logs the reason.
+   */
+  authenticate(token: string): Promise<Principal>;
   leaderContact(): LeaderContact;
   /** RPC address of the leader, or '' when none is known. */
   leaderAddress(): string;

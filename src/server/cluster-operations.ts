@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { JsonWebKeySet, RootKeyMeta } from '../keyring/index.js';
 import type { RaftDriver } from '../raft/driver.js';
 import { RaftError } from '../raft/errors.js';
 import type { NodeId } from '../raft/types.js';
@@ -14,7 +15,9 @@ import type {
   JobDeregisterResult,
   JobRegisterResult,
   LeaderContact,
+  Principal,
   RaftServer,
+  RootKeyRotateResult,
   ServerBackend,
 } from './backend.js';
 import type { Heartbeats } from './heartbeats.js';
@@ -73,6 +76,26 @@ export class ClusterOperations implements ServerBackend {
     this.nodeName = deps.nodeName;
     this.state = deps.state;
     this.metrics = deps.metrics;
+  }
+
+  // TODO: placeholder until the keyring engineer lands (issue 5); replaced this session.
+  rootKeys(): RootKeyMeta[] {
+    return [];
+  }
+  async rotateRootKey(_full: boolean): Promise<RootKeyRotateResult> {
+    throw new RequestError(501, 'keyring not built yet');
+  }
+  async removeRootKey(_keyId: string, _force: boolean): Promise<{ Index: number }> {
+    throw new RequestError(501, 'keyring not built yet');
+  }
+  async publicKeySet(): Promise<JsonWebKeySet> {
+    return { keys: [] };
+  }
+  oidcIssuer(): string | null {
+    return null;
+  }
+  async authenticate(_token: string): Promise<Principal> {
+    throw new RequestError(403, 'Permission denied');
   }
 
   /** Records contact with the leader; the agent calls it for every Raft message from the leader. */

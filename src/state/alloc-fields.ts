@@ -111,6 +111,8 @@ const ALLOC_FIELDS = [
   'ClientStatus',
   'ClientDescription',
   'TaskStates',
+  'SignedIdentities',
+  'SigningKeyID',
   'PreviousAllocation',
   'CreateIndex',
   'ModifyIndex',
@@ -119,9 +121,35 @@ const ALLOC_FIELDS = [
   'ModifyTime',
 ] as const;
 
-/** Checks an allocation in Nomad's JSON shape and returns a deeply frozen copy. */
-export function readAllocation(value: unknown, field: string, fail: FieldErrorFactory): Allocation {
-  const f = readFields(value, field, ALLOC_FIELDS, fail);
+/** Fields that allocations gained with workload identities (plan-apply v2, snapshot v3). */
+const IDENTITY_FIELDS = ['SignedIdentities', 'SigningKeyID'] as const;
+const ALLOC_FIELDS_V1 = ALLOC_FIELDS.filter(
+  (name): name is Exclude<(typeof ALLOC_FIELDS)[number], (typeof IDENTITY_FIELDS)[number]> =>
+    !(IDENTITY_FIELDS as readonly string[]).includes(name),
+);
+
+// A compact JWS: three base64url parts. The bound is far above a real token (under 1 KiB).
+const SIGNED_IDENTITY = {
+  minBytes: 1,
+  maxBytes: 16 * 1024,
+  pattern: /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/,
+};
+
+/**
+ * Checks an allocation in Nomad's JSON shape and returns a deeply frozen copy. With `layout` 1
+ * (plan-apply v1 entries and snapshots before v3) the identity fields must be absent and read as
+ * unsigned; otherwise they are required.
+ */
+export function readAllocation(
+  value: unknown,
+  field: string,
+  fail: FieldErrorFactory,
+  layout: 1 | 2 = 2,
+): Allocation {
+  const f =
+    layout === 1
+      ? { ...readFields(value, field, ALLOC_FIELDS_V1, fail), SignedIdentities: {}, SigningKeyID: '' }
+      : readFields(value, field, ALLOC_FIELDS, fail);
   return Object.freeze({
     ID: readId(f.ID, `${field}.ID`, fail),
     Namespace: readNamespaceName(f.Namespace, `${field}.Namespace`, fail),
@@ -145,6 +173,15 @@ export function readAllocation(value: unknown, field: string, fail: FieldErrorFa
     ClientStatus: readEnum(f.ClientStatus, `${field}.ClientStatus`, fail, ALLOC_CLIENT_STATUSES),
     ClientDescription: readString(f.ClientDescription, `${field}.ClientDescription`, fail, DESCRIPTION),
     TaskStates: readTaskStates(f.TaskStates, `${field}.TaskStates`, fail),
+    SignedIdentities: readRecord(
+      f.SignedIdentities,
+      `${field}.SignedIdentities`,
+      fail,
+      MAX_MAP_ENTRIES,
+      TASK_NAME,
+      (entry, entryField) => readString(entry, entryField, fail, SIGNED_IDENTITY),
+    ),
+    SigningKeyID: readOptionalId(f.SigningKeyID, `${field}.SigningKeyID`, fail),
     PreviousAllocation: readOptionalId(f.PreviousAllocation, `${field}.PreviousAllocation`, fail),
     CreateIndex: readIndex(f.CreateIndex, `${field}.CreateIndex`, fail),
     ModifyIndex: readIndex(f.ModifyIndex, `${field}.ModifyIndex`, fail),

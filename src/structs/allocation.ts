@@ -42,6 +42,14 @@ export interface Allocation {
   readonly ClientStatus: AllocClientStatus;
   readonly ClientDescription: string;
   readonly TaskStates: Readonly<Record<string, TaskState>>;
+  /**
+   * Workload identity tokens (JWTs) of the tasks' default identities, by task name; empty until
+   * the plan applier signs them. Replicated and sent to the allocation's own client, but never in
+   * an HTTP response.
+   */
+  readonly SignedIdentities: Readonly<Record<string, string>>;
+  /** Root key id that signed SignedIdentities, or ''. */
+  readonly SigningKeyID: string;
   /** Allocation that this one replaces (after a node was lost), or ''. */
   readonly PreviousAllocation: string;
   readonly CreateIndex: number;

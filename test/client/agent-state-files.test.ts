@@ -32,6 +32,8 @@ function alloc(id = ALLOC_ID): ClientAllocation {
     ClientStatus: 'pending',
     ClientDescription: '',
     TaskStates: {},
+    SignedIdentities: {},
+    SigningKeyID: '',
     PreviousAllocation: '',
     CreateIndex: 6,
     ModifyIndex: 6,

@@ -128,6 +128,8 @@ export function makeAlloc(
     ClientStatus: 'running',
     ClientDescription: '',
     TaskStates: {},
+    SignedIdentities: {},
+    SigningKeyID: '',
     PreviousAllocation: '',
     CreateIndex: 5,
     ModifyIndex: 5,

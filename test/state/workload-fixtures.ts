@@ -110,6 +110,8 @@ export function makeAlloc(overrides: Partial<Allocation> = {}): Allocation {
     ClientStatus: 'pending',
     ClientDescription: '',
     TaskStates: {},
+    SignedIdentities: {},
+    SigningKeyID: '',
     PreviousAllocation: '',
     CreateIndex: 0,
     ModifyIndex: 0,

@@ -87,6 +87,8 @@ export function makeAlloc(overrides: Partial<Allocation> = {}): Allocation {
     ClientStatus: 'pending',
     ClientDescription: '',
     TaskStates: {},
+    SignedIdentities: {},
+    SigningKeyID: '',
     PreviousAllocation: '',
     CreateIndex: 0,
     ModifyIndex: 0,

@@ -47,7 +47,10 @@ export function jobListStub(job: Job): JobListStub {
 }
 
 /** A row of the allocation lists, Nomad's AllocListStub without resources and follow-up IDs. */
-export type AllocListStub = Omit<Allocation, 'TaskResources' | 'AllocModifyIndex'> & {
+export type AllocListStub = Omit<
+  Allocation,
+  'TaskResources' | 'AllocModifyIndex' | 'SignedIdentities' | 'SigningKeyID'
+> & {
   /** Type of the allocation's job, or '' once the job is purged. */
   readonly JobType: JobType | '';
 };
@@ -78,13 +81,15 @@ export function allocListStub(alloc: Allocation, jobType: JobType | ''): AllocLi
 }
 
 /**
- * A full allocation as `GET /v1/allocation/:id` returns it. Nomad never returns the signed
- * workload identities over HTTP, so the field is dropped here should the stored row carry it.
+ * A full allocation as `GET /v1/allocation/:id` returns it: without the signed workload
+ * identities, which as in Nomad never leave the servers except to the allocation's own client.
  */
-export function publicAllocation(alloc: Allocation): Allocation {
-  const { SignedIdentities: _signed, ...rest } = alloc as Allocation & { SignedIdentities?: unknown };
+export function publicAllocation(alloc: Allocation): PublicAllocation {
+  const { SignedIdentities: _signed, ...rest } = alloc;
   return rest;
 }
+
+export type PublicAllocation = Omit<Allocation, 'SignedIdentities'>;
 
 /** A row of `GET /v1/nodes`, Nomad's NodeListStub without address, pool and version fields. */
 export type NodeListStub = Pick<

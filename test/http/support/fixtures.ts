@@ -76,6 +76,8 @@ export function testAllocation(job: Job, node: Node, evaluation: Evaluation, slo
     ClientStatus: 'pending',
     ClientDescription: '',
     TaskStates: {},
+    SignedIdentities: {},
+    SigningKeyID: '',
     PreviousAllocation: '',
     CreateIndex: 0,
     ModifyIndex: 0,

@@ -2,12 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
 import { createHttpServer, type HttpServerHandle } from '../../../src/http/server.js';
+import type { JsonWebKeySet, RootKeyMeta } from '../../../src/keyring/index.js';
 import type {
   AgentMember,
   JobDeregisterResult,
   JobRegisterResult,
   LeaderContact,
+  Principal,
   RaftServer,
+  RootKeyRotateResult,
   ServerBackend,
 } from '../../../src/server/backend.js';
 import { ServerMetrics } from '../../../src/server/metrics.js';
@@ -50,6 +53,26 @@ export class TestBackend implements ServerBackend {
   constructor() {
     // The tables start at index 1, as after a cluster's first (configuration) entry.
     this.state.advanceTo(1);
+  }
+
+  // TODO: placeholder until the keyring engineer lands (issue 5); replaced this session.
+  rootKeys(): RootKeyMeta[] {
+    return [];
+  }
+  async rotateRootKey(_full: boolean): Promise<RootKeyRotateResult> {
+    throw new RequestError(501, 'keyring not built yet');
+  }
+  async removeRootKey(_keyId: string, _force: boolean): Promise<{ Index: number }> {
+    throw new RequestError(501, 'keyring not built yet');
+  }
+  async publicKeySet(): Promise<JsonWebKeySet> {
+    return { keys: [] };
+  }
+  oidcIssuer(): string | null {
+    return null;
+  }
+  async authenticate(_token: string): Promise<Principal> {
+    throw new RequestError(403, 'Permission denied');
   }
 
   async consistentRead(): Promise<void> {
