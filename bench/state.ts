@@ -171,7 +171,7 @@ function storeWithNodesAndJobs(nodes: readonly Node[]): StateStore {
 }
 
 function planEntry(place: Allocation[]): Uint8Array {
-  return encodeCommand({ type: 'plan-apply', v: 1, place, stop: [], evals: [], time: T0 });
+  return encodeCommand({ type: 'plan-apply', v: 2, place, stop: [], evals: [], time: T0 });
 }
 
 /** Measures one plan-apply entry of PLAN_ALLOCS allocations of one job, each run on a fresh store. */

@@ -171,7 +171,8 @@ export function updateAllocsFromClient(
 }
 
 function decodeAllocRow(value: unknown, field: string, context: RowContext): Allocation {
-  const alloc = readAllocation(value, field, invalidSnapshotField);
+  // Rows from snapshots before version 3 predate signed identities.
+  const alloc = readAllocation(value, field, invalidSnapshotField, context.snapshotVersion >= 3 ? 2 : 1);
   checkRowIndexes(field, context, [
     ['CreateIndex', alloc.CreateIndex],
     ['AllocModifyIndex', alloc.AllocModifyIndex],
@@ -180,8 +181,11 @@ function decodeAllocRow(value: unknown, field: string, context: RowContext): All
   return alloc;
 }
 
-/** Allocations by ID, with indexes by job key (`jobKey(Namespace, JobID)`) and by node ID. */
-export const allocTableSpec: TableSpec<string, Allocation, 'job' | 'node'> = {
+/**
+ * Allocations by ID, with indexes by job key (`jobKey(Namespace, JobID)`), by node ID, and by the
+ * root key that signed their identities ('' while unsigned).
+ */
+export const allocTableSpec: TableSpec<string, Allocation, 'job' | 'node' | 'signingKey'> = {
   name: 'allocs',
   sinceSnapshotVersion: 2,
   keyOf: (row) => row.ID,
@@ -192,5 +196,6 @@ export const allocTableSpec: TableSpec<string, Allocation, 'job' | 'node'> = {
   indexes: {
     job: (row) => jobKey(row.Namespace, row.JobID),
     node: (row) => row.NodeID,
+    signingKey: (row) => row.SigningKeyID,
   },
 };

@@ -7,6 +7,7 @@ import { refreshJobStatuses } from './job-status.js';
 import { deregisterJob, registerJob } from './jobs.js';
 import { deleteNamespace, upsertNamespace } from './namespaces.js';
 import { registerNode, updateNodeStatus } from './nodes.js';
+import { deactivateRootKey, deleteRootKey, insertActiveRootKey } from './root-keys.js';
 import { deleteServer, upsertServer } from './servers.js';
 import type { Transaction } from './table.js';
 import type { Tables } from './tables.js';
@@ -47,5 +48,11 @@ export function applyCommand(txn: Transaction, tables: Tables, command: Command)
       return updateNodeStatus(txn, tables, command);
     case 'alloc-client-update':
       return updateAllocsFromClient(txn, tables, command);
+    case 'root-key-upsert':
+      return insertActiveRootKey(txn, tables.rootKeys, command);
+    case 'root-key-state':
+      return deactivateRootKey(txn, tables.rootKeys, command.keyId);
+    case 'root-key-delete':
+      return deleteRootKey(txn, tables, command);
   }
 }

@@ -3,6 +3,7 @@ import { CommandError, invalidCommandField } from './errors.js';
 import { describeValue, isPlainObject, readFields, readInteger, readString } from './fields.js';
 import { statePackr } from './msgpack.js';
 import { NAMESPACE_NAME_PATTERN, type NamespaceInput, readNamespaceInput } from './namespaces.js';
+import { ROOT_KEY_READERS, type RootKeyCommand } from './root-key-commands.js';
 import { MAX_SERVER_ID, readServerRecord, type ServerRecord } from './servers.js';
 import { WORKLOAD_READERS, type WorkloadCommand } from './workload-commands.js';
 
@@ -15,7 +16,8 @@ export type Command =
   | { type: 'namespace-delete'; v: 1; name: string }
   | { type: 'server-upsert'; v: 1; server: ServerRecord }
   | { type: 'server-delete'; v: 1; id: number }
-  | WorkloadCommand;
+  | WorkloadCommand
+  | RootKeyCommand;
 
 export type CommandType = Command['type'];
 
@@ -72,6 +74,7 @@ const READERS: ReadonlyMap<string, ReadonlyMap<number, CommandReader<Command>>> 
     ]),
   ],
   ...WORKLOAD_READERS,
+  ...ROOT_KEY_READERS,
 ]);
 
 /**

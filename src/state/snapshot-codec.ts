@@ -14,9 +14,10 @@ export const SNAPSHOT_FORMAT = 'signet-state';
  * receives the version so that it can convert old rows.
  *
  * Version 1 contains namespaces and servers. Version 2 adds jobs, evals, allocs and nodes, and
- * encodes with msgpackr records (see `snapshotPackr`).
+ * encodes with msgpackr records (see `snapshotPackr`). Version 3 adds rootKeys, and allocations
+ * with their signed identities.
  */
-export const SNAPSHOT_VERSION = 2;
+export const SNAPSHOT_VERSION = 3;
 
 /** Everything a snapshot holds: the Raft index the state reflects and every table. */
 export interface StateImage {

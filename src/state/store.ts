@@ -8,6 +8,7 @@ import { ChangeWaiters } from './change-waiters.js';
 import { type Command, decodeCommand } from './commands.js';
 import { jobKey } from './job-key.js';
 import type { Namespace } from './namespaces.js';
+import type { StoredRootKey } from './root-keys.js';
 import type { ServerRecord } from './servers.js';
 import { decodeSnapshot, encodeSnapshot } from './snapshot-codec.js';
 import { Transaction } from './table.js';
@@ -16,6 +17,7 @@ import { initialTables, TABLE_NAMES, type TableName, type Tables } from './table
 export type { ApplyResult } from './apply-result.js';
 export type { Namespace } from './namespaces.js';
 export { type PublicNode, publicNode } from './nodes.js';
+export type { StoredRootKey } from './root-keys.js';
 export type { ServerRecord } from './servers.js';
 export type { TableName } from './tables.js';
 
@@ -152,6 +154,27 @@ export class StateStore {
   /** Returns every node, SecretIDs included, sorted by ID. */
   nodes(): Node[] {
     return [...this.#tables.nodes.list()];
+  }
+
+  /** Returns the allocations whose identities `keyId` signed, sorted by ID. */
+  allocationsBySigningKey(keyId: string): Allocation[] {
+    return this.#tables.allocs.listBy('signingKey', keyId);
+  }
+
+  /** Returns every root key, oldest first (by CreateTime, then KeyID), with wrapped material only. */
+  rootKeys(): StoredRootKey[] {
+    return [...this.#tables.rootKeys.list()].sort(
+      (a, b) => a.Meta.CreateTime - b.Meta.CreateTime || (a.Meta.KeyID < b.Meta.KeyID ? -1 : 1),
+    );
+  }
+
+  rootKey(keyId: string): StoredRootKey | null {
+    return this.#tables.rootKeys.get(keyId);
+  }
+
+  /** The key that signs new identities; null until the leader creates the first one. */
+  activeRootKey(): StoredRootKey | null {
+    return this.#tables.rootKeys.list().find((row) => row.Meta.State === 'active') ?? null;
   }
 
   /**

@@ -7,6 +7,7 @@ import { evalTableSpec } from './evals.js';
 import { jobTableSpec } from './jobs.js';
 import { type Namespace, namespaceTableSpec } from './namespaces.js';
 import { nodeTableSpec } from './nodes.js';
+import { rootKeyTableSpec, type StoredRootKey } from './root-keys.js';
 import { type ServerRecord, serverTableSpec } from './servers.js';
 import { Table, type TableSpec } from './table.js';
 
@@ -17,8 +18,9 @@ export interface Tables {
   /** Keyed by `jobKey(Namespace, ID)`. */
   readonly jobs: Table<string, Job>;
   readonly evals: Table<string, Evaluation, 'job'>;
-  readonly allocs: Table<string, Allocation, 'job' | 'node'>;
+  readonly allocs: Table<string, Allocation, 'job' | 'node' | 'signingKey'>;
   readonly nodes: Table<string, Node>;
+  readonly rootKeys: Table<string, StoredRootKey>;
 }
 
 export type TableName = keyof Tables;
@@ -36,6 +38,7 @@ export function buildTables(
     evals: make(evalTableSpec),
     allocs: make(allocTableSpec),
     nodes: make(nodeTableSpec),
+    rootKeys: make(rootKeyTableSpec),
   };
 }
 

@@ -38,10 +38,14 @@ export type WorkloadCommand =
       time: number;
     }
   | { type: 'eval-upsert'; v: 1; evals: readonly Evaluation[] }
-  /** The part of a plan that the plan applier accepted: placements, stops and follow-up evaluations. */
+  /**
+   * The part of a plan that the plan applier accepted: placements, stops and follow-up
+   * evaluations. Version 2 placements carry their signed identities. Version 1 entries, from
+   * before identities, are read as version 2 with unsigned placements.
+   */
   | {
       type: 'plan-apply';
-      v: 1;
+      v: 2;
       place: readonly Allocation[];
       stop: readonly AllocStopDiff[];
       evals: readonly Evaluation[];
@@ -104,6 +108,30 @@ function readTime(value: unknown): number {
 }
 
 /** Readers of the workload commands by type, then by version. READERS in commands.ts explains how versions are added. */
+const PLAN_APPLY_FIELDS = ['place', 'stop', 'evals', 'time'];
+
+/** Reads a plan-apply payload of version `layout` into the version 2 shape. */
+function readPlanApply(f: Record<string, unknown>, layout: 1 | 2): WorkloadCommand {
+  const place = readArray(f.place, 'place', fail, MAX_PLAN_ALLOCS, (item, itemField) =>
+    readAllocation(item, itemField, fail, layout),
+  );
+  const stop = readArray(f.stop, 'stop', fail, MAX_PLAN_ALLOCS, (item, itemField) =>
+    readAllocStopDiff(item, itemField, fail),
+  );
+  // One allocation is either placed or stopped, once.
+  const allocIds = new Set<string>();
+  checkUniqueIds(place, 'place', allocIds);
+  checkUniqueIds(stop, 'stop', allocIds);
+  return {
+    type: 'plan-apply',
+    v: 2,
+    place,
+    stop,
+    evals: readEvals(f.evals, 'evals'),
+    time: readTime(f.time),
+  };
+}
+
 export const WORKLOAD_READERS: readonly [string, ReadonlyMap<number, CommandReader<WorkloadCommand>>][] = [
   [
     'job-register',
@@ -142,30 +170,10 @@ export const WORKLOAD_READERS: readonly [string, ReadonlyMap<number, CommandRead
   ],
   [
     'plan-apply',
-    versions([
-      1,
-      ['place', 'stop', 'evals', 'time'],
-      (f) => {
-        const place = readArray(f.place, 'place', fail, MAX_PLAN_ALLOCS, (item, itemField) =>
-          readAllocation(item, itemField, fail),
-        );
-        const stop = readArray(f.stop, 'stop', fail, MAX_PLAN_ALLOCS, (item, itemField) =>
-          readAllocStopDiff(item, itemField, fail),
-        );
-        // One allocation is either placed or stopped, once.
-        const allocIds = new Set<string>();
-        checkUniqueIds(place, 'place', allocIds);
-        checkUniqueIds(stop, 'stop', allocIds);
-        return {
-          type: 'plan-apply',
-          v: 1,
-          place,
-          stop,
-          evals: readEvals(f.evals, 'evals'),
-          time: readTime(f.time),
-        };
-      },
-    ]),
+    versions(
+      [1, PLAN_APPLY_FIELDS, (f) => readPlanApply(f, 1)],
+      [2, PLAN_APPLY_FIELDS, (f) => readPlanApply(f, 2)],
+    ),
   ],
   [
     'node-register',

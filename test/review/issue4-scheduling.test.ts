@@ -154,7 +154,7 @@ describe('review: leader scheduling faults', () => {
       state: store,
       logger: silent,
       apply: async (command) => {
-        applyHere({ type: 'plan-apply', v: 1, place: placed, stop: [], evals: [], time: nowNanos() });
+        applyHere({ type: 'plan-apply', v: 2, place: placed, stop: [], evals: [], time: nowNanos() });
         return { index: applyHere(command) };
       },
       consistentRead: async () => undefined,

@@ -49,7 +49,7 @@ test('simulated fleet registers, heartbeats and runs allocations', async (t) => 
       makeAlloc({ NodeID: node.id, NodeName: node.name, JobID: 'batch', Name: `batch.frontend[${i}]` }),
     ]);
     const placeStart = performance.now();
-    await server.apply({ type: 'plan-apply', v: 1, place, stop: [], evals: [], time: T0 });
+    await server.apply({ type: 'plan-apply', v: 2, place, stop: [], evals: [], time: T0 });
     const statusOf = (id: string) => server.state.allocation(id)?.ClientStatus;
     await waitFor(
       () => place.every((alloc) => statusOf(alloc.ID) === (alloc.JobID === 'batch' ? 'complete' : 'running')),

@@ -61,7 +61,7 @@ async function registerNode(call: (method: string, body: Body) => Promise<Body>,
 /** Registers job `web` and places `allocs` with one plan-apply; returns the entry's index. */
 async function place(apply: ReturnType<typeof directState>['apply'], allocs: Allocation[]): Promise<number> {
   await apply({ type: 'job-register', v: 1, job: makeJob(), eval: makeEval() }).catch(() => {});
-  const { index } = await apply({ type: 'plan-apply', v: 1, place: allocs, stop: [], evals: [], time: T0 });
+  const { index } = await apply({ type: 'plan-apply', v: 2, place: allocs, stop: [], evals: [], time: T0 });
   return index;
 }
 

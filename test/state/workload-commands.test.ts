@@ -41,7 +41,7 @@ const valid: Command[] = [
   { type: 'eval-upsert', v: 1, evals: [] },
   {
     type: 'plan-apply',
-    v: 1,
+    v: 2,
     place: [makeAlloc({ TaskStates: { server: makeTaskState() } })],
     stop: [
       { ID: 'alloc-0', DesiredDescription: 'alloc not needed' },
@@ -87,7 +87,7 @@ function withTask(task: Record<string, unknown>): Record<string, unknown> {
 }
 
 function planApply(plan: Record<string, unknown>): Record<string, unknown> {
-  return { type: 'plan-apply', v: 1, place: [], stop: [], evals: [], time: T0, ...plan };
+  return { type: 'plan-apply', v: 2, place: [], stop: [], evals: [], time: T0, ...plan };
 }
 
 function clientUpdate(update: Record<string, unknown>): Record<string, unknown> {

@@ -144,12 +144,15 @@ export function makeNode(overrides: Partial<Node> = {}): Node {
 
 type CommandOf<T extends Command['type']> = Omit<Extract<Command, { type: T }>, 'type' | 'v'>;
 
-/** Builds a v1 command of type `type`. */
+/** Newest version of each command that has more than one; the others are at version 1. */
+const NEWEST: Partial<Record<Command['type'], number>> = { 'plan-apply': 2 };
+
+/** Builds a command of type `type` at its newest version. */
 export function command<T extends Command['type']>(type: T, payload: CommandOf<T>): Command {
-  return { type, v: 1, ...payload } as unknown as Command;
+  return { type, v: NEWEST[type] ?? 1, ...payload } as unknown as Command;
 }
 
-/** Encodes a v1 command of type `type` for `StateStore.apply`. */
+/** Encodes a command of type `type` at its newest version for `StateStore.apply`. */
 export function entry<T extends Command['type']>(type: T, payload: CommandOf<T>): Uint8Array {
   return encodeCommand(command(type, payload));
 }

@@ -147,8 +147,8 @@ function planCommands(
   time: number,
 ): WorkloadCommand[] {
   const commands: WorkloadCommand[] = [];
-  if (stop.length > 0) commands.push(...fit({ type: 'plan-apply', v: 1, place: [], stop, evals: [], time }));
-  if (place.length > 0) commands.push(...fit({ type: 'plan-apply', v: 1, place, stop: [], evals: [], time }));
+  if (stop.length > 0) commands.push(...fit({ type: 'plan-apply', v: 2, place: [], stop, evals: [], time }));
+  if (place.length > 0) commands.push(...fit({ type: 'plan-apply', v: 2, place, stop: [], evals: [], time }));
   return commands;
 }
 

@@ -110,6 +110,6 @@ export async function completeEvaluation(
     BlockedEval: options.blockedEval ?? '',
     ModifyTime: Date.now() * 1_000_000,
   };
-  await backend.apply({ type: 'plan-apply', v: 1, place, stop: [], evals: [done], time: done.ModifyTime });
+  await backend.apply({ type: 'plan-apply', v: 2, place, stop: [], evals: [done], time: done.ModifyTime });
   return place;
 }
