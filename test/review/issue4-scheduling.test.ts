@@ -100,7 +100,8 @@ describe('review: leader scheduling faults', () => {
     queue.setEnabled(true);
     const abort = new AbortController();
     const applier = runPlanApplier(
-      { state: store, queue, commit, now: nowNanos, logger: silent },
+      // Identities are not under test here: the plan's allocations pass through unsigned.
+      { state: store, queue, commit, sign: async (allocs) => [...allocs], now: nowNanos, logger: silent },
       abort.signal,
     );
 

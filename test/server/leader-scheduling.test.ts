@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
+import { createLocalJWKSet, jwtVerify } from 'jose';
 import { newEvaluation, nowNanos } from '../../src/server/scheduling/evaluations.js';
 import { isTerminal } from '../../src/structs/allocation.js';
 import { waitFor } from '../raft/driver/harness.js';
@@ -38,6 +39,39 @@ describe('leader scheduling', () => {
       'the evaluation to complete',
     );
     assert.equal(evaluation.BlockedEval, '');
+  });
+
+  test('signs one identity per task of each placed allocation with the active root key', async (t) => {
+    const server = await startLeaderServer(t);
+    await server.addNode(makeNode('n1', { NodeResources: { CPU: 4000, MemoryMB: 4096 } }));
+    await server.register(
+      makeJob('web', [makeGroup('cache', 2, [makeTask('redis', small), makeTask('proxy', small)])]),
+    );
+    const allocs = await waitFor(
+      () => {
+        const live = server.liveAllocs('web');
+        return live.length === 2 ? live : undefined;
+      },
+      10_000,
+      'two allocations',
+    );
+    const active = server.keyring.active();
+    assert.ok(active !== null);
+    // jose verifies independently of Signet's own verifier, from the public key set alone.
+    const keySet = createLocalJWKSet(server.keyring.publicKeys() as never);
+    for (const alloc of allocs) {
+      assert.equal(alloc.SigningKeyID, active.meta.KeyID);
+      assert.deepEqual(Object.keys(alloc.SignedIdentities).sort(), ['proxy', 'redis']);
+      for (const [task, token] of Object.entries(alloc.SignedIdentities)) {
+        const { payload, protectedHeader } = await jwtVerify(token, keySet, { algorithms: ['EdDSA'] });
+        assert.equal(protectedHeader.kid, active.meta.KeyID);
+        assert.equal(payload.nomad_allocation_id, alloc.ID);
+        assert.equal(payload.nomad_job_id, 'web');
+        assert.equal(payload.nomad_namespace, 'default');
+        assert.equal(payload.nomad_task, task);
+        assert.equal(payload.sub, `global:default:web:cache:${task}:default`);
+      }
+    }
   });
 
   test('blocked job placed after node joins', async (t) => {

@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
-import { randomInt, randomUUID } from 'node:crypto';
+import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { keyEncryptionKey } from '../../src/keyring/index.js';
 import { bootstrapState } from '../../src/raft/bootstrap.js';
 import { RaftDriver } from '../../src/raft/driver.js';
 import { LevelStorage } from '../../src/raft/storage/level.js';
+import { newRootKeyCommand } from '../../src/server/keyring/new-root-key.js';
+import { ServerKeyring } from '../../src/server/keyring/server-keyring.js';
 import { ReplicatedState } from '../../src/server/replicated-state.js';
 import { newEvaluation, nowNanos } from '../../src/server/scheduling/evaluations.js';
 import { LeaderScheduling } from '../../src/server/scheduling/leader-scheduling.js';
@@ -49,11 +52,18 @@ export async function startLeaderServer(t: { after(fn: () => Promise<void>): voi
   });
   driver.start();
   await waitFor(() => driver.status().role === 'leader', 10_000, 'the server to lead');
+  // The agent's keyring leader commits the first root key when it takes office; scheduling waits for it.
+  const kek = keyEncryptionKey(randomBytes(32));
+  await driver.propose(encodeCommand(newRootKeyCommand(kek, Date.now(), 'inactive').command));
+  const keyring = new ServerKeyring({ state: store, kek, logger: silent });
   const scheduling = new LeaderScheduling({
     state: store,
     driver,
     logger: silent,
     capacityFreedIndex: () => replicated.capacityFreedIndex,
+    keyring,
+    region: 'global',
+    oidcIssuer: null,
   });
   await scheduling.start();
   t.after(async () => {
@@ -86,5 +96,5 @@ export async function startLeaderServer(t: { after(fn: () => Promise<void>): voi
   const addNode = (node: Node) => commit({ type: 'node-register', v: 1, node });
   const liveAllocs = (jobId: string) =>
     store.allocationsByJob('default', jobId).filter((alloc) => !isTerminal(alloc));
-  return { store, driver, scheduling, commit, register, addNode, liveAllocs };
+  return { store, driver, keyring, scheduling, commit, register, addNode, liveAllocs };
 }

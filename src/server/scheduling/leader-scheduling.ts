@@ -1,12 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { signAllocations } from '../../identity/sign-allocations.js';
 import type { RaftDriver } from '../../raft/driver.js';
 import { EvalBroker, PlanQueue } from '../../scheduler/index.js';
 import { encodeCommand } from '../../state/commands.js';
 import type { ApplyResult, StateStore } from '../../state/store.js';
 import type { TableName } from '../../state/tables.js';
 import type { WorkloadCommand } from '../../state/workload-commands.js';
+import type { Allocation } from '../../structs/allocation.js';
 import type { Evaluation } from '../../structs/evaluation.js';
+import type { ServerKeyring } from '../keyring/server-keyring.js';
 import { nowNanos } from './evaluations.js';
 import { type PlanResult, runPlanApplier } from './plan-applier.js';
 import { runWorker } from './scheduler-worker.js';
@@ -26,6 +29,12 @@ export interface LeaderSchedulingDeps {
   readonly logger: Logger;
   /** Index of the last applied entry that freed capacity; blocked evaluations wait for it to move. */
   readonly capacityFreedIndex: () => number;
+  /** Signs the workload identities of new allocations with the active root key. */
+  readonly keyring: ServerKeyring;
+  /** Region of this server, the first part of each identity's `sub` claim. */
+  readonly region: string;
+  /** `server.oidc_issuer`, the `iss` claim of each identity; null leaves it out. */
+  readonly oidcIssuer: string | null;
   readonly workers?: number;
 }
 
@@ -65,6 +74,9 @@ export class LeaderScheduling {
       return;
     }
     if (this.#abort.signal.aborted) return;
+    // The plan applier signs with the active root key, so nothing is planned before the keyring
+    // leader's first key has committed (at once when a key exists already).
+    if (!(await this.#activeKeyApplied(this.#abort.signal))) return;
     this.#term = driver.status().term;
     if (driver.status().role !== 'leader') return;
     this.#broker.setEnabled(true);
@@ -73,7 +85,17 @@ export class LeaderScheduling {
     const commit = (command: WorkloadCommand) => this.#commit(command);
     const now = nowNanos;
     this.#tasks.push(
-      runPlanApplier({ state: this.#deps.state, queue: this.#queue, commit, now, logger }, signal),
+      runPlanApplier(
+        {
+          state: this.#deps.state,
+          queue: this.#queue,
+          commit,
+          sign: (allocs) => this.#sign(allocs),
+          now,
+          logger,
+        },
+        signal,
+      ),
       this.#watchEvaluations(signal),
     );
     for (let i = 0; i < (this.#deps.workers ?? DEFAULT_WORKERS); i++) {
@@ -112,6 +134,36 @@ export class LeaderScheduling {
   /** Broker statistics, for metrics and tests. */
   stats(): ReturnType<EvalBroker['stats']> {
     return this.#broker.stats();
+  }
+
+  /** Resolves true once this server has applied an active root key, or false when stopped first. */
+  async #activeKeyApplied(signal: AbortSignal): Promise<boolean> {
+    const { state, logger } = this.#deps;
+    if (state.activeRootKey() === null) logger.info("leader services wait for the keyring's first root key");
+    while (state.activeRootKey() === null) {
+      if (signal.aborted) return false;
+      await state.waitForChange('rootKeys', state.tableIndex('rootKeys'), signal);
+    }
+    return !signal.aborted;
+  }
+
+  /** Signs new allocations' identities with the active key; fails the plan when no key can sign. */
+  #sign(allocs: readonly Allocation[]): Promise<Allocation[]> {
+    const active = this.#deps.keyring.active();
+    if (active === null) {
+      return Promise.reject(
+        new Error(
+          'cannot sign workload identities: no usable active root key (see the keyring errors in this log)',
+        ),
+      );
+    }
+    return signAllocations(allocs, {
+      job: (namespace, jobId) => this.#deps.state.job(namespace, jobId),
+      key: active.key,
+      region: this.#deps.region,
+      issuer: this.#deps.oidcIssuer,
+      now: Date.now(),
+    });
   }
 
   async #commit(command: WorkloadCommand): Promise<number> {

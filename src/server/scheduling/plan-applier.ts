@@ -35,6 +35,11 @@ export interface PlanApplierDeps {
   readonly queue: PlanQueue<PlanResult>;
   /** Commits a command through this leader's Raft; resolves once it is applied here. */
   readonly commit: (command: WorkloadCommand) => Promise<number>;
+  /**
+   * Signs the workload identities of placed allocations and returns the signed copies, in order.
+   * It may take several event-loop turns for a large plan.
+   */
+  readonly sign: (allocs: readonly Allocation[]) => Promise<Allocation[]>;
   readonly now: () => number;
   readonly logger: Logger;
 }
@@ -67,7 +72,7 @@ export async function runPlanApplier(deps: PlanApplierDeps, signal: AbortSignal)
       if (batch.length >= MAX_PLANS_PER_ENTRY) break;
     }
 
-    const accepted: { queued: QueuedPlan<PlanResult>; plan: Plan; refusedNodes: string[] }[] = [];
+    const checked: { queued: QueuedPlan<PlanResult>; plan: Plan; refusedNodes: string[] }[] = [];
     for (const queued of batch) {
       // A job purged since its plan was computed gets no placements: the apply would reject the
       // entry, failing every other plan in it. Its worker plans again and stops what remains.
@@ -88,12 +93,30 @@ export async function runPlanApplier(deps: PlanApplierDeps, signal: AbortSignal)
         continue;
       }
       inFlight.add(evaluation.accepted);
-      accepted.push({ queued, plan: evaluation.accepted, refusedNodes: evaluation.refusedNodes });
+      checked.push({ queued, plan: evaluation.accepted, refusedNodes: evaluation.refusedNodes });
+    }
+
+    // Identities are signed before the entry is written, so they replicate with the allocations
+    // and every server can verify them as soon as it applies the entry. Signing may yield to the
+    // event loop, while the previous batch commits.
+    const accepted: {
+      queued: QueuedPlan<PlanResult>;
+      plan: Plan;
+      refusedNodes: string[];
+      place: Allocation[];
+    }[] = [];
+    for (const item of checked) {
+      try {
+        accepted.push({ ...item, place: await deps.sign(placements(item.plan)) });
+      } catch (error) {
+        inFlight.remove(item.plan);
+        item.queued.fail(error instanceof Error ? error : new Error(String(error)));
+      }
     }
     if (accepted.length === 0) continue;
 
     const commands = planCommands(
-      accepted.flatMap(({ plan }) => placements(plan)),
+      accepted.flatMap(({ place }) => place),
       accepted.flatMap(({ plan }) => Object.values(plan.NodeUpdate).flat()),
       deps.now(),
     );
