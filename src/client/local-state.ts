@@ -24,7 +24,8 @@ const UUID_FILE = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
  * The client's local state: one JSON file per allocation in `DATA_DIR/client/allocs/`, written to
  * a temporary name, fsynced and renamed, so a crash leaves the old or the new record, never half
  * of one. Nomad keeps the same facts in a BoltDB file; a file per allocation keeps each write
- * small and independent. Writes of one allocation are applied in call order.
+ * small and independent. Writes of one allocation are applied in call order. A record contains
+ * the allocation's workload identity tokens (SignedIdentities), so its file is owner-only (0600).
  */
 export class LocalStateStore {
   readonly #dir: string;
@@ -98,6 +99,9 @@ export class LocalStateStore {
     const temporary = `${file}.tmp`;
     const handle = await open(temporary, 'w', 0o600);
     try {
+      // The record contains the tasks' workload identity tokens. open() applies its mode only when
+      // it creates the file, so a temporary file left by a crash keeps its mode unless set here.
+      await handle.chmod(0o600);
       await handle.writeFile(text);
       await handle.sync();
     } finally {
@@ -124,5 +128,16 @@ function parseRecord(text: string, id: string): AllocRecord {
     throw new Error(`the record does not hold allocation ${id}`);
   }
   if (typeof tasks !== 'object' || tasks === null) throw new Error('the record has no tasks map');
-  return { alloc, tasks };
+  return { alloc: withIdentityFields(alloc), tasks };
+}
+
+/**
+ * Records written before allocations carried workload identities lack SignedIdentities and
+ * SigningKeyID. They read as unsigned, as the servers read such allocations, so a task whose
+ * identity block requests a token fails with a clear event instead of a TypeError.
+ */
+function withIdentityFields(alloc: ClientAllocation): ClientAllocation {
+  const partial = alloc as Partial<Pick<ClientAllocation, 'SignedIdentities' | 'SigningKeyID'>>;
+  if (typeof partial.SignedIdentities === 'object' && partial.SignedIdentities !== null) return alloc;
+  return { ...alloc, SignedIdentities: {}, SigningKeyID: partial.SigningKeyID ?? '' };
 }

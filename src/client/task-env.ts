@@ -16,6 +16,14 @@ export const DEFAULT_HOST_ENV_DENYLIST: readonly string[] = Object.freeze([
   'GOOGLE_APPLICATION_CREDENTIALS',
 ]);
 
+/**
+ * Host variables that never reach a task, whatever the deny list, because only client hooks set
+ * them. A client agent started from an operator's shell may carry the operator's NOMAD_TOKEN, which
+ * no task may inherit. The client gives a task NOMAD_TOKEN only when its identity block sets
+ * `env = true`.
+ */
+const HOOK_ONLY_VARIABLES: ReadonlySet<string> = new Set(['NOMAD_TOKEN']);
+
 export interface TaskEnvInput {
   readonly allocId: string;
   /** `JOB.GROUP[INDEX]`; NOMAD_ALLOC_INDEX is read from its brackets. */
@@ -39,10 +47,10 @@ export interface TaskEnvInput {
 
 /**
  * Builds a task's environment in the order of precedence of Nomad's client/taskenv package. The
- * host environment fills only names that nothing else sets. The task's `env` block overrides the
- * host variables and also the NOMAD_* runtime variables, because Nomad lets it. Hook variables
- * override the task's `env`. `${NAME}` in a value of the task's `env` is replaced by the runtime
- * or host variable NAME, and left as it is when no such variable exists.
+ * host environment fills only names that nothing else sets, and never NOMAD_TOKEN. The task's
+ * `env` block overrides the host variables and also the NOMAD_* runtime variables, because Nomad
+ * lets it. Hook variables override the task's `env`. `${NAME}` in a value of the task's `env` is
+ * replaced by the runtime or host variable NAME, and left as it is when no such variable exists.
  *
  * The result may hold secrets: callers pass it to the driver and never log it.
  */
@@ -68,7 +76,7 @@ export function buildTaskEnv(input: TaskEnvInput): Record<string, string> {
   const env: Record<string, string> = { ...runtime };
   const denied = new Set(input.hostEnvDenylist ?? DEFAULT_HOST_ENV_DENYLIST);
   for (const [name, value] of Object.entries(input.hostEnv ?? {})) {
-    if (value === undefined || denied.has(name) || name in env) continue;
+    if (value === undefined || denied.has(name) || HOOK_ONLY_VARIABLES.has(name) || name in env) continue;
     env[name] = value;
   }
 

@@ -4,6 +4,7 @@ import type { Task } from '../structs/job.js';
 import type { AllocDir, TaskDirPaths } from './alloc-dir.js';
 import type { ExitResult, TaskDriver, TaskHandle, TaskHandleState } from './drivers/driver.js';
 import { buildTaskEnv } from './task-env.js';
+import { exposeDefaultIdentity, MissingIdentityError } from './task-identity.js';
 
 /** Task event types, in Nomad's words. */
 export const TaskEventType = Object.freeze({
@@ -26,7 +27,8 @@ const DEFAULT_MAX_KILL_TIMEOUT_MS = 30_000;
 const NANOSECONDS_PER_MILLISECOND = 1_000_000;
 
 export interface TaskRunnerOptions {
-  readonly alloc: Pick<Allocation, 'ID' | 'Name' | 'Namespace' | 'JobID' | 'TaskGroup'>;
+  /** SignedIdentities contains the task's workload identity token, which its identity block may request. */
+  readonly alloc: Pick<Allocation, 'ID' | 'Name' | 'Namespace' | 'JobID' | 'TaskGroup' | 'SignedIdentities'>;
   /** The job's Name (NOMAD_JOB_NAME); allocations carry only the job's ID. */
   readonly jobName: string;
   readonly task: Task;
@@ -63,11 +65,11 @@ export interface TaskRunnerUpdate {
 type Phase = 'new' | 'starting' | 'running' | 'dead';
 
 /**
- * Runs one task of one allocation through its life: build its folders and environment, start it
- * with its driver, wait for it to exit, and stop it on request. Its TaskState moves from pending to
- * running to dead, with Nomad's events (Received, Task Setup, Started, Terminated, Killing, Killed,
- * and Setup Failure or Driver Failure when it cannot start). A task that fails stays failed: there
- * are no restarts yet.
+ * Runs one task of one allocation through its life: build its folders, hand it its workload
+ * identity, build its environment, start it with its driver, wait for it to exit, and stop it on
+ * request. Its TaskState moves from pending to running to dead, with Nomad's events (Received, Task
+ * Setup, Started, Terminated, Killing, Killed, and Setup Failure or Driver Failure when it cannot
+ * start). A task that fails stays failed: there are no restarts yet.
  *
  * `run` starts a new task; `restore` re-attaches to one started before a client restart. Either
  * may be called once. `kill` may be called at any time, including before or during the start.
@@ -153,6 +155,26 @@ export class TaskRunner {
     if (this.#killRequested) return this.#killedBeforeStart();
 
     const { alloc, task } = this.#options;
+    let identityEnv: Record<string, string>;
+    try {
+      identityEnv = await exposeDefaultIdentity({
+        task,
+        signedIdentities: alloc.SignedIdentities,
+        secretsDir: taskDir.secretsDir,
+      });
+    } catch (err) {
+      if (err instanceof MissingIdentityError) {
+        this.#logger.warn({ code: err.code }, 'not starting task: missing workload identity');
+        return this.#failBeforeStart(TaskEventType.SetupFailure, err.message);
+      }
+      this.#logger.error({ err }, 'failed to write the workload identity');
+      return this.#failBeforeStart(
+        TaskEventType.SetupFailure,
+        `cannot write the workload identity: ${messageOf(err)}`,
+      );
+    }
+    if (this.#killRequested) return this.#killedBeforeStart();
+
     const env = buildTaskEnv({
       allocId: alloc.ID,
       allocName: alloc.Name,
@@ -163,6 +185,7 @@ export class TaskRunner {
       task,
       taskDir,
       hostEnv: this.#options.hostEnv ?? process.env,
+      hookEnv: identityEnv,
     });
 
     const driver = this.#options.driver;

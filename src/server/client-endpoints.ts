@@ -210,9 +210,11 @@ export class ClientEndpoints {
   /**
    * Returns the named allocations of the node once this server's allocation table is past
    * MinQueryIndex, so a client never reads an allocation older than the index that reported the
-   * change. IDs that do not exist are left out, and an allocation of another node is rejected (403).
-   * Each allocation carries its `Job` (null once purged), as in Nomad, because the client runs the
-   * tasks from the job's spec.
+   * change. IDs that do not exist are left out. An allocation of another node fails the whole
+   * request (403) before anything is returned, because each allocation carries its tasks' workload
+   * identity tokens (SignedIdentities), which only the node that runs it may read. Each allocation
+   * carries its `Job` (null once purged), as in Nomad, because the client runs the tasks from the
+   * job's spec.
    */
   async #getAllocs(body: Body, signal: AbortSignal): Promise<unknown> {
     const node = await this.#authenticate(body);

@@ -70,4 +70,5 @@ const runnerAlloc = {
   Namespace: 'default',
   JobID: 'bench',
   TaskGroup: 'g',
+  SignedIdentities: {},
 };

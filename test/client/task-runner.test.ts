@@ -27,6 +27,7 @@ const alloc = {
   Namespace: 'default',
   JobID: 'web',
   TaskGroup: 'frontend',
+  SignedIdentities: {},
 };
 
 function typesOf(state: TaskState): string[] {
