@@ -9,6 +9,7 @@ import { normalizeFlags } from './flags.js';
 import { registerJobCommands } from './job-command.js';
 import { registerNamespaceCommands } from './namespace-command.js';
 import { registerNodeCommands } from './node-command.js';
+import { registerOperatorKeyringCommands } from './operator-keyring-command.js';
 import { registerOperatorRaftCommands } from './operator-raft-command.js';
 import { registerServerCommands } from './server-command.js';
 
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
       process.stdout.write(`${generateClusterKey()}\n`);
     });
   registerOperatorRaftCommands(operator);
+  registerOperatorKeyringCommands(operator);
 
   registerServerCommands(program);
   registerNamespaceCommands(program);

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { ServerBackend } from '../server/backend.js';
+import type { Principal, ServerBackend } from '../server/backend.js';
 
 /** One API request as handlers see it; the server builds it after routing. */
 export interface ApiRequest {
@@ -11,6 +11,8 @@ export interface ApiRequest {
   readonly query: URLSearchParams;
   readonly headers: IncomingHttpHeaders;
   readonly backend: ServerBackend;
+  /** Principal of the request's token. Null for a request without a token and on public paths. */
+  readonly principal: Principal | null;
   /** Aborts when the client disconnects before the response is written. */
   readonly signal: AbortSignal;
   /** Reads the whole body, size-limited, and parses it as JSON. Throws `RequestError` (400 or 413). */

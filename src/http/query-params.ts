@@ -28,3 +28,16 @@ export function booleanParam(query: URLSearchParams, name: string): boolean {
   if (FALSE_WORDS.has(value)) return false;
   throw new RequestError(400, `Invalid ${name} value ${JSON.stringify(value)}: expected true or false`);
 }
+
+/**
+ * Reads a switch such as `?full` or `?force=true`. A bare parameter turns the switch on, as
+ * Nomad's `?full` does. Otherwise the value takes the spellings of Go's strconv.ParseBool, and
+ * any other value is a 400 naming the parameter and the value.
+ */
+export function switchParam(query: URLSearchParams, name: string): boolean {
+  const value = query.get(name);
+  if (value === null) return false;
+  if (value === '' || TRUE_WORDS.has(value)) return true;
+  if (FALSE_WORDS.has(value)) return false;
+  throw new RequestError(400, `Invalid ${name} value ${JSON.stringify(value)}: expected true or false`);
+}

@@ -5,16 +5,19 @@ import type { ServerBackend } from '../server/backend.js';
 import { RequestError } from '../server/request-error.js';
 import type { ApiReply, ApiRequest } from './api-request.js';
 import { DEFAULT_MAX_BODY_BYTES, readJsonBody } from './request-body.js';
+import { authenticateRequest } from './request-token.js';
 import { ApiRouter } from './router.js';
 import { registerAgentRoutes } from './routes/agent.js';
 import { registerAllocationRoutes } from './routes/allocations.js';
 import { registerEvaluationRoutes } from './routes/evaluations.js';
 import { registerJobRoutes } from './routes/jobs.js';
+import { registerKeyringRoutes } from './routes/keyring.js';
 import { registerMetricsRoutes } from './routes/metrics.js';
 import { registerNamespaceRoutes } from './routes/namespaces.js';
 import { registerNodeRoutes } from './routes/nodes.js';
 import { registerOperatorRaftRoutes } from './routes/operator-raft.js';
 import { registerStatusRoutes } from './routes/status.js';
+import { registerWellKnownRoutes } from './routes/well-known.js';
 
 export interface HttpServerOptions {
   readonly backend: ServerBackend;
@@ -43,6 +46,8 @@ export function buildApiRouter(): ApiRouter {
   registerStatusRoutes(router);
   registerAgentRoutes(router);
   registerOperatorRaftRoutes(router);
+  registerKeyringRoutes(router);
+  registerWellKnownRoutes(router);
   registerNamespaceRoutes(router);
   registerMetricsRoutes(router);
   registerJobRoutes(router);
@@ -109,6 +114,11 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
       throw new RequestError(404, `Invalid URL path: no API endpoint at ${path}`);
     if (match.kind === 'method-not-allowed') throw new RequestError(405, 'Invalid method');
 
+    // Every routed request passes here, before its handler reads the body. An unknown path or
+    // method gets its 404 or 405 first, as in Nomad, whose HTTP router runs before any RPC checks a token.
+    const principal = await authenticateRequest(path, req.headers, options.backend);
+    // TODO: enforce ACL policies on the principal. Until then every request proceeds, anonymous
+    // ones included, and a token only has to verify.
     const request: ApiRequest = {
       method,
       path,
@@ -116,6 +126,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
       query: new URLSearchParams(queryOf(rawUrl)),
       headers: req.headers,
       backend: options.backend,
+      principal,
       signal,
       readJson: () => readJsonBody(req, maxBodyBytes),
     };

@@ -1,8 +1,18 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
 import { createHttpServer, type HttpServerHandle } from '../../../src/http/server.js';
-import type { JsonWebKeySet, RootKeyMeta } from '../../../src/keyring/index.js';
+import {
+  generateRootKey,
+  type JsonWebKeySet,
+  jwks,
+  keyEncryptionKey,
+  type RootKeyMeta,
+  type SigningKey,
+  SigningKeyCache,
+  unwrapRootKey,
+  wrapRootKey,
+} from '../../../src/keyring/index.js';
 import type {
   AgentMember,
   JobDeregisterResult,
@@ -16,7 +26,7 @@ import type {
 import { ServerMetrics } from '../../../src/server/metrics.js';
 import { RequestError } from '../../../src/server/request-error.js';
 import { type Command, encodeCommand } from '../../../src/state/commands.js';
-import { StateStore } from '../../../src/state/store.js';
+import { StateStore, type StoredRootKey } from '../../../src/state/store.js';
 import type { EvalTrigger, Evaluation } from '../../../src/structs/evaluation.js';
 import type { Job } from '../../../src/structs/job.js';
 
@@ -50,29 +60,75 @@ export class TestBackend implements ServerBackend {
     { ID: '103', Node: 'test-3', Address: '127.0.0.1:6647', Leader: false, Voter: false, RaftProtocol: '3' },
   ];
 
+  /** `server.oidc_issuer`; null turns OIDC discovery off, as it is by default. */
+  issuer: string | null = null;
+  /** Tokens that `authenticate` accepts, each with the principal it returns. */
+  readonly principals = new Map<string, Principal>();
+  readonly authenticatedTokens: string[] = [];
+  readonly #kek = keyEncryptionKey(randomBytes(32));
+  readonly #signingKeys = new SigningKeyCache();
+  #lastKeyTime = 0;
+
   constructor() {
     // The tables start at index 1, as after a cluster's first (configuration) entry.
     this.state.advanceTo(1);
   }
 
-  // TODO: placeholder until the keyring engineer lands (issue 5); replaced this session.
   rootKeys(): RootKeyMeta[] {
-    return [];
+    return this.state.rootKeys().map((row) => row.Meta);
   }
-  async rotateRootKey(_full: boolean): Promise<RootKeyRotateResult> {
-    throw new RequestError(501, 'keyring not built yet');
+
+  async rotateRootKey(full: boolean): Promise<RootKeyRotateResult> {
+    // Keys list oldest first by CreateTime, so two rotations in one millisecond still keep their order.
+    // The step is 1 ms because nanosecond times near 2^60 are exact only to 256 ns in a double.
+    this.#lastKeyTime = Math.max(nowNanos(), this.#lastKeyTime + 1_000_000);
+    const { meta, material } = generateRootKey(this.#lastKeyTime);
+    const wrapped = wrapRootKey(this.#kek, meta.KeyID, material);
+    material.fill(0);
+    const { index } = await this.apply({
+      type: 'root-key-upsert',
+      v: 1,
+      key: { KeyID: meta.KeyID, Algorithm: meta.Algorithm, CreateTime: meta.CreateTime },
+      wrappedKey: Buffer.from(wrapped).toString('base64'),
+      demoteTo: full ? 'rekeying' : 'inactive',
+    });
+    return { Key: this.state.rootKey(meta.KeyID)!.Meta, Index: index };
   }
-  async removeRootKey(_keyId: string, _force: boolean): Promise<{ Index: number }> {
-    throw new RequestError(501, 'keyring not built yet');
+
+  async removeRootKey(keyId: string, force: boolean): Promise<{ Index: number }> {
+    const { index } = await this.apply({ type: 'root-key-delete', v: 1, keyId, force });
+    this.#signingKeys.delete(keyId);
+    return { Index: index };
   }
+
+  /** Derives the public keys from the wrapped keys in the state, as a server does. */
   async publicKeySet(): Promise<JsonWebKeySet> {
-    return { keys: [] };
+    const verifying = this.state.rootKeys().filter((row) => row.Meta.State !== 'deprecated');
+    return jwks(verifying.map((row) => this.#signingKey(row)));
   }
+
   oidcIssuer(): string | null {
-    return null;
+    return this.issuer;
   }
-  async authenticate(_token: string): Promise<Principal> {
-    throw new RequestError(403, 'Permission denied');
+
+  /**
+   * Accepts exactly the tokens in `principals`, as a server accepts the tokens that verify, and
+   * records every token it is given in `authenticatedTokens`.
+   */
+  async authenticate(token: string): Promise<Principal> {
+    this.authenticatedTokens.push(token);
+    const principal = this.principals.get(token);
+    if (principal === undefined) throw new RequestError(403, 'Permission denied');
+    return principal;
+  }
+
+  #signingKey(row: StoredRootKey): SigningKey {
+    const material = unwrapRootKey(this.#kek, row.Meta.KeyID, Buffer.from(row.WrappedKey, 'base64'));
+    try {
+      return this.#signingKeys.get(row.Meta.KeyID, material);
+    } finally {
+      material.fill(0);
+    }
   }
 
   async consistentRead(): Promise<void> {

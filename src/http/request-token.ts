@@ -1,0 +1,45 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Principal, ServerBackend } from '../server/backend.js';
+
+/**
+ * Paths served without authentication, as in Nomad: third parties fetch the JWKS and the OIDC
+ * discovery document without any Signet credential.
+ */
+const PUBLIC_PATH_PREFIX = '/.well-known/';
+
+/**
+ * Extracts a request's token the way Nomad does. A non-empty `X-Nomad-Token` wins and is trimmed.
+ * Otherwise `Authorization: Bearer TOKEN` is used: the scheme is matched without regard to case,
+ * and the token is the first space-separated word after it. An `Authorization` header with any
+ * other scheme (such as `Basic` added by a reverse proxy) is ignored, so the request is anonymous.
+ * Returns null when there is no token.
+ */
+export function requestToken(headers: IncomingHttpHeaders): string | null {
+  const header = headers['x-nomad-token'];
+  const nomadToken = (Array.isArray(header) ? header[0] : header)?.trim() ?? '';
+  if (nomadToken !== '') return nomadToken;
+
+  const authorization = headers.authorization;
+  if (authorization === undefined) return null;
+  const words = authorization.split(' ');
+  if (words.length < 2 || words[0]!.toLowerCase() !== 'bearer') return null;
+  const bearer = words.slice(1).find((word) => word.trim() !== '');
+  return bearer === undefined ? null : bearer.trim();
+}
+
+/**
+ * Authenticates a request to `path`: null for an anonymous request or a public path, otherwise
+ * the principal that `backend.authenticate` returns. A token that fails makes the backend throw
+ * RequestError 403 `Permission denied`, which the server writes as it is. The token itself is
+ * never logged here; the backend logs why it failed without it.
+ */
+export async function authenticateRequest(
+  path: string,
+  headers: IncomingHttpHeaders,
+  backend: ServerBackend,
+): Promise<Principal | null> {
+  if (path.startsWith(PUBLIC_PATH_PREFIX)) return null;
+  const token = requestToken(headers);
+  if (token === null) return null;
+  return backend.authenticate(token);
+}
