@@ -37,9 +37,19 @@ export interface AgentConfig {
     readonly heartbeatGraceMs: number;
     /** Timer every live node gets when a server takes office, in ms (Nomad's failover_heartbeat_ttl). */
     readonly failoverHeartbeatTtlMs: number;
+    /** Age of the active root key after which the leader rotates it, in ms. */
+    readonly rootKeyRotationThresholdMs: number;
+    /** Age (since creation) after which the leader removes an inactive root key that nothing uses, in ms. */
+    readonly rootKeyGcThresholdMs: number;
+    /** How often the leader checks the keyring for rotation and removal, in ms. */
+    readonly rootKeyGcIntervalMs: number;
+    /** `iss` claim of workload identities and the OIDC discovery issuer; null turns both off. */
+    readonly oidcIssuer: string | null;
   };
   readonly acl: { readonly enabled: boolean };
   readonly logLevel: LogLevel;
+  /** Region of this agent; the first part of every workload identity's `sub` claim. */
+  readonly region: string;
   /** Datacenter of this agent's client node; jobs name the datacenters they may run in. */
   readonly datacenter: string;
   readonly client: {
@@ -85,6 +95,12 @@ export const AGENT_DEFAULTS = {
   minHeartbeatTtl: '10s',
   heartbeatGrace: '10s',
   failoverHeartbeatTtl: '5m',
+  /** Nomad's keyring defaults: rotate after 30 days, remove unused inactive keys after 1 h, check every 10 min. */
+  rootKeyRotationThreshold: '720h',
+  rootKeyGcThreshold: '1h',
+  rootKeyGcInterval: '10m',
+  /** Nomad's default region. */
+  region: 'global',
   /**
    * Length of one Raft tick at raft_multiplier 1. The core's heartbeat is 1 tick and its election
    * timeout 10 to 20 ticks, so a leader is replaced 1 to 2 s after it fails. That is the same order
@@ -117,8 +133,13 @@ export interface AgentConfigInput {
     min_heartbeat_ttl?: string;
     heartbeat_grace?: string;
     failover_heartbeat_ttl?: string;
+    root_key_rotation_threshold?: string;
+    root_key_gc_threshold?: string;
+    root_key_gc_interval?: string;
+    oidc_issuer?: string;
   };
   acl?: { enabled?: boolean };
+  region?: string;
   datacenter?: string;
   client?: {
     enabled?: boolean;
@@ -174,8 +195,13 @@ const INPUT_SHAPE: { readonly [key: string]: Shape } = {
     min_heartbeat_ttl: 'string',
     heartbeat_grace: 'string',
     failover_heartbeat_ttl: 'string',
+    root_key_rotation_threshold: 'string',
+    root_key_gc_threshold: 'string',
+    root_key_gc_interval: 'string',
+    oidc_issuer: 'string',
   },
   acl: { enabled: 'boolean' },
+  region: 'string',
   datacenter: 'string',
   client: {
     enabled: 'boolean',
@@ -316,9 +342,23 @@ export function resolveAgentConfig(inputs: readonly AgentConfigInput[]): AgentCo
         'server.failover_heartbeat_ttl',
         server.failover_heartbeat_ttl ?? AGENT_DEFAULTS.failoverHeartbeatTtl,
       ),
+      rootKeyRotationThresholdMs: durationField(
+        'server.root_key_rotation_threshold',
+        server.root_key_rotation_threshold ?? AGENT_DEFAULTS.rootKeyRotationThreshold,
+      ),
+      rootKeyGcThresholdMs: durationField(
+        'server.root_key_gc_threshold',
+        server.root_key_gc_threshold ?? AGENT_DEFAULTS.rootKeyGcThreshold,
+      ),
+      rootKeyGcIntervalMs: durationField(
+        'server.root_key_gc_interval',
+        server.root_key_gc_interval ?? AGENT_DEFAULTS.rootKeyGcInterval,
+      ),
+      oidcIssuer: server.oidc_issuer ?? null,
     },
     acl: { enabled: merged.acl?.enabled ?? false },
     logLevel: (merged.log_level ?? AGENT_DEFAULTS.logLevel) as LogLevel,
+    region: merged.region ?? AGENT_DEFAULTS.region,
     datacenter: merged.datacenter ?? AGENT_DEFAULTS.datacenter,
     client: {
       enabled: merged.client?.enabled ?? false,
@@ -425,6 +465,7 @@ function validateAgentConfig(config: AgentConfig): void {
       throw new AgentConfigError('server.encrypt', `invalid server.encrypt: ${(err as Error).message}`);
     }
   }
+  validateKeyringConfig(config);
   validateClientConfig(config);
   for (const address of server.retryJoin) {
     if (!isJoinAddress(address)) {
@@ -434,6 +475,49 @@ function validateAgentConfig(config: AgentConfig): void {
       );
     }
   }
+}
+
+function validateKeyringConfig(config: AgentConfig): void {
+  // The region is the first part of every identity's `sub` claim, whose parts are joined with ':'.
+  if (!/^[A-Za-z0-9_.-]{1,128}$/.test(config.region)) {
+    throw new AgentConfigError(
+      'region',
+      `invalid region ${JSON.stringify(config.region)}: expected 1 to 128 letters, digits, dots, dashes or underscores`,
+    );
+  }
+  const { oidcIssuer } = config.server;
+  if (oidcIssuer !== null) {
+    const problem = issuerProblem(oidcIssuer);
+    if (problem !== null) {
+      throw new AgentConfigError(
+        'server.oidc_issuer',
+        `invalid server.oidc_issuer ${JSON.stringify(oidcIssuer)}: ${problem}`,
+      );
+    }
+  }
+}
+
+/**
+ * Checks an OIDC issuer as OpenID Connect Discovery 1.0 defines it: an http(s) URL without query,
+ * fragment or credentials. A trailing slash is rejected because the JWKS URL is the issuer followed
+ * by `/.well-known/jwks.json`, and the `iss` claim must equal the issuer byte for byte.
+ */
+function issuerProblem(text: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return 'expected an absolute URL such as "https://signet.example.com"';
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    return `expected an http or https URL, got the scheme ${JSON.stringify(url.protocol.slice(0, -1))}`;
+  }
+  if (url.username !== '' || url.password !== '') return 'remove the user name and password from the URL';
+  if (url.search !== '' || url.hash !== '' || text.includes('?') || text.includes('#')) {
+    return 'remove the query and fragment: an issuer URL has neither';
+  }
+  if (text.endsWith('/')) return 'remove the trailing slash';
+  return null;
 }
 
 function validateClientConfig(config: AgentConfig): void {
