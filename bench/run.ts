@@ -1,3 +1,4 @@
+import { runIdentityBench } from './identity.js';
 import { runKeyringBench } from './keyring.js';
 import { runPlacementBench } from './placement.js';
 import { runRaftCoreBench } from './raft-core.js';
@@ -14,4 +15,5 @@ for (const line of runStateBench()) console.log(line);
 for (const line of runSchedulerBench()) console.log(line);
 for (const line of await runTransportBench()) console.log(line);
 for (const line of runKeyringBench()) console.log(line);
+for (const line of await runIdentityBench()) console.log(line);
 for (const line of await runPlacementBench()) console.log(line);

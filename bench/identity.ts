@@ -1,0 +1,262 @@
+import { spawnSync } from 'node:child_process';
+import { randomUUID, sign, verify } from 'node:crypto';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import {
+  type SignAllocationsContext,
+  signAllocations,
+  verifyWorkloadIdentity,
+} from '../src/identity/index.js';
+import { deriveSigningKey, generateRootKey, type SigningKey } from '../src/keyring/index.js';
+import { encodeCommand } from '../src/state/commands.js';
+import { StateStore } from '../src/state/store.js';
+import type { Allocation } from '../src/structs/allocation.js';
+import type { Job } from '../src/structs/job.js';
+import type { Node } from '../src/structs/node.js';
+
+/**
+ * Workload identities per second, in one process, beside the machine's raw Ed25519 rate:
+ * - signing: signAllocations over a plan of PLAN_ALLOCS one-task allocations, as the plan applier
+ *   calls it before it writes the plan's entry, with the event loop's longest delay meanwhile;
+ * - verification: verifyWorkloadIdentity of every token, one at a time, against a StateStore that
+ *   applied the signed plan through a plan-apply entry, like a follower's state;
+ * - `openssl speed -seconds OPENSSL_SECONDS ed25519` (one core) and node:crypto's bare
+ *   sign and verify of a token-sized input, for the ratios.
+ */
+const PLAN_ALLOCS = 5_000;
+const WARMUP_ALLOCS = 500;
+const SIGN_RUNS = 3;
+const VERIFY_RUNS = 2;
+const RAW_OPS = 5_000;
+const OPENSSL_SECONDS = 2;
+/** A fixed Unix time in nanoseconds (2026-01-01T00:00:00Z) for the rows' own times. */
+const T0 = 1_767_225_600_000_000_000;
+
+function benchNode(): Node {
+  return {
+    ID: randomUUID(),
+    SecretID: randomUUID(),
+    Name: 'client-1',
+    Datacenter: 'dc1',
+    NodeClass: '',
+    Status: 'ready',
+    StatusDescription: '',
+    SchedulingEligibility: 'eligible',
+    NodeResources: { CPU: 1_000_000, MemoryMB: 1_000_000 },
+    Drivers: { mock: { Detected: true, Healthy: true } },
+    Attributes: { 'kernel.name': 'linux' },
+    StatusUpdatedAt: T0 / 1e9,
+    CreateIndex: 0,
+    ModifyIndex: 0,
+  };
+}
+
+function benchJob(): Job {
+  return {
+    ID: 'identity-bench',
+    Name: 'identity-bench',
+    Namespace: 'default',
+    Type: 'service',
+    Priority: 50,
+    Datacenters: ['dc1'],
+    TaskGroups: [
+      {
+        Name: 'web',
+        Count: PLAN_ALLOCS,
+        Tasks: [
+          {
+            Name: 'server',
+            Driver: 'mock',
+            Config: {},
+            Env: null,
+            Resources: { CPU: 20, MemoryMB: 20 },
+            Identity: null,
+            Identities: [],
+            Templates: [],
+            KillTimeout: 5_000_000_000,
+          },
+        ],
+      },
+    ],
+    ParentID: '',
+    Stop: false,
+    Status: 'pending',
+    CreateIndex: 0,
+    ModifyIndex: 0,
+    JobModifyIndex: 0,
+    SubmitTime: T0,
+  };
+}
+
+/** Builds an unsigned placement, as the scheduler hands it to the plan applier. */
+function placement(job: Job, node: Node, index: number): Allocation {
+  return {
+    ID: randomUUID(),
+    Namespace: job.Namespace,
+    EvalID: randomUUID(),
+    Name: `${job.ID}.web[${index}]`,
+    NodeID: node.ID,
+    NodeName: node.Name,
+    JobID: job.ID,
+    JobVersion: 0,
+    TaskGroup: 'web',
+    TaskResources: { server: { CPU: 20, MemoryMB: 20 } },
+    DesiredStatus: 'run',
+    DesiredDescription: '',
+    ClientStatus: 'pending',
+    ClientDescription: '',
+    TaskStates: {},
+    SignedIdentities: {},
+    SigningKeyID: '',
+    PreviousAllocation: '',
+    CreateIndex: 0,
+    ModifyIndex: 0,
+    AllocModifyIndex: 0,
+    CreateTime: T0,
+    ModifyTime: T0,
+  };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+/** Runs `openssl speed ed25519` and returns its sign/s and verify/s, or why there are none. */
+function opensslRates(): { sign: number; verify: number } | string {
+  const result = spawnSync('openssl', ['speed', '-seconds', String(OPENSSL_SECONDS), 'ed25519'], {
+    encoding: 'utf8',
+    timeout: (OPENSSL_SECONDS * 2 + 30) * 1000,
+  });
+  if (result.error !== undefined) return `not measured, openssl did not run: ${result.error.message}`;
+  if (result.status !== 0) return `not measured, openssl speed exited with status ${result.status}`;
+  // The summary row reads "253 bits EdDSA (Ed25519)   <s/sign>   <s/verify>   <sign/s> <verify/s>".
+  const row = result.stdout.split('\n').find((line) => line.includes('(Ed25519)'));
+  const fields = row?.trim().split(/\s+/) ?? [];
+  const signRate = Number(fields.at(-2));
+  const verifyRate = Number(fields.at(-1));
+  if (!Number.isFinite(signRate) || !Number.isFinite(verifyRate)) {
+    return 'not measured, the openssl speed output has no Ed25519 row';
+  }
+  return { sign: Math.round(signRate), verify: Math.round(verifyRate) };
+}
+
+/** Bare node:crypto rates over a token-sized input, the ceiling without any JWS work. */
+function nodeCryptoRates(key: SigningKey, token: string): { sign: number; verify: number } {
+  const dot = token.lastIndexOf('.');
+  const input = Buffer.from(token.slice(0, dot));
+  const signature = Buffer.from(token.slice(dot + 1), 'base64url');
+  const rate = (run: () => void): number => {
+    for (let i = 0; i < RAW_OPS / 10; i++) run();
+    const started = performance.now();
+    for (let i = 0; i < RAW_OPS; i++) run();
+    return Math.round(RAW_OPS / ((performance.now() - started) / 1000));
+  };
+  return {
+    sign: rate(() => sign(null, input, key.privateKey)),
+    verify: rate(() => {
+      if (!verify(null, input, key.publicKey, signature))
+        throw new Error('benchmark signature did not verify');
+    }),
+  };
+}
+
+/** Signs the plan SIGN_RUNS times and returns the median rate, the signed plan and the longest loop delay. */
+async function benchSigning(
+  allocs: readonly Allocation[],
+  ctx: SignAllocationsContext,
+): Promise<{ rate: number; signed: Allocation[]; maxDelayMs: number }> {
+  await signAllocations(allocs.slice(0, WARMUP_ALLOCS), ctx);
+  const rates: number[] = [];
+  let signed: Allocation[] = [];
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  delay.enable();
+  for (let run = 0; run < SIGN_RUNS; run++) {
+    const started = performance.now();
+    signed = await signAllocations(allocs, ctx);
+    rates.push(allocs.length / ((performance.now() - started) / 1000));
+  }
+  delay.disable();
+  return { rate: Math.round(median(rates)), signed, maxDelayMs: delay.max / 1e6 };
+}
+
+/** Verifies every token against `store`, VERIFY_RUNS times, and returns the median rate. */
+async function benchVerifying(
+  store: StateStore,
+  key: SigningKey,
+  tokens: readonly string[],
+): Promise<number> {
+  const options = {
+    key: async (kid: string) => (kid === key.keyId ? key : null),
+    now: Date.now(),
+    allocation: (id: string) => store.allocation(id),
+    job: (namespace: string, id: string) => store.job(namespace, id),
+  };
+  for (const token of tokens.slice(0, WARMUP_ALLOCS)) await verifyWorkloadIdentity(token, options);
+  const rates: number[] = [];
+  for (let run = 0; run < VERIFY_RUNS; run++) {
+    const started = performance.now();
+    for (const token of tokens) await verifyWorkloadIdentity(token, options);
+    rates.push(tokens.length / ((performance.now() - started) / 1000));
+  }
+  return Math.round(median(rates));
+}
+
+/** Returns a follower's state: the node, the job and the signed plan applied as Raft entries. */
+function followerState(node: Node, job: Job, signed: readonly Allocation[]): StateStore {
+  const store = new StateStore();
+  store.advanceTo(1);
+  const entries = [
+    encodeCommand({ type: 'node-register', v: 1, node }),
+    encodeCommand({ type: 'job-register', v: 1, job, eval: null }),
+    encodeCommand({ type: 'plan-apply', v: 2, place: signed, stop: [], evals: [], time: T0 }),
+  ];
+  for (const data of entries) {
+    const result = store.apply(store.latestIndex + 1, data);
+    if (!result.ok) throw new Error(`benchmark entry rejected: ${result.message}`);
+  }
+  return store;
+}
+
+function ratio(rate: number, reference: number): string {
+  return `${(rate / reference).toFixed(2)}x`;
+}
+
+export async function runIdentityBench(): Promise<string[]> {
+  const { meta, material } = generateRootKey(T0);
+  const key = deriveSigningKey(meta.KeyID, material);
+  const node = benchNode();
+  const job = benchJob();
+  const allocs = Array.from({ length: PLAN_ALLOCS }, (_, i) => placement(job, node, i));
+  const ctx: SignAllocationsContext = {
+    job: (namespace, id) => (namespace === job.Namespace && id === job.ID ? job : null),
+    key,
+    region: 'global',
+    issuer: null,
+    now: Date.now(),
+  };
+
+  const signing = await benchSigning(allocs, ctx);
+  const tokens = signing.signed.map((alloc) => alloc.SignedIdentities.server!);
+  const store = followerState(node, job, signing.signed);
+  const verifyRate = await benchVerifying(store, key, tokens);
+  const raw = nodeCryptoRates(key, tokens[0]!);
+  const openssl = opensslRates();
+
+  const signLine = `identity sign: signAllocations, ${PLAN_ALLOCS} one-task allocations, median of ${SIGN_RUNS} runs: ${signing.rate} identities/s, longest event-loop delay ${signing.maxDelayMs.toFixed(1)} ms`;
+  const verifyLine = `identity verify: verifyWorkloadIdentity against a StateStore of ${PLAN_ALLOCS} allocations, one at a time, median of ${VERIFY_RUNS} runs: ${verifyRate} verifications/s`;
+  const rawLine = `identity ed25519 node:crypto, token-sized input: sign ${raw.sign} ops/s, verify ${raw.verify} ops/s; identities reach ${ratio(signing.rate, raw.sign)} and ${ratio(verifyRate, raw.verify)} of them`;
+  if (typeof openssl === 'string') {
+    return [signLine, verifyLine, rawLine, `identity ed25519 openssl speed: ${openssl}`];
+  }
+  return [
+    `${signLine} (${ratio(signing.rate, openssl.sign)} of openssl sign)`,
+    `${verifyLine} (${ratio(verifyRate, openssl.verify)} of openssl verify)`,
+    rawLine,
+    `identity ed25519 openssl speed -seconds ${OPENSSL_SECONDS}, one core: sign ${openssl.sign} ops/s, verify ${openssl.verify} ops/s`,
+  ];
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  for (const line of await runIdentityBench()) console.log(line);
+}
