@@ -1,5 +1,6 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { keyEncryptionKey } from '../keyring/index.js';
 import { RAFT_DEFAULTS } from '../raft/config.js';
 import { RaftDriver } from '../raft/driver.js';
 import type { Message } from '../raft/messages.js';
@@ -8,7 +9,8 @@ import type { Membership } from '../raft/types.js';
 import { validateMessage } from '../raft/validate-message.js';
 import { decodeClusterKey } from '../rpc/cluster-key.js';
 import { checkAddress, type Frame, RpcTransport } from '../rpc/transport.js';
-import { StateStore } from '../state/store.js';
+import { type Command, encodeCommand } from '../state/commands.js';
+import { type ApplyResult, StateStore } from '../state/store.js';
 import { advertiseAddress, joinAddress } from './addresses.js';
 import { AGENT_DEFAULTS, type AgentConfig } from './agent-config.js';
 import { nextReconcileAction } from './autopilot.js';
@@ -16,6 +18,8 @@ import { ClientEndpoints } from './client-endpoints.js';
 import { ClusterOperations } from './cluster-operations.js';
 import { FoundingPromise } from './founding-promise.js';
 import { Heartbeats } from './heartbeats.js';
+import { KeyringLeader } from './keyring/keyring-leader.js';
+import { ServerKeyring } from './keyring/server-keyring.js';
 import { ServerMetrics } from './metrics.js';
 import {
   foundingVoters,
@@ -59,6 +63,8 @@ export class ServerAgent {
   readonly heartbeats: Heartbeats;
   /** The RPC methods that client agents call on this server. */
   readonly clientEndpoints: ClientEndpoints;
+  /** Root keys from the replicated state, unwrapped with the key-encryption key of `server.encrypt`. */
+  readonly keyring: ServerKeyring;
   readonly #log: Logger;
   readonly #storage: LevelStorage;
   readonly #driver: RaftDriver;
@@ -69,6 +75,8 @@ export class ServerAgent {
   readonly #replicated: ReplicatedState;
   /** Broker, workers and plan applier while this server leads; null otherwise. */
   #scheduling: LeaderScheduling | null = null;
+  /** Key creation, rotation and removal while this server leads; null otherwise. */
+  #keyringLeader: KeyringLeader | null = null;
   #housekeeping: NodeJS.Timeout | null = null;
   /** When this server may next ask the other founders for their promise (monotonic ms). */
   #nextFoundingAttempt = 0;
@@ -93,6 +101,7 @@ export class ServerAgent {
     self: PeerInfo;
     promise: FoundingPromise;
     replicated: ReplicatedState;
+    keyring: ServerKeyring;
   }) {
     this.#promise = parts.promise;
     this.#replicated = parts.replicated;
@@ -105,6 +114,7 @@ export class ServerAgent {
     this.#transport = parts.transport;
     this.metrics = parts.metrics;
     this.#self = parts.self;
+    this.keyring = parts.keyring;
     this.#joinAddresses = parts.config.server.retryJoin.map((address) =>
       joinAddress(address, AGENT_DEFAULTS.rpcPort),
     );
@@ -127,6 +137,7 @@ export class ServerAgent {
       transport: parts.transport,
       directory: this.directory,
       self: () => this.#self,
+      keyring: parts.keyring,
       logger: parts.log,
     });
     this.clientEndpoints = new ClientEndpoints({
@@ -155,6 +166,11 @@ export class ServerAgent {
       if (durable.snapshot !== null) state.restore(durable.snapshot.data);
       const metrics = new ServerMetrics(config.name);
       const clusterKey = decodeClusterKey(config.server.encrypt ?? '');
+      const keyring = new ServerKeyring({
+        state,
+        kek: keyEncryptionKey(clusterKey),
+        logger: log.child({ component: 'keyring' }),
+      });
 
       // The agent object does not exist yet while the transport and driver are built, so their
       // callbacks reach it through this holder.
@@ -230,6 +246,7 @@ export class ServerAgent {
         metrics,
         self,
         promise,
+        keyring,
       });
       agent.#begin(durable.snapshot?.meta.index ?? 0);
       return agent;
@@ -289,9 +306,12 @@ export class ServerAgent {
     // before waiting for either.
     const scheduling = this.#scheduling?.stop();
     this.#scheduling = null;
+    const keyringLeader = this.#keyringLeader?.stop();
+    this.#keyringLeader = null;
     this.heartbeats.stop();
     await this.#driver.stop();
     await scheduling;
+    await keyringLeader;
     await this.#transport.close();
     this.metrics.close();
     await this.#storage.close();
@@ -511,12 +531,22 @@ export class ServerAgent {
     const status = this.#driver.status();
     if (status.role === 'leader') {
       void this.#reconcile();
+      if (this.#keyringLeader === null && !this.#closed) {
+        this.#keyringLeader = this.#newKeyringLeader(status.term);
+        void this.#keyringLeader
+          .start()
+          .catch((err: unknown) => this.#log.error({ err }, 'the keyring duties of this leader failed'));
+      }
       if (this.#scheduling === null && !this.#closed) {
+        // The scheduling services wait for an active root key before the plan applier starts.
         const scheduling = new LeaderScheduling({
           state: this.state,
           driver: this.#driver,
           logger: this.#log,
           capacityFreedIndex: () => this.#replicated.capacityFreedIndex,
+          keyring: this.keyring,
+          region: this.config.region,
+          oidcIssuer: this.config.server.oidcIssuer,
         });
         this.#scheduling = scheduling;
         void scheduling.start().then(() => {
@@ -527,12 +557,41 @@ export class ServerAgent {
           this.heartbeats.start(live.map((node) => node.ID));
         });
       }
-    } else if (this.#scheduling !== null) {
-      const stopping = this.#scheduling;
-      this.#scheduling = null;
-      this.heartbeats.stop();
-      void stopping.stop();
+    } else {
+      if (this.#scheduling !== null) {
+        const stopping = this.#scheduling;
+        this.#scheduling = null;
+        this.heartbeats.stop();
+        void stopping.stop();
+      }
+      if (this.#keyringLeader !== null) {
+        void this.#keyringLeader.stop();
+        this.#keyringLeader = null;
+      }
     }
+  }
+
+  /** Builds the keyring duties of one term; its commits are rejected once the term is over. */
+  #newKeyringLeader(term: number): KeyringLeader {
+    const { server } = this.config;
+    return new KeyringLeader({
+      state: this.state,
+      keyring: this.keyring,
+      barrier: () => this.#driver.readIndex(),
+      commit: async (command: Command) => {
+        const { index, result } = await this.#driver.propose(encodeCommand(command), term);
+        const outcome = result as ApplyResult;
+        if (!outcome.ok) throw new Error(`${command.type} rejected at index ${index}: ${outcome.message}`);
+        return index;
+      },
+      now: Date.now,
+      options: {
+        rotationThresholdMs: server.rootKeyRotationThresholdMs,
+        gcThresholdMs: server.rootKeyGcThresholdMs,
+        gcIntervalMs: server.rootKeyGcIntervalMs,
+      },
+      logger: this.#log.child({ component: 'keyring-leader' }),
+    });
   }
 
   private onMembership(membership: Membership): void {

@@ -21,6 +21,8 @@ import type {
   ServerBackend,
 } from './backend.js';
 import type { Heartbeats } from './heartbeats.js';
+import { Authenticator } from './keyring/authenticator.js';
+import type { ServerKeyring } from './keyring/server-keyring.js';
 import type { ServerMetrics } from './metrics.js';
 import type { PeerDirectory, PeerInfo } from './peer-directory.js';
 import { RequestError } from './request-error.js';
@@ -36,6 +38,8 @@ const RETRY_MS = 50;
 
 const NO_LEADER = 'No cluster leader';
 
+const KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 export interface ClusterOperationsDeps {
   readonly nodeName: string;
   readonly config: AgentConfig;
@@ -46,7 +50,11 @@ export interface ClusterOperationsDeps {
   readonly directory: PeerDirectory;
   readonly self: () => PeerInfo;
   readonly heartbeats: Heartbeats;
+  /** This server's root keys; it also wraps the keys that `rotateRootKey` creates. */
+  readonly keyring: ServerKeyring;
   readonly logger: Logger;
+  /** Wall clock in Unix milliseconds, for key creation times and token time claims; Date.now by default. */
+  readonly now?: () => number;
 }
 
 /**
@@ -69,6 +77,8 @@ export class ClusterOperations implements ServerBackend {
   readonly state: StateStore;
   readonly metrics: ServerMetrics;
   readonly #deps: ClusterOperationsDeps;
+  readonly #now: () => number;
+  readonly #authenticator: Authenticator;
   #lastLeaderContact = 0;
 
   constructor(deps: ClusterOperationsDeps) {
@@ -76,26 +86,53 @@ export class ClusterOperations implements ServerBackend {
     this.nodeName = deps.nodeName;
     this.state = deps.state;
     this.metrics = deps.metrics;
+    this.#now = deps.now ?? Date.now;
+    this.#authenticator = new Authenticator({
+      state: deps.state,
+      keyring: deps.keyring,
+      now: this.#now,
+      logger: deps.logger.child({ component: 'auth' }),
+    });
   }
 
-  // TODO: placeholder until the keyring engineer lands (issue 5); replaced this session.
   rootKeys(): RootKeyMeta[] {
-    return [];
+    return this.state.rootKeys().map((row) => row.Meta);
   }
-  async rotateRootKey(_full: boolean): Promise<RootKeyRotateResult> {
-    throw new RequestError(501, 'keyring not built yet');
+
+  async rotateRootKey(full: boolean): Promise<RootKeyRotateResult> {
+    // Any server can wrap the key, because all share server.encrypt; only the wrapped form travels.
+    const { command, meta } = this.#deps.keyring.newRootKeyCommand(
+      this.#now(),
+      full ? 'rekeying' : 'inactive',
+    );
+    const { index } = await this.apply(command);
+    this.#deps.logger.info({ keyId: meta.KeyID, full, index }, 'rotated the root key on request');
+    const stored = this.state.rootKey(meta.KeyID)?.Meta;
+    return { Key: stored ?? { ...meta, CreateIndex: index, ModifyIndex: index }, Index: index };
   }
-  async removeRootKey(_keyId: string, _force: boolean): Promise<{ Index: number }> {
-    throw new RequestError(501, 'keyring not built yet');
+
+  async removeRootKey(keyId: string, force: boolean): Promise<{ Index: number }> {
+    if (!KEY_ID.test(keyId)) {
+      throw new RequestError(
+        400,
+        `invalid root key id ${JSON.stringify(keyId.slice(0, 40))}: expected a UUID as signet operator root keyring list shows it`,
+      );
+    }
+    const { index } = await this.apply({ type: 'root-key-delete', v: 1, keyId, force });
+    this.#deps.logger.info({ keyId, force, index }, 'removed a root key on request');
+    return { Index: index };
   }
+
   async publicKeySet(): Promise<JsonWebKeySet> {
-    return { keys: [] };
+    return this.#deps.keyring.publicKeys();
   }
+
   oidcIssuer(): string | null {
-    return null;
+    return this.#deps.config.server.oidcIssuer;
   }
-  async authenticate(_token: string): Promise<Principal> {
-    throw new RequestError(403, 'Permission denied');
+
+  authenticate(token: string): Promise<Principal> {
+    return this.#authenticator.authenticate(token);
   }
 
   /** Records contact with the leader; the agent calls it for every Raft message from the leader. */
@@ -275,7 +312,7 @@ export class ClusterOperations implements ServerBackend {
         Status: memberStatus,
         Tags: {
           role: 'nomad',
-          region: 'global',
+          region: this.#deps.config.region,
           dc: 'dc1',
           id: String(server.id),
           port: String(port),
@@ -296,6 +333,7 @@ export class ClusterOperations implements ServerBackend {
     return {
       config: {
         Name: config.name,
+        Region: config.region,
         DataDir: config.dataDir,
         BindAddr: config.bindAddr,
         Ports: { HTTP: config.ports.http, RPC: config.ports.rpc },

@@ -147,7 +147,11 @@ export class KeyringLeader {
         const active = keyring.active();
         if (active !== null) return active.meta;
         await this.#createKey(state.activeRootKey());
-        continue;
+        const created = keyring.active();
+        if (created !== null) return created.meta;
+        // Never expected, since the commit resolves once the entry is applied here; the pause
+        // below keeps a bug from creating keys in a tight loop.
+        throw new Error('no usable active root key after the new key was applied');
       } catch (err) {
         // The first failure and every tenth are worth a warning; the rest would flood the log.
         const level = attempt === 1 || attempt % 10 === 0 ? 'warn' : 'debug';
