@@ -26,6 +26,8 @@ export interface RequestOptions {
   /** Sent as JSON. */
   readonly body?: unknown;
   readonly timeoutMs?: number;
+  /** Extra request headers, such as X-Nomad-Token. */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -51,7 +53,10 @@ export function httpRequest(
         path,
         agent: false,
         signal: AbortSignal.timeout(options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS),
-        headers: payload === undefined ? {} : { 'content-type': 'application/json' },
+        headers: {
+          ...options.headers,
+          ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
+        },
       },
       (res) => {
         const chunks: Buffer[] = [];
