@@ -126,6 +126,22 @@ describe('ServerKeyring', () => {
     assert.equal(store.pendingWaits('rootKeys'), 0);
   });
 
+  test('a key made in the same millisecond as the newest one still sorts after it', () => {
+    const store = bootstrappedStore();
+    const keyring = new ServerKeyring({ state: store, kek: newKek(), logger: silent });
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const { command, meta } = keyring.newRootKeyCommand(T0_MS, 'inactive');
+      applyKeyCommand(store, command);
+      ids.push(meta.KeyID);
+    }
+    assert.deepEqual(
+      store.rootKeys().map((row) => row.Meta.KeyID),
+      ids,
+    );
+    assert.equal(store.activeRootKey()?.Meta.KeyID, ids[4]);
+  });
+
   test('waitForKey returns null at its deadline', async () => {
     const store = bootstrappedStore();
     const keyring = new ServerKeyring({ state: store, kek: newKek(), logger: silent });
