@@ -1,25 +1,32 @@
-import { spawnSync } from 'node:child_process';
-import { randomUUID, sign, verify } from 'node:crypto';
+import { randomBytes, randomUUID, sign, verify } from 'node:crypto';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
+import pino from 'pino';
+import { type SignAllocationsContext, signAllocations } from '../src/identity/index.js';
 import {
-  type SignAllocationsContext,
-  signAllocations,
-  verifyWorkloadIdentity,
-} from '../src/identity/index.js';
-import { deriveSigningKey, generateRootKey, type SigningKey } from '../src/keyring/index.js';
+  deriveSigningKey,
+  generateRootKey,
+  keyEncryptionKey,
+  type RootKey,
+  type SigningKey,
+  wrapRootKey,
+} from '../src/keyring/index.js';
+import { Authenticator } from '../src/server/keyring/authenticator.js';
+import { ServerKeyring } from '../src/server/keyring/server-keyring.js';
 import { encodeCommand } from '../src/state/commands.js';
 import { StateStore } from '../src/state/store.js';
 import type { Allocation } from '../src/structs/allocation.js';
 import type { Job } from '../src/structs/job.js';
 import type { Node } from '../src/structs/node.js';
+import { opensslEd25519Rates } from './openssl-speed.js';
 
 /**
  * Workload identities per second, in one process, beside the machine's raw Ed25519 rate:
  * - signing: signAllocations over a plan of PLAN_ALLOCS one-task allocations, as the plan applier
  *   calls it before it writes the plan's entry, with the event loop's longest delay meanwhile;
- * - verification: verifyWorkloadIdentity of every token, one at a time, against a StateStore that
- *   applied the signed plan through a plan-apply entry, like a follower's state;
+ * - verification: every token through a follower's request path (Authenticator, ServerKeyring
+ *   unwrapping the root key from the state, verifyWorkloadIdentity), one at a time, against a
+ *   StateStore that applied the root key and the signed plan as Raft entries;
  * - `openssl speed -seconds OPENSSL_SECONDS ed25519` (one core) and node:crypto's bare
  *   sign and verify of a token-sized input, for the ratios.
  */
@@ -122,25 +129,6 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-/** Runs `openssl speed ed25519` and returns its sign/s and verify/s, or why there are none. */
-function opensslRates(): { sign: number; verify: number } | string {
-  const result = spawnSync('openssl', ['speed', '-seconds', String(OPENSSL_SECONDS), 'ed25519'], {
-    encoding: 'utf8',
-    timeout: (OPENSSL_SECONDS * 2 + 30) * 1000,
-  });
-  if (result.error !== undefined) return `not measured, openssl did not run: ${result.error.message}`;
-  if (result.status !== 0) return `not measured, openssl speed exited with status ${result.status}`;
-  // The summary row reads "253 bits EdDSA (Ed25519)   <s/sign>   <s/verify>   <sign/s> <verify/s>".
-  const row = result.stdout.split('\n').find((line) => line.includes('(Ed25519)'));
-  const fields = row?.trim().split(/\s+/) ?? [];
-  const signRate = Number(fields.at(-2));
-  const verifyRate = Number(fields.at(-1));
-  if (!Number.isFinite(signRate) || !Number.isFinite(verifyRate)) {
-    return 'not measured, the openssl speed output has no Ed25519 row';
-  }
-  return { sign: Math.round(signRate), verify: Math.round(verifyRate) };
-}
-
 /** Bare node:crypto rates over a token-sized input, the ceiling without any JWS work. */
 function nodeCryptoRates(key: SigningKey, token: string): { sign: number; verify: number } {
   const dot = token.lastIndexOf('.');
@@ -180,33 +168,44 @@ async function benchSigning(
   return { rate: Math.round(median(rates)), signed, maxDelayMs: delay.max / 1e6 };
 }
 
-/** Verifies every token against `store`, VERIFY_RUNS times, and returns the median rate. */
-async function benchVerifying(
-  store: StateStore,
-  key: SigningKey,
-  tokens: readonly string[],
-): Promise<number> {
-  const options = {
-    key: async (kid: string) => (kid === key.keyId ? key : null),
-    now: Date.now(),
-    allocation: (id: string) => store.allocation(id),
-    job: (namespace: string, id: string) => store.job(namespace, id),
-  };
-  for (const token of tokens.slice(0, WARMUP_ALLOCS)) await verifyWorkloadIdentity(token, options);
+/**
+ * Verifies every token as a follower does for a request: the Authenticator, with the ServerKeyring
+ * unwrapping the root key from the follower's state, VERIFY_RUNS times. Returns the median rate.
+ */
+async function benchVerifying(store: StateStore, kek: Buffer, tokens: readonly string[]): Promise<number> {
+  const logger = pino({ level: 'silent' });
+  const keyring = new ServerKeyring({ state: store, kek, logger });
+  const authenticator = new Authenticator({ state: store, keyring, now: Date.now, logger });
+  for (const token of tokens.slice(0, WARMUP_ALLOCS)) await authenticator.authenticate(token);
   const rates: number[] = [];
   for (let run = 0; run < VERIFY_RUNS; run++) {
     const started = performance.now();
-    for (const token of tokens) await verifyWorkloadIdentity(token, options);
+    for (const token of tokens) await authenticator.authenticate(token);
     rates.push(tokens.length / ((performance.now() - started) / 1000));
   }
   return Math.round(median(rates));
 }
 
-/** Returns a follower's state: the node, the job and the signed plan applied as Raft entries. */
-function followerState(node: Node, job: Job, signed: readonly Allocation[]): StateStore {
+/** Returns a follower's state: the root key, the node, the job and the signed plan, applied as Raft entries. */
+function followerState(
+  rootKey: RootKey,
+  kek: Buffer,
+  node: Node,
+  job: Job,
+  signed: readonly Allocation[],
+): StateStore {
   const store = new StateStore();
   store.advanceTo(1);
+  const { KeyID, Algorithm, CreateTime } = rootKey.meta;
+  const wrappedKey = Buffer.from(wrapRootKey(kek, KeyID, rootKey.material)).toString('base64');
   const entries = [
+    encodeCommand({
+      type: 'root-key-upsert',
+      v: 1,
+      key: { KeyID, Algorithm, CreateTime },
+      wrappedKey,
+      demoteTo: 'inactive',
+    }),
     encodeCommand({ type: 'node-register', v: 1, node }),
     encodeCommand({ type: 'job-register', v: 1, job, eval: null }),
     encodeCommand({ type: 'plan-apply', v: 2, place: signed, stop: [], evals: [], time: T0 }),
@@ -223,8 +222,9 @@ function ratio(rate: number, reference: number): string {
 }
 
 export async function runIdentityBench(): Promise<string[]> {
-  const { meta, material } = generateRootKey(T0);
-  const key = deriveSigningKey(meta.KeyID, material);
+  const rootKey = generateRootKey(T0);
+  const key = deriveSigningKey(rootKey.meta.KeyID, rootKey.material);
+  const kek = keyEncryptionKey(randomBytes(32));
   const node = benchNode();
   const job = benchJob();
   const allocs = Array.from({ length: PLAN_ALLOCS }, (_, i) => placement(job, node, i));
@@ -238,13 +238,13 @@ export async function runIdentityBench(): Promise<string[]> {
 
   const signing = await benchSigning(allocs, ctx);
   const tokens = signing.signed.map((alloc) => alloc.SignedIdentities.server!);
-  const store = followerState(node, job, signing.signed);
-  const verifyRate = await benchVerifying(store, key, tokens);
+  const store = followerState(rootKey, kek, node, job, signing.signed);
+  const verifyRate = await benchVerifying(store, kek, tokens);
   const raw = nodeCryptoRates(key, tokens[0]!);
-  const openssl = opensslRates();
+  const openssl = opensslEd25519Rates(OPENSSL_SECONDS);
 
   const signLine = `identity sign: signAllocations, ${PLAN_ALLOCS} one-task allocations, median of ${SIGN_RUNS} runs: ${signing.rate} identities/s, longest event-loop delay ${signing.maxDelayMs.toFixed(1)} ms`;
-  const verifyLine = `identity verify: verifyWorkloadIdentity against a StateStore of ${PLAN_ALLOCS} allocations, one at a time, median of ${VERIFY_RUNS} runs: ${verifyRate} verifications/s`;
+  const verifyLine = `identity verify: a follower's Authenticator and keyring over a StateStore of ${PLAN_ALLOCS} allocations, one at a time, median of ${VERIFY_RUNS} runs: ${verifyRate} verifications/s`;
   const rawLine = `identity ed25519 node:crypto, token-sized input: sign ${raw.sign} ops/s, verify ${raw.verify} ops/s; identities reach ${ratio(signing.rate, raw.sign)} and ${ratio(verifyRate, raw.verify)} of them`;
   if (typeof openssl === 'string') {
     return [signLine, verifyLine, rawLine, `identity ed25519 openssl speed: ${openssl}`];

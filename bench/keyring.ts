@@ -1,8 +1,8 @@
-import { spawnSync } from 'node:child_process';
 import { sign, verify } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { deriveSigningKey, generateRootKey } from '../src/keyring/index.js';
+import { opensslEd25519Rates } from './openssl-speed.js';
 
 /**
  * Raw Ed25519 rates of node:crypto on one core, the ceiling that identity signing in the plan
@@ -22,24 +22,6 @@ function opsPerSecond(ops: number, run: () => void): number {
   return Math.round(ops / ((performance.now() - started) / 1000));
 }
 
-/** Runs `openssl speed ed25519` and returns its sign/s and verify/s, or the reason it failed. */
-function opensslRates(): { sign: number; verify: number } | string {
-  const result = spawnSync('openssl', ['speed', '-seconds', String(OPENSSL_SECONDS), 'ed25519'], {
-    encoding: 'utf8',
-    timeout: (OPENSSL_SECONDS * 2 + 30) * 1000,
-  });
-  if (result.error !== undefined) return `openssl not run: ${result.error.message}`;
-  if (result.status !== 0) return `openssl speed exited with status ${result.status}`;
-  // The summary row reads "253 bits EdDSA (Ed25519)   <s/sign>   <s/verify>   <sign/s> <verify/s>".
-  const row = result.stdout.split('\n').find((line) => line.includes('(Ed25519)'));
-  const fields = row?.trim().split(/\s+/) ?? [];
-  const signRate = Number(fields.at(-2));
-  const verifyRate = Number(fields.at(-1));
-  if (!Number.isFinite(signRate) || !Number.isFinite(verifyRate))
-    return 'openssl speed output has no Ed25519 row';
-  return { sign: Math.round(signRate), verify: Math.round(verifyRate) };
-}
-
 export function runKeyringBench(): string[] {
   const { meta, material } = generateRootKey(Date.now() * 1_000_000);
   const key = deriveSigningKey(meta.KeyID, material);
@@ -55,7 +37,7 @@ export function runKeyringBench(): string[] {
     `keyring ed25519 node:crypto: ${OPS} signs, one core: ${signRate} ops/s`,
     `keyring ed25519 node:crypto: ${OPS} verifies, one core: ${verifyRate} ops/s`,
   ];
-  const openssl = opensslRates();
+  const openssl = opensslEd25519Rates(OPENSSL_SECONDS);
   if (typeof openssl === 'string') {
     lines.push(`keyring ed25519 openssl speed: ${openssl}`);
   } else {

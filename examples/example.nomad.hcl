@@ -27,14 +27,14 @@ job "example" {
         memory = 128 # MB
       }
 
-            # Asks for the task's workload identity in secrets/nomad_token. Servers accept the block, but
-      # NOTE: Signet does not sign identities yet, so the file is not written.
+      # The task's workload identity, signed by the leader when it places the allocation: in
+      # secrets/nomad_token (owner-only) and in NOMAD_TOKEN. Any server verifies it.
       identity {
-        env  = false
+        env  = true
         file = true
       }
 
-            # NOTE: accepted but not rendered yet: clients do not run templates so far.
+      # NOTE: accepted but not rendered yet: clients do not run templates so far.
       template {
         data        = "job {{ env \"NOMAD_JOB_ID\" }} in {{ env \"NOMAD_NAMESPACE\" }}\n"
         destination = "local/about.txt"
