@@ -16,7 +16,7 @@ export const EXAMPLE_JSON = {
           Config: { command: '/bin/sleep', args: ['3600'] },
           Env: { GREETING: 'hello' },
           Resources: { CPU: 100, MemoryMB: 128 },
-          Identity: { Env: false, File: true },
+          Identity: { Env: true, File: true },
           Templates: [
             {
               EmbeddedTmpl: 'job {{ env "NOMAD_JOB_ID" }} in {{ env "NOMAD_NAMESPACE" }}\n',
