@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID, sign, verify } from 'node:crypto';
+import { randomBytes, sign, verify } from 'node:crypto';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import pino from 'pino';
@@ -18,6 +18,7 @@ import { StateStore } from '../src/state/store.js';
 import type { Allocation } from '../src/structs/allocation.js';
 import type { Job } from '../src/structs/job.js';
 import type { Node } from '../src/structs/node.js';
+import { benchJob, benchNode, benchPlacement, median, T0 } from './fixtures.js';
 import { opensslEd25519Rates } from './openssl-speed.js';
 
 /**
@@ -36,98 +37,6 @@ const SIGN_RUNS = 3;
 const VERIFY_RUNS = 2;
 const RAW_OPS = 5_000;
 const OPENSSL_SECONDS = 2;
-/** A fixed Unix time in nanoseconds (2026-01-01T00:00:00Z) for the rows' own times. */
-const T0 = 1_767_225_600_000_000_000;
-
-function benchNode(): Node {
-  return {
-    ID: randomUUID(),
-    SecretID: randomUUID(),
-    Name: 'client-1',
-    Datacenter: 'dc1',
-    NodeClass: '',
-    Status: 'ready',
-    StatusDescription: '',
-    SchedulingEligibility: 'eligible',
-    NodeResources: { CPU: 1_000_000, MemoryMB: 1_000_000 },
-    Drivers: { mock: { Detected: true, Healthy: true } },
-    Attributes: { 'kernel.name': 'linux' },
-    StatusUpdatedAt: T0 / 1e9,
-    CreateIndex: 0,
-    ModifyIndex: 0,
-  };
-}
-
-function benchJob(): Job {
-  return {
-    ID: 'identity-bench',
-    Name: 'identity-bench',
-    Namespace: 'default',
-    Type: 'service',
-    Priority: 50,
-    Datacenters: ['dc1'],
-    TaskGroups: [
-      {
-        Name: 'web',
-        Count: PLAN_ALLOCS,
-        Tasks: [
-          {
-            Name: 'server',
-            Driver: 'mock',
-            Config: {},
-            Env: null,
-            Resources: { CPU: 20, MemoryMB: 20 },
-            Identity: null,
-            Identities: [],
-            Templates: [],
-            KillTimeout: 5_000_000_000,
-          },
-        ],
-      },
-    ],
-    ParentID: '',
-    Stop: false,
-    Status: 'pending',
-    CreateIndex: 0,
-    ModifyIndex: 0,
-    JobModifyIndex: 0,
-    SubmitTime: T0,
-  };
-}
-
-/** Builds an unsigned placement, as the scheduler hands it to the plan applier. */
-function placement(job: Job, node: Node, index: number): Allocation {
-  return {
-    ID: randomUUID(),
-    Namespace: job.Namespace,
-    EvalID: randomUUID(),
-    Name: `${job.ID}.web[${index}]`,
-    NodeID: node.ID,
-    NodeName: node.Name,
-    JobID: job.ID,
-    JobVersion: 0,
-    TaskGroup: 'web',
-    TaskResources: { server: { CPU: 20, MemoryMB: 20 } },
-    DesiredStatus: 'run',
-    DesiredDescription: '',
-    ClientStatus: 'pending',
-    ClientDescription: '',
-    TaskStates: {},
-    SignedIdentities: {},
-    SigningKeyID: '',
-    PreviousAllocation: '',
-    CreateIndex: 0,
-    ModifyIndex: 0,
-    AllocModifyIndex: 0,
-    CreateTime: T0,
-    ModifyTime: T0,
-  };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
 
 /** Bare node:crypto rates over a token-sized input, the ceiling without any JWS work. */
 function nodeCryptoRates(key: SigningKey, token: string): { sign: number; verify: number } {
@@ -225,9 +134,9 @@ export async function runIdentityBench(): Promise<string[]> {
   const rootKey = generateRootKey(T0);
   const key = deriveSigningKey(rootKey.meta.KeyID, rootKey.material);
   const kek = keyEncryptionKey(randomBytes(32));
-  const node = benchNode();
-  const job = benchJob();
-  const allocs = Array.from({ length: PLAN_ALLOCS }, (_, i) => placement(job, node, i));
+  const node = benchNode('client-1', 1_000_000, 1_000_000);
+  const job = benchJob('identity-bench', PLAN_ALLOCS);
+  const allocs = Array.from({ length: PLAN_ALLOCS }, (_, i) => benchPlacement(job, node, i));
   const ctx: SignAllocationsContext = {
     job: (namespace, id) => (namespace === job.Namespace && id === job.ID ? job : null),
     key,

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { encodeCommand } from '../src/state/commands.js';
@@ -6,6 +5,7 @@ import { StateStore } from '../src/state/store.js';
 import type { Allocation } from '../src/structs/allocation.js';
 import type { Job } from '../src/structs/job.js';
 import type { Node } from '../src/structs/node.js';
+import { benchJob, benchNode, benchPlacement, T0 } from './fixtures.js';
 
 /**
  * Cost of the replicated state machine alone, in one process. It applies pre-encoded namespace
@@ -25,8 +25,6 @@ const STATE_ALLOCS = 100_000;
 const NODES = 100;
 const JOBS = 100;
 const LARGE_RUNS = 5;
-/** A fixed Unix time in nanoseconds. */
-const T0 = 1_767_225_600_000_000_000;
 
 function namespaceUpserts(count: number, description: string): Uint8Array[] {
   const entries: Uint8Array[] = [];
@@ -57,77 +55,20 @@ function summarize(timesMs: number[]): string {
 }
 
 function node(i: number): Node {
-  return {
-    ID: randomUUID(),
-    SecretID: randomUUID(),
-    Name: `client-${i}`,
-    Datacenter: 'dc1',
-    NodeClass: '',
-    Status: 'ready',
-    StatusDescription: '',
-    SchedulingEligibility: 'eligible',
-    NodeResources: { CPU: 64_000, MemoryMB: 262_144 },
-    Drivers: { mock: { Detected: true, Healthy: true }, raw_exec: { Detected: true, Healthy: true } },
-    Attributes: { 'kernel.name': 'linux', 'cpu.arch': 'amd64' },
-    StatusUpdatedAt: T0 / 1e9,
-    CreateIndex: 0,
-    ModifyIndex: 0,
-  };
+  return benchNode(`client-${i}`, 64_000, 262_144);
 }
 
 function job(i: number): Job {
-  return {
-    ID: `job-${i}`,
-    Name: `job-${i}`,
-    Namespace: 'default',
-    Type: 'service',
-    Priority: 50,
-    Datacenters: ['dc1'],
-    TaskGroups: [
-      {
-        Name: 'web',
-        Count: STATE_ALLOCS / JOBS,
-        Tasks: [
-          {
-            Name: 'server',
-            Driver: 'mock',
-            Config: { run_for: '1h', exit_code: 0 },
-            Env: null,
-            Resources: { CPU: 100, MemoryMB: 128 },
-            Identity: null,
-            Identities: [],
-            Templates: [],
-            KillTimeout: 5_000_000_000,
-          },
-        ],
-      },
-    ],
-    ParentID: '',
-    Stop: false,
-    Status: 'pending',
-    CreateIndex: 0,
-    ModifyIndex: 0,
-    JobModifyIndex: 0,
-    SubmitTime: T0,
-  };
+  return benchJob(`job-${i}`, STATE_ALLOCS / JOBS);
 }
 
 /** Builds an allocation as it looks once its client reports it running: one task, two events. */
 function allocation(jobId: string, index: number, nodes: readonly Node[]): Allocation {
-  const placedOn = nodes[index % nodes.length]!;
   return {
-    ID: randomUUID(),
-    Namespace: 'default',
-    EvalID: randomUUID(),
+    ...benchPlacement(job(0), nodes[index % nodes.length]!, index),
     Name: `${jobId}.web[${index}]`,
-    NodeID: placedOn.ID,
-    NodeName: placedOn.Name,
     JobID: jobId,
     JobVersion: 3,
-    TaskGroup: 'web',
-    TaskResources: { server: { CPU: 100, MemoryMB: 128 } },
-    DesiredStatus: 'run',
-    DesiredDescription: '',
     ClientStatus: 'running',
     ClientDescription: 'Tasks are running',
     TaskStates: {
@@ -148,14 +89,6 @@ function allocation(jobId: string, index: number, nodes: readonly Node[]): Alloc
         ],
       },
     },
-    SignedIdentities: {},
-    SigningKeyID: '',
-    PreviousAllocation: '',
-    CreateIndex: 0,
-    ModifyIndex: 0,
-    AllocModifyIndex: 0,
-    CreateTime: T0,
-    ModifyTime: T0,
   };
 }
 
