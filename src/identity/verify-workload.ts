@@ -1,4 +1,4 @@
-import type { Allocation } from '../structs/allocation.js';
+import { type Allocation, isClientTerminal } from '../structs/allocation.js';
 import type { Job } from '../structs/job.js';
 import type { IdentityClaims } from './claims.js';
 import { IdentityError } from './errors.js';
@@ -18,13 +18,6 @@ export interface VerifyWorkloadIdentityOptions extends VerifyIdentityOptions {
 export interface VerifiedWorkload {
   readonly claims: IdentityClaims;
   readonly alloc: Allocation;
-}
-
-/** True once the client reports that the allocation ended, as Nomad 1.7 and later judge it for identities. */
-function isClientTerminal(alloc: Allocation): boolean {
-  return (
-    alloc.ClientStatus === 'complete' || alloc.ClientStatus === 'failed' || alloc.ClientStatus === 'lost'
-  );
 }
 
 function jobMatches(
@@ -79,7 +72,7 @@ export async function verifyWorkloadIdentity(
   if (!jobMatches(claims, alloc, options)) throw mismatch('nomad_job_id');
   if (!taskMatches(claims, alloc)) throw mismatch('nomad_task');
 
-  if (isClientTerminal(alloc)) {
+  if (isClientTerminal(alloc.ClientStatus)) {
     throw new IdentityError(
       'ALLOCATION_TERMINAL',
       `workload identity rejected: allocation ${allocationId} is terminal (client status ${alloc.ClientStatus})`,

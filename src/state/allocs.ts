@@ -1,4 +1,4 @@
-import type { Allocation, AllocClientStatus } from '../structs/allocation.js';
+import { type Allocation, isClientTerminal } from '../structs/allocation.js';
 import type { Evaluation } from '../structs/evaluation.js';
 import type { AllocClientUpdate, AllocStopDiff } from './alloc-fields.js';
 import { readAllocation } from './alloc-fields.js';
@@ -11,10 +11,6 @@ import { compareAscii } from './key-order.js';
 import { checkRowIndexes } from './row-indexes.js';
 import type { RowContext, TableSpec, Transaction } from './table.js';
 import type { Tables } from './tables.js';
-
-function isClientTerminal(status: AllocClientStatus): boolean {
-  return status === 'complete' || status === 'failed' || status === 'lost';
-}
 
 export interface PlanResult {
   readonly place: readonly Allocation[];
@@ -31,8 +27,9 @@ export interface PlanResult {
  * Stops set DesiredStatus `stop`, and `lost` replaces a client status that is not terminal yet, so
  * an allocation that completed stays complete.
  *
- * The whole command is rejected when a placement names a node or job that does not exist or reuses
- * the ID of another job's allocation, or when a stop names an unknown allocation. No command deletes
+ * The whole command is rejected when a placement names a node or job that does not exist, was
+ * signed with a root key that does not exist, or reuses the ID of another job's allocation, or
+ * when a stop names an unknown allocation. No command deletes
  * allocations or nodes, so only a faulty proposer builds such a plan.
  */
 export function applyPlan(txn: Transaction, tables: Tables, plan: PlanResult): ApplyResult {
@@ -53,6 +50,15 @@ export function applyPlan(txn: Transaction, tables: Tables, plan: PlanResult): A
       return rejected(
         404,
         `cannot apply plan: allocation ${alloc.ID} belongs to job ${JSON.stringify(alloc.JobID)} in namespace ${alloc.Namespace}, which does not exist`,
+      );
+    }
+    // The leader signs only with an applied key, but a rotation and a removal can commit between
+    // its signing and this entry. Tokens of a removed key would fail on every server for the
+    // allocation's whole life, so the plan is rejected and its worker plans again.
+    if (alloc.SigningKeyID !== '' && txn.draft(tables.rootKeys).get(alloc.SigningKeyID) === null) {
+      return rejected(
+        409,
+        `cannot apply plan: allocation ${alloc.ID} was signed with root key ${alloc.SigningKeyID}, which no longer exists`,
       );
     }
     const existing = allocs.get(alloc.ID);

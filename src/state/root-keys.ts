@@ -1,6 +1,6 @@
 import { ROOT_KEY_ALGORITHM, type RootKeyMeta, type RootKeyState } from '../keyring/root-key.js';
 import { WRAPPED_ROOT_KEY_BYTES } from '../keyring/wrap.js';
-import type { Allocation } from '../structs/allocation.js';
+import { type Allocation, isClientTerminal } from '../structs/allocation.js';
 import { APPLIED, type ApplyResult, rejected } from './apply-result.js';
 import { type FieldErrorFactory, invalidSnapshotField } from './errors.js';
 import { describeValue, readEnum, readFields, readNanoseconds, readString } from './fields.js';
@@ -142,14 +142,11 @@ export function deleteRootKey(
 }
 
 /**
- * True while an allocation's identities still verify: its client has not reported it finished.
- * Verification uses the same rule (Nomad 1.7 and later), so that the tasks of a stopping
- * allocation keep their access until they exit.
+ * True while an allocation's identities still verify: verification rejects them by the same rule,
+ * so a key that signed only finished allocations revokes nothing when it goes.
  */
 export function identityInUse(alloc: Pick<Allocation, 'ClientStatus'>): boolean {
-  return (
-    alloc.ClientStatus !== 'complete' && alloc.ClientStatus !== 'failed' && alloc.ClientStatus !== 'lost'
-  );
+  return !isClientTerminal(alloc.ClientStatus);
 }
 
 function withState(row: StoredRootKey, state: RootKeyState, index: number): StoredRootKey {

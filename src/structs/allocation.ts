@@ -61,12 +61,16 @@ export interface Allocation {
   readonly ModifyTime: number;
 }
 
+/**
+ * True once the client reports that the allocation ended, or the servers marked it lost. Its
+ * tasks no longer run, so its workload identities no longer verify (as Nomad 1.7 and later judge
+ * them), and the root key that signed them is no longer in use for it.
+ */
+export function isClientTerminal(status: AllocClientStatus): boolean {
+  return status === 'complete' || status === 'failed' || status === 'lost';
+}
+
 /** True once an allocation can no longer run: stopped by the servers, or finished on its client. */
 export function isTerminal(alloc: Pick<Allocation, 'DesiredStatus' | 'ClientStatus'>): boolean {
-  return (
-    alloc.DesiredStatus !== 'run' ||
-    alloc.ClientStatus === 'complete' ||
-    alloc.ClientStatus === 'failed' ||
-    alloc.ClientStatus === 'lost'
-  );
+  return alloc.DesiredStatus !== 'run' || isClientTerminal(alloc.ClientStatus);
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -130,6 +130,14 @@ describe('workload identities on a client agent', { timeout: 60_000 }, () => {
     for (const job of [identityJob, unsignedJob]) {
       await server.apply({ type: 'job-register', v: 1, job, eval: makeEval({ JobID: job.ID }) });
     }
+    // Placements must name a root key that the state has; the client never unwraps it.
+    await server.apply({
+      type: 'root-key-upsert',
+      v: 1,
+      key: { KeyID: KEY_ID, Algorithm: 'aes256-gcm', CreateTime: T0 },
+      wrappedKey: randomBytes(60).toString('base64'),
+      demoteTo: 'inactive',
+    });
     const onNode = { NodeID: agent.identity.ID, NodeName: 'client-1', TaskGroup: 'group' };
     signed = makeAlloc({
       ...onNode,

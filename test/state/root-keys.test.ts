@@ -40,9 +40,16 @@ function states(store: StateStore): string[] {
   return store.rootKeys().map((row) => row.Meta.State);
 }
 
-/** A store with job `web` and one allocation per given signing key and client status. */
-function storeWithAllocs(allocs: { keyId: string; status: 'running' | 'complete' | 'lost' }[]): StateStore {
+/**
+ * A store with the given root keys (the last one active), job `web`, and one allocation per given
+ * signing key and client status.
+ */
+function storeWithAllocs(
+  keys: readonly Extract<RootKeyCommand, { type: 'root-key-upsert' }>[],
+  allocs: { keyId: string; status: 'running' | 'complete' | 'failed' }[],
+): StateStore {
   const store = bootstrappedStore();
+  for (const key of keys) assert.equal(apply(store, key).ok, true);
   applyOk(store, entry('node-register', { node: makeNode() }));
   applyOk(store, entry('job-register', { job: makeJob(), eval: makeEval() }));
   const place = allocs.map((alloc, i) =>
@@ -58,7 +65,7 @@ function storeWithAllocs(allocs: { keyId: string; status: 'running' | 'complete'
     entry('alloc-client-update', {
       updates: allocs.map((alloc, i) => ({
         ID: `alloc-${i}`,
-        ClientStatus: alloc.status === 'lost' ? 'failed' : alloc.status,
+        ClientStatus: alloc.status,
         ClientDescription: '',
         TaskStates: {},
       })),
@@ -124,12 +131,13 @@ describe('root keys', () => {
   test('delete refuses the active key, and a key in use unless forced', () => {
     const inUse = newKey(T0);
     const finished = newKey(T0 + 1e9);
-    const store = storeWithAllocs([
-      { keyId: inUse.key.KeyID, status: 'running' },
-      { keyId: finished.key.KeyID, status: 'complete' },
-    ]);
-    apply(store, inUse);
-    apply(store, finished);
+    const store = storeWithAllocs(
+      [inUse, finished],
+      [
+        { keyId: inUse.key.KeyID, status: 'running' },
+        { keyId: finished.key.KeyID, status: 'complete' },
+      ],
+    );
     const active = newKey(T0 + 2e9);
     apply(store, active);
 
@@ -163,10 +171,13 @@ describe('root keys', () => {
 
   test('allocations are found by the key that signed them', () => {
     const key = newKey();
-    const store = storeWithAllocs([
-      { keyId: key.key.KeyID, status: 'running' },
-      { keyId: key.key.KeyID, status: 'lost' },
-    ]);
+    const store = storeWithAllocs(
+      [key],
+      [
+        { keyId: key.key.KeyID, status: 'running' },
+        { keyId: key.key.KeyID, status: 'failed' },
+      ],
+    );
     assert.deepEqual(
       store.allocationsBySigningKey(key.key.KeyID).map((alloc) => alloc.ID),
       ['alloc-0', 'alloc-1'],
@@ -218,6 +229,45 @@ describe('root keys', () => {
   });
 });
 
+describe('allocation identities in plans', () => {
+  test('a plan signed with a key removed since is rejected whole', () => {
+    const old = newKey(T0);
+    const store = storeWithAllocs([old], []);
+    apply(store, newKey(T0 + 1e9));
+    // Nothing uses the old key yet, so its removal is accepted while the plan is in flight.
+    assert.equal(
+      apply(store, { type: 'root-key-delete', v: 1, keyId: old.key.KeyID, force: false }).ok,
+      true,
+    );
+    const before = store.tableIndex('allocs');
+    const place = [
+      makeAlloc({
+        ID: 'signed-late',
+        SignedIdentities: { server: 'aaa.bbb.ccc' },
+        SigningKeyID: old.key.KeyID,
+      }),
+    ];
+    const result = store.apply(
+      store.latestIndex + 1,
+      entry('plan-apply', { place, stop: [], evals: [], time: T0 }),
+    );
+    assert.equal(result.ok, false);
+    assert.equal(result.ok === false && result.status, 409);
+    assert.match(result.ok === false ? result.message : '', new RegExp(old.key.KeyID));
+    assert.equal(store.allocation('signed-late'), null);
+    assert.equal(store.tableIndex('allocs'), before);
+  });
+
+  test('an unsigned placement needs no key', () => {
+    const store = storeWithAllocs([], []);
+    applyOk(
+      store,
+      entry('plan-apply', { place: [makeAlloc({ ID: 'unsigned' })], stop: [], evals: [], time: T0 }),
+    );
+    assert.equal(store.allocation('unsigned')?.SigningKeyID, '');
+  });
+});
+
 describe('allocation identities across versions', () => {
   test('plan-apply v1 reads allocations as unsigned and refuses identity fields', () => {
     const { SignedIdentities: _s, SigningKeyID: _k, ...unsigned } = makeAlloc();
@@ -248,7 +298,8 @@ describe('allocation identities across versions', () => {
   });
 
   test('a version 2 snapshot restores with unsigned allocations and no keys', () => {
-    const store = storeWithAllocs([{ keyId: randomUUID(), status: 'running' }]);
+    const key = newKey();
+    const store = storeWithAllocs([key], [{ keyId: key.key.KeyID, status: 'running' }]);
     const image = snapshotPackr.unpack(store.snapshot()) as {
       v: number;
       tables: Record<string, { rows: Record<string, unknown>[] }>;
