@@ -2,6 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { LocalStateStore } from '../../src/client/local-state.js';
+import { clientPaths } from '../../src/client/node-identity.js';
 import type { AgentConfigInput } from '../../src/server/agent-config.js';
 
 const REPO_ROOT = resolve(import.meta.dirname, '../..');
@@ -72,6 +74,25 @@ export class ClientProcess {
     clearTimeout(timer);
     this.#child = null;
     return code;
+  }
+
+  /**
+   * Kills the process group of every task the client's local state records, as a test's cleanup
+   * must: a stopped client leaves its tasks running, as Nomad's does. Call it after `stop`.
+   */
+  async killTasks(): Promise<void> {
+    const { records } = await new LocalStateStore(clientPaths(this.dataDir).allocStateDir).loadAll();
+    for (const record of records) {
+      for (const task of Object.values(record.tasks)) {
+        const pid = (task.handle as { data?: { pid?: unknown } } | null)?.data?.pid;
+        if (typeof pid !== 'number') continue;
+        try {
+          process.kill(-pid, 'SIGKILL');
+        } catch {
+          // Already gone.
+        }
+      }
+    }
   }
 
   async nodeId(): Promise<string> {
