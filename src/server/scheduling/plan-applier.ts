@@ -164,6 +164,9 @@ function placements(plan: Plan): Allocation[] {
  * Splits a batch into plan-apply commands that each encode to at most MAX_ENTRY_BYTES. Stops go
  * first, so that the capacity they free exists before the placements that count on it.
  */
+// TODO: gate plan-apply v2 and the keyring's first key on every server running a version that
+// reads them. Today a server of an older build stops at the first such entry, so an upgrade from a
+// build without workload identities restarts every server at once (docs/server.md, Upgrades).
 function planCommands(
   place: readonly Allocation[],
   stop: readonly StopDiff[],
