@@ -10,7 +10,7 @@ const PUBLIC_PATH_PREFIX = '/.well-known/';
 /**
  * Extracts a request's token the way Nomad does. A non-empty `X-Nomad-Token` wins and is trimmed.
  * Otherwise `Authorization: Bearer TOKEN` is used: the scheme is matched without regard to case,
- * and the token is the first space-separated word after it. An `Authorization` header with any
+ * and the token is the first word after it, after spaces or tabs. An `Authorization` header with any
  * other scheme (such as `Basic` added by a reverse proxy) is ignored, so the request is anonymous.
  * Returns null when there is no token.
  */
@@ -21,10 +21,11 @@ export function requestToken(headers: IncomingHttpHeaders): string | null {
 
   const authorization = headers.authorization;
   if (authorization === undefined) return null;
-  const words = authorization.split(' ');
-  if (words.length < 2 || words[0]!.toLowerCase() !== 'bearer') return null;
-  const bearer = words.slice(1).find((word) => word.trim() !== '');
-  return bearer === undefined ? null : bearer.trim();
+  // RFC 7235 allows any run of spaces or tabs after the scheme; splitting on single spaces only
+  // would turn `Bearer<TAB>TOKEN` into an anonymous request instead of checking its token.
+  const [scheme, bearer] = authorization.trim().split(/[ \t]+/);
+  if (scheme?.toLowerCase() !== 'bearer' || bearer === undefined || bearer === '') return null;
+  return bearer;
 }
 
 /**

@@ -161,11 +161,13 @@ export class StateStore {
     return this.#tables.allocs.listBy('signingKey', keyId);
   }
 
-  /** Returns every root key, oldest first (by CreateTime, then KeyID), with wrapped material only. */
+  /**
+   * Returns every root key in the order the log created them (by CreateIndex), so the active key
+   * is last, with wrapped material only. CreateTime comes from each proposer's clock, so it can
+   * disagree with that order when servers' clocks differ.
+   */
   rootKeys(): StoredRootKey[] {
-    return [...this.#tables.rootKeys.list()].sort(
-      (a, b) => a.Meta.CreateTime - b.Meta.CreateTime || (a.Meta.KeyID < b.Meta.KeyID ? -1 : 1),
-    );
+    return [...this.#tables.rootKeys.list()].sort((a, b) => a.Meta.CreateIndex - b.Meta.CreateIndex);
   }
 
   rootKey(keyId: string): StoredRootKey | null {

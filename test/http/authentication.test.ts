@@ -14,6 +14,7 @@ describe('requestToken', () => {
     ['Bearer', { authorization: 'Bearer xyz' }, 'xyz'],
     ['scheme of any case', { authorization: 'bEaReR xyz' }, 'xyz'],
     ['first word after the scheme', { authorization: 'Bearer   xyz trailing words' }, 'xyz'],
+    ['tab after the scheme', { authorization: 'Bearer\txyz' }, 'xyz'],
     ['Basic ignored', { authorization: 'Basic dXNlcjpwYXNz' }, null],
     ['scheme without token', { authorization: 'Bearer' }, null],
     ['scheme with blanks only', { authorization: 'Bearer   ' }, null],
