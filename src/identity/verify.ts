@@ -17,9 +17,11 @@ const QUOTABLE_ALG = /^[A-Za-z0-9+_-]{1,32}$/;
 export interface VerifyIdentityOptions {
   /**
    * Returns the signing key of a root key id, or null when this server has no such key. Called
-   * only after the header passed its checks.
+   * only after the header passed its checks. `unverifiedClaims` is the payload, or null when it is
+   * not a JSON object. Its signature is not checked yet, so it may decide how the key is looked up
+   * (whether to wait for it), never whether the token is accepted.
    */
-  key(kid: string): Promise<SigningKey | null>;
+  key(kid: string, unverifiedClaims: Readonly<Record<string, unknown>> | null): Promise<SigningKey | null>;
   /** Current time, Unix milliseconds. */
   readonly now: number;
   /** Clock skew allowed on the time claims, in seconds; DEFAULT_LEEWAY_SECONDS when absent. */
@@ -119,7 +121,8 @@ export async function verifyToken(token: string, options: VerifyIdentityOptions)
 
   const jws = parseCompactJws(token);
   const keyId = checkHeader(jws.header);
-  const key = await options.key(keyId);
+  const payload = parsePayload(jws.payload);
+  const key = await options.key(keyId, payload);
   if (key === null) {
     throw new IdentityError('KEY_UNKNOWN', `invalid workload identity: no root key ${keyId} in the keyring`, {
       keyId,
@@ -140,7 +143,6 @@ export async function verifyToken(token: string, options: VerifyIdentityOptions)
     );
   }
 
-  const payload = parsePayload(jws.payload);
   if (payload === null) {
     throw new IdentityError('CLAIMS_INVALID', 'invalid workload identity: payload is not a JSON object', {
       keyId,

@@ -9,6 +9,7 @@ import {
   identityClaims,
   MAX_TOKEN_LENGTH,
   signIdentity,
+  type VerifyIdentityOptions,
   verifyIdentity,
 } from '../../src/identity/index.js';
 import type { SigningKey } from '../../src/keyring/index.js';
@@ -52,7 +53,7 @@ function secretsOf(key: SigningKey): string[] {
  */
 async function rejection(
   token: string,
-  options: { key: (kid: string) => Promise<SigningKey | null>; now?: number; leewaySeconds?: number },
+  options: { key: VerifyIdentityOptions['key']; now?: number; leewaySeconds?: number },
   secrets: string[] = [],
 ): Promise<IdentityError> {
   try {
@@ -284,6 +285,35 @@ describe('verifyIdentity rejects', () => {
     const signingInput = `${base64urlJson(header)}.${Buffer.from('not json').toString('base64url')}`;
     const signature = sign(null, Buffer.from(signingInput), key.privateKey).toString('base64url');
     assert.equal(await codeOf(`${signingInput}.${signature}`, key), 'CLAIMS_INVALID');
+  });
+});
+
+describe('verifyIdentity key lookup', () => {
+  test('receives the unverified claims', async () => {
+    const key = makeSigningKey();
+    const seen: unknown[] = [];
+    const lookup: VerifyIdentityOptions['key'] = async (kid, unverifiedClaims) => {
+      seen.push(unverifiedClaims);
+      return kid === key.keyId ? key : null;
+    };
+    const claims = claimsFor();
+    const token = signIdentity(key, claims);
+    await verifyIdentity(token, { key: lookup, now: NOW_MS });
+    assert.deepEqual(seen, [JSON.parse(JSON.stringify(claims))]);
+
+    // A forged payload reaches the lookup as it is, and the signature check still rejects it.
+    seen.length = 0;
+    const forged = { ...claims, nomad_allocation_id: 'another-alloc' };
+    const [header, , signature] = token.split('.') as [string, string, string];
+    const forgedError = await rejection(`${header}.${base64urlJson(forged)}.${signature}`, { key: lookup });
+    assert.equal(forgedError.code, 'SIGNATURE_INVALID');
+    assert.deepEqual(seen, [JSON.parse(JSON.stringify(forged))]);
+
+    // A payload that is not a JSON object reaches it as null, and fails only after the signature check.
+    seen.length = 0;
+    const arrayPayload = signRaw({ alg: 'EdDSA', kid: key.keyId, typ: 'JWT' }, [claims], key.privateKey);
+    assert.equal((await rejection(arrayPayload, { key: lookup })).code, 'CLAIMS_INVALID');
+    assert.deepEqual(seen, [null]);
   });
 });
 

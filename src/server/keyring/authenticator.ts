@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { IdentityError, verifyWorkloadIdentity } from '../../identity/index.js';
+import type { SigningKey } from '../../keyring/index.js';
 import type { StateStore } from '../../state/store.js';
 import type { Principal } from '../backend.js';
 import { RequestError } from '../request-error.js';
@@ -40,11 +41,10 @@ export class Authenticator {
     // Until then any UUID passes as an anonymous ACL token.
     if (UUID.test(token)) return { kind: 'acl-token', secretId: token };
 
-    const { state, keyring } = this.#deps;
+    const { state } = this.#deps;
     try {
       const { claims, alloc } = await verifyWorkloadIdentity(token, {
-        // A kid that is not a UUID names no root key, so it is not worth a wait.
-        key: (kid) => (UUID.test(kid) ? keyring.waitForKey(kid) : Promise.resolve(null)),
+        key: (kid, unverifiedClaims) => this.#findKey(kid, unverifiedClaims),
         now: this.#deps.now(),
         allocation: (id) => state.allocation(id),
         job: (namespace, jobId) => state.job(namespace, jobId),
@@ -55,6 +55,34 @@ export class Authenticator {
       this.#logRejection(err);
       throw new RequestError(403, 'Permission denied');
     }
+  }
+
+  /**
+   * Looks up root key `kid`, and waits for this server to apply it only when the wait can help.
+   * The leader signs a token only with a key whose entry committed before the plan entry that
+   * carries the token, and a task's token is never replaced. So once this server has applied an
+   * allocation that contains a token for the claimed task, it has applied the key too, unless the
+   * key was removed since. The claims are not verified here. They only decide whether to wait,
+   * and the keyring caps the waits that false claims can cause.
+   */
+  #findKey(
+    kid: string,
+    unverifiedClaims: Readonly<Record<string, unknown>> | null,
+  ): Promise<SigningKey | null> {
+    const { state, keyring } = this.#deps;
+    // A kid that is not a UUID names no root key.
+    if (!UUID.test(kid)) return Promise.resolve(null);
+    const allocationId = unverifiedClaims?.nomad_allocation_id;
+    const task = unverifiedClaims?.nomad_task;
+    // A token without these claims fails the claim checks whatever its key.
+    if (typeof allocationId !== 'string' || allocationId === '' || typeof task !== 'string' || task === '') {
+      return Promise.resolve(keyring.signingKey(kid));
+    }
+    const alloc = state.allocation(allocationId);
+    if (alloc !== null && Object.hasOwn(alloc.SignedIdentities, task)) {
+      return Promise.resolve(keyring.signingKey(kid));
+    }
+    return keyring.waitForKey(kid);
   }
 
   /** Logs a rejected identity at warn, at most WARN_LINES_PER_SECOND a second, so a flood of bad tokens cannot fill the log. */

@@ -1,10 +1,10 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { RootKeyMeta } from '../../keyring/index.js';
 import type { RootKeyCommand } from '../../state/root-key-commands.js';
 import { identityInUse, type StoredRootKey } from '../../state/root-keys.js';
 import type { StateStore } from '../../state/store.js';
 import type { ServerKeyring } from './server-keyring.js';
+import { GLOBAL_TIMERS, type KeyringTimers, pause } from './timers.js';
 
 /** First pause after a failed attempt to create the first key; it doubles up to RETRY_MAX_MS. */
 const RETRY_MIN_MS = 100;
@@ -16,7 +16,7 @@ export interface KeyringLeaderOptions {
   readonly rotationThresholdMs: number;
   /** Age since creation, in ms, after which an unused inactive key is removed (`server.root_key_gc_threshold`). */
   readonly gcThresholdMs: number;
-  /** Time between two checks, in ms (`server.root_key_gc_interval`). */
+  /** Time from the end of one check to the start of the next, in ms (`server.root_key_gc_interval`). */
   readonly gcIntervalMs: number;
 }
 
@@ -36,6 +36,8 @@ export interface KeyringLeaderDeps {
   readonly commit: (command: RootKeyCommand) => Promise<number>;
   /** Wall clock in Unix milliseconds; key ages compare it with each key's CreateTime. */
   readonly now: () => number;
+  /** Timers for the retry pauses and the periodic checks; the global ones by default. */
+  readonly timers?: KeyringTimers;
   readonly options: KeyringLeaderOptions;
   readonly logger: Logger;
 }
@@ -45,16 +47,20 @@ export interface KeyringLeaderDeps {
  * when it steps down. A new term gets a new instance.
  *
  * First it makes sure an active key exists (`ensureActiveKey`), retrying until it succeeds or is
- * stopped: the plan applier must not sign before that. Then, every `gcIntervalMs`, one pass
- * (`check`) rotates the active key once it is older than `rotationThresholdMs`, ends rekeys, and
- * removes inactive keys older than `gcThresholdMs` that no allocation which may still run was
- * signed with. Passes never overlap, and a failed step is logged and tried again on the next pass.
+ * stopped: the plan applier must not sign before that. Then it runs one pass (`check`)
+ * `gcIntervalMs` after the start, and again `gcIntervalMs` after each pass ended. A pass rotates
+ * the active key once it is older than `rotationThresholdMs`, ends rekeys, and removes inactive
+ * keys older than `gcThresholdMs` that no allocation which may still run was signed with. The
+ * timer is armed again only once a pass ended, so passes never overlap, and a failed step is
+ * logged and tried again on the next pass. After `stop` no timer is left armed.
  */
 export class KeyringLeader {
   readonly #deps: KeyringLeaderDeps;
+  readonly #timers: KeyringTimers;
   readonly #abort = new AbortController();
   #ready: Promise<RootKeyMeta | null> | null = null;
-  #timer: NodeJS.Timeout | null = null;
+  /** Handle of the timer of the next pass, while one is armed. */
+  #timer: unknown = null;
   #pass: Promise<void> | null = null;
   /**
    * Applied index when the previous pass ended (or when this leader's state was complete). Only
@@ -66,19 +72,20 @@ export class KeyringLeader {
 
   constructor(deps: KeyringLeaderDeps) {
     this.#deps = deps;
+    this.#timers = deps.timers ?? GLOBAL_TIMERS;
   }
 
   /** Ensures an active key, then starts the periodic checks. Resolves once both are done, or when stopped first. */
   async start(): Promise<void> {
     const active = await this.ensureActiveKey();
-    if (active === null || this.#abort.signal.aborted) return;
-    this.#timer = setInterval(() => void this.#runPass(), this.#deps.options.gcIntervalMs);
+    if (active === null) return;
+    this.#armPassTimer();
   }
 
   /** Stops the checks and the retries; resolves once a pass in progress has ended. */
   async stop(): Promise<void> {
     this.#abort.abort();
-    if (this.#timer !== null) clearInterval(this.#timer);
+    if (this.#timer !== null) this.#timers.clearTimeout(this.#timer);
     this.#timer = null;
     await Promise.allSettled([this.#ready, this.#pass]);
   }
@@ -121,6 +128,15 @@ export class KeyringLeader {
     this.#settledIndex = state.latestIndex;
   }
 
+  /** Arms the timer of the next pass, unless stopped. */
+  #armPassTimer(): void {
+    if (this.#abort.signal.aborted) return;
+    this.#timer = this.#timers.setTimeout(() => {
+      this.#timer = null;
+      void this.#runPass().then(() => this.#armPassTimer());
+    }, this.#deps.options.gcIntervalMs);
+  }
+
   #runPass(): Promise<void> {
     if (this.#pass !== null) return this.#pass;
     this.#pass = this.check()
@@ -157,7 +173,7 @@ export class KeyringLeader {
         const level = attempt === 1 || attempt % 10 === 0 ? 'warn' : 'debug';
         logger[level]({ err, attempt, retryInMs: pauseMs }, 'could not ensure an active root key; retrying');
       }
-      await delay(pauseMs, undefined, { signal }).catch(() => undefined);
+      await pause(this.#timers, pauseMs, signal);
       pauseMs = Math.min(pauseMs * 2, RETRY_MAX_MS);
     }
     return null;

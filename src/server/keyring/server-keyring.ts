@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import {
+  type Ed25519PublicJwk,
   type JsonWebKeySet,
   jwks,
   KeyringError,
@@ -11,9 +12,19 @@ import {
 import type { DemotedState } from '../../state/root-keys.js';
 import type { StateStore, StoredRootKey } from '../../state/store.js';
 import { newRootKeyCommand, type RootKeyUpsert } from './new-root-key.js';
+import { GLOBAL_TIMERS, type KeyringTimers } from './timers.js';
 
 /** How long `waitForKey` waits for a key's entry by default: Nomad waits up to 1 s for a follower to catch up. */
 const DEFAULT_WAIT_MS = 1000;
+
+/**
+ * Default cap on the `waitForKey` calls in progress at once. Each one keeps a request, a timer and
+ * a state waiter for up to its timeout, and a token with a made-up kid costs its sender nothing.
+ * NOTE: 128 is a judgement, not a measurement. Genuine waits happen only while this server lags
+ * behind a key rotation, and past the cap such tokens are rejected at once as signed by an
+ * unknown key.
+ */
+export const MAX_KEY_WAITS = 128;
 
 /**
  * Passed to `SigningKeyCache.get` for a key that is already cached, where the cache ignores the
@@ -27,6 +38,10 @@ export interface ServerKeyringDeps {
   /** Key-encryption key derived from `server.encrypt` (keyEncryptionKey); the same on every server. */
   readonly kek: Buffer;
   readonly logger: Logger;
+  /** Timers for the `waitForKey` deadlines; the global ones by default. */
+  readonly timers?: KeyringTimers;
+  /** Cap on the `waitForKey` calls that wait at once; MAX_KEY_WAITS by default. */
+  readonly maxKeyWaits?: number;
 }
 
 /**
@@ -44,18 +59,34 @@ export class ServerKeyring {
   readonly #state: StateStore;
   readonly #kek: Buffer;
   readonly #log: Logger;
+  readonly #timers: KeyringTimers;
+  readonly #maxKeyWaits: number;
   readonly #cache = new SigningKeyCache();
   /** Ids in `#cache`, which has no way to list them, so that keys removed from the state can be dropped. */
   readonly #cached = new Set<string>();
   /** Ids of keys that failed to unwrap; each was logged once. */
   readonly #unusable = new Set<string>();
+  /** Count of changes to `#unusable`, so that a cached key set can tell whether it is stale. */
+  #unusableVersion = 0;
   /** `rootKeys` table index at the last check for removed keys. */
   #prunedAt = 0;
+  /** Key set of the last `publicKeys` call, with the table index and `#unusableVersion` it was built at. */
+  #publicKeys: {
+    readonly index: number;
+    readonly unusableVersion: number;
+    readonly set: JsonWebKeySet;
+  } | null = null;
+  /** `waitForKey` calls waiting now. */
+  #keyWaits = 0;
+  /** `waitForKey` calls that returned null without a wait because `#maxKeyWaits` were waiting. */
+  #rejectedKeyWaits = 0;
 
   constructor(deps: ServerKeyringDeps) {
     this.#state = deps.state;
     this.#kek = deps.kek;
     this.#log = deps.logger;
+    this.#timers = deps.timers ?? GLOBAL_TIMERS;
+    this.#maxKeyWaits = deps.maxKeyWaits ?? MAX_KEY_WAITS;
   }
 
   /**
@@ -74,16 +105,24 @@ export class ServerKeyring {
   /**
    * Returns the signing key of `keyId`, waiting up to `timeoutMs` for this server to apply the
    * key's entry, because a token may reach a follower before the key that signed it does. Resolves
-   * with null at the deadline, or at once when the key is present but cannot be unwrapped.
+   * with null at the deadline, or at once when the key is present but cannot be unwrapped, or when
+   * `maxKeyWaits` calls are waiting already.
    */
   async waitForKey(keyId: string, timeoutMs: number = DEFAULT_WAIT_MS): Promise<SigningKey | null> {
     // The common case, a key already applied, returns without arming a timer.
     let key = this.signingKey(keyId);
     if (key !== null || this.#unusable.has(keyId)) return key;
-    // A referenced timer rather than AbortSignal.timeout, whose unreferenced timer would let a
-    // process with nothing else to do exit in the middle of the wait.
+    if (this.#keyWaits >= this.#maxKeyWaits) {
+      this.#rejectedKeyWaits++;
+      this.#log.debug(
+        { keyId, waiting: this.#keyWaits, rejectedWaits: this.#rejectedKeyWaits },
+        'root key not found and the cap on waits for root keys is reached, so the key counts as unknown without a wait',
+      );
+      return null;
+    }
+    this.#keyWaits++;
     const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(), timeoutMs);
+    const timer = this.#timers.setTimeout(() => deadline.abort(), timeoutMs);
     try {
       for (;;) {
         await this.#state.waitForChange('rootKeys', this.#state.tableIndex('rootKeys'), deadline.signal);
@@ -91,7 +130,8 @@ export class ServerKeyring {
         if (key !== null || this.#unusable.has(keyId) || deadline.signal.aborted) return key;
       }
     } finally {
-      clearTimeout(timer);
+      this.#timers.clearTimeout(timer);
+      this.#keyWaits--;
     }
   }
 
@@ -107,15 +147,29 @@ export class ServerKeyring {
    * Returns the public keys of every root key that still verifies: all but `deprecated` ones,
    * oldest first. A key that cannot be unwrapped here is left out (and was logged): no server
    * sharing this `server.encrypt` could verify its tokens either.
+   *
+   * The set is built again only when the `rootKeys` table or the set of unusable keys changed, so
+   * calls in between return the same frozen object.
    */
   publicKeys(): JsonWebKeySet {
+    const index = this.#state.tableIndex('rootKeys');
+    const cached = this.#publicKeys;
+    if (cached !== null && cached.index === index && cached.unusableVersion === this.#unusableVersion) {
+      return cached.set;
+    }
     const keys: SigningKey[] = [];
     for (const row of this.#state.rootKeys()) {
       if (row.Meta.State === 'deprecated') continue;
       const key = this.signingKey(row.Meta.KeyID);
       if (key !== null) keys.push(key);
     }
-    return jwks(keys);
+    // Frozen because every caller shares it. The version is read after the loop, which may have
+    // marked a key unusable.
+    const set: JsonWebKeySet = Object.freeze({
+      keys: Object.freeze(jwks(keys).keys.map((jwk) => Object.freeze(jwk))) as Ed25519PublicJwk[],
+    });
+    this.#publicKeys = { index, unusableVersion: this.#unusableVersion, set };
+    return set;
   }
 
   /** Number of signing keys held in memory. */
@@ -149,6 +203,7 @@ export class ServerKeyring {
     } catch (err) {
       if (!(err instanceof KeyringError)) throw err;
       this.#unusable.add(keyId);
+      this.#unusableVersion++;
       // The KeyringError message names the key id and the likely cause; it never contains material.
       this.#log.error(
         { keyId, code: err.code, state: row.Meta.State },
@@ -176,7 +231,9 @@ export class ServerKeyring {
       this.#cached.delete(keyId);
     }
     for (const keyId of this.#unusable) {
-      if (this.#state.rootKey(keyId) === null) this.#unusable.delete(keyId);
+      if (this.#state.rootKey(keyId) !== null) continue;
+      this.#unusable.delete(keyId);
+      this.#unusableVersion++;
     }
   }
 }

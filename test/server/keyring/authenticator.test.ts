@@ -1,26 +1,36 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
+import pino from 'pino';
 import { identityClaims, signIdentity } from '../../../src/identity/index.js';
 import { Authenticator } from '../../../src/server/keyring/authenticator.js';
+import { newRootKeyCommand } from '../../../src/server/keyring/new-root-key.js';
 import { ServerKeyring } from '../../../src/server/keyring/server-keyring.js';
 import { RequestError } from '../../../src/server/request-error.js';
 import type { StateStore } from '../../../src/state/store.js';
-import { makeJob } from '../../state/workload-fixtures.js';
+import { applyOk, entry, makeAlloc, makeJob, T0 } from '../../state/workload-fixtures.js';
 import {
   addKey,
+  applyKeyCommand,
   bootstrappedStore,
   capturingLogger,
+  FakeTimers,
   LEVEL,
   newKek,
   placeSignedAllocs,
   setClientStatus,
   T0_MS,
+  withDeadline,
 } from './support.js';
+
+const silent = pino({ level: 'silent' });
 
 interface Setup {
   readonly store: StateStore;
+  readonly kek: Buffer;
   readonly keyring: ServerKeyring;
+  /** The keyring's timers: a wait for a key ends only when the test fires its timer. */
+  readonly timers: FakeTimers;
   readonly authenticator: Authenticator;
   readonly lines: Record<string, unknown>[];
   readonly raw: string[];
@@ -29,13 +39,18 @@ interface Setup {
   readonly token: (overrides?: { now?: number }) => string;
 }
 
+function base64urlJson(value: unknown): string {
+  return Buffer.from(JSON.stringify(value)).toString('base64url');
+}
+
 function setup(): Setup {
   const store = bootstrappedStore();
   const kek = newKek();
   const keyId = addKey(store, kek);
   placeSignedAllocs(store, [{ keyId, status: 'running' }]);
   const { logger, lines, raw } = capturingLogger();
-  const keyring = new ServerKeyring({ state: store, kek, logger });
+  const timers = new FakeTimers();
+  const keyring = new ServerKeyring({ state: store, kek, logger, timers });
   const clock = { now: T0_MS };
   const authenticator = new Authenticator({ state: store, keyring, now: () => clock.now, logger });
   const job = makeJob();
@@ -50,12 +65,12 @@ function setup(): Setup {
         now: overrides.now ?? clock.now,
       }),
     );
-  return { store, keyring, authenticator, lines, raw, clock, token };
+  return { store, kek, keyring, timers, authenticator, lines, raw, clock, token };
 }
 
 async function assertDenied(authenticator: Authenticator, token: string): Promise<void> {
   await assert.rejects(
-    authenticator.authenticate(token),
+    withDeadline(authenticator.authenticate(token), 'the token is rejected'),
     (err: unknown) =>
       err instanceof RequestError && err.status === 403 && err.message === 'Permission denied',
   );
@@ -83,10 +98,8 @@ describe('Authenticator', () => {
     const good = token();
     const [header, payload, signature] = good.split('.') as [string, string, string];
     const flipped = `${signature.slice(0, -2)}${signature.endsWith('AA') ? 'BA' : 'AA'}`;
-    const unknownKid = Buffer.from(JSON.stringify({ alg: 'EdDSA', kid: randomUUID(), typ: 'JWT' })).toString(
-      'base64url',
-    );
-    const none = Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url');
+    const unknownKid = base64urlJson({ alg: 'EdDSA', kid: randomUUID(), typ: 'JWT' });
+    const none = base64urlJson({ alg: 'none', typ: 'JWT' });
 
     const cases: [string, string][] = [
       ['not a token', 'TOKEN_MALFORMED'],
@@ -112,6 +125,57 @@ describe('Authenticator', () => {
     assert.ok(!log.includes(good));
     assert.ok(!log.includes(signature));
     assert.ok(!log.includes(payload));
+  });
+
+  test('unknown kid is not waited for when waiting cannot help', async () => {
+    const { authenticator, token, timers, store, lines } = setup();
+    const [, payload, signature] = token().split('.') as [string, string, string];
+    const unknownKid = base64urlJson({ alg: 'EdDSA', kid: randomUUID(), typ: 'JWT' });
+    const cases: [string, string][] = [
+      // alloc-0 is applied and contains a token for task server, so its plan's key was applied first.
+      ['claims of an applied allocation', payload],
+      ['no allocation claim', base64urlJson({ nomad_task: 'server' })],
+      ['no task claim', base64urlJson({ nomad_allocation_id: 'alloc-0' })],
+      ['empty allocation claim', base64urlJson({ nomad_allocation_id: '', nomad_task: 'server' })],
+      ['payload not an object', base64urlJson([1, 2])],
+    ];
+    for (const [name, claims] of cases) {
+      lines.length = 0;
+      const denied = assertDenied(authenticator, `${unknownKid}.${claims}.${signature}`);
+      assert.equal(timers.armedTotal, 0, `${name}: armed a wait for the key`);
+      assert.equal(store.pendingWaits('rootKeys'), 0, `${name}: waits for the rootKeys table`);
+      await denied;
+      assert.equal(lines.find((line) => line.level === LEVEL.warn)?.code, 'KEY_UNKNOWN', name);
+    }
+  });
+
+  test('a lagging server waits for the key of a new allocation', async () => {
+    const { store, kek, authenticator, timers } = setup();
+    // The leader rotated to a key and placed alloc-1 with a token it signed; this server has
+    // applied neither entry yet.
+    const { command, meta } = newRootKeyCommand(kek, T0_MS + 1000, 'inactive');
+    const leaderStore = bootstrappedStore();
+    applyKeyCommand(leaderStore, command);
+    const newKey = new ServerKeyring({ state: leaderStore, kek, logger: silent }).signingKey(meta.KeyID)!;
+    const alloc = makeAlloc({ ID: 'alloc-1', Name: 'web.frontend[1]' });
+    const job = makeJob();
+    const token = signIdentity(
+      newKey,
+      identityClaims({ alloc, job, task: job.TaskGroups[0]!.Tasks[0]!, region: 'global', now: T0_MS }),
+    );
+
+    const principal = authenticator.authenticate(token);
+    assert.equal(timers.pending, 1);
+    assert.equal(store.pendingWaits('rootKeys'), 1);
+    applyKeyCommand(store, command);
+    const place = [{ ...alloc, SignedIdentities: { server: token }, SigningKeyID: meta.KeyID }];
+    applyOk(store, entry('plan-apply', { place, stop: [], evals: [], time: T0 }));
+
+    const result = await principal;
+    assert.ok(result.kind === 'workload');
+    assert.equal(result.alloc.ID, 'alloc-1');
+    assert.equal(timers.pending, 0);
+    assert.equal(store.pendingWaits('rootKeys'), 0);
   });
 
   test('a flood of rejections is rate-limited and counted', async () => {

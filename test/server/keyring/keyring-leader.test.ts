@@ -10,12 +10,14 @@ import {
   applyKeyCommand,
   bootstrappedStore,
   capturingLogger,
+  FakeTimers,
   HOUR_MS,
   LEVEL,
   newKek,
   placeSignedAllocs,
   setClientStatus,
   T0_MS,
+  withDeadline,
 } from './support.js';
 
 const silent = pino({ level: 'silent' });
@@ -33,8 +35,12 @@ interface Harness {
   readonly keyring: ServerKeyring;
   readonly leader: KeyringLeader;
   readonly committed: RootKeyCommand[];
+  /** Calls of `commit`, failed ones included. */
+  readonly attempts: { count: number };
   /** The fake wall clock, in Unix ms. */
   readonly clock: { now: number };
+  /** The leader's timers, which run only when the test fires them. */
+  readonly timers: FakeTimers;
 }
 
 /**
@@ -53,13 +59,16 @@ function harness(
   const kek = options.kek ?? newKek();
   const keyring = new ServerKeyring({ state: store, kek, logger: silent });
   const committed: RootKeyCommand[] = [];
+  const attempts = { count: 0 };
   const clock = { now: T0_MS };
+  const timers = new FakeTimers();
   let failures = options.failures ?? 0;
   const leader = new KeyringLeader({
     state: store,
     keyring,
     barrier: async () => undefined,
     commit: async (command) => {
+      attempts.count++;
       if (failures > 0) {
         failures--;
         throw new Error('no quorum');
@@ -68,10 +77,11 @@ function harness(
       return applyKeyCommand(store, command);
     },
     now: () => clock.now,
+    timers,
     options: { ...OPTIONS, ...options.leaderOptions },
     logger: silent,
   });
-  return { store, kek, keyring, leader, committed, clock };
+  return { store, kek, keyring, leader, committed, attempts, clock, timers };
 }
 
 function statesById(store: StateStore): Record<string, string> {
@@ -108,30 +118,51 @@ describe('KeyringLeader: first key', () => {
   });
 
   test('retries a failed commit until the key is applied', async () => {
-    const { store, leader, committed } = harness({ failures: 2 });
-    const key = await leader.ensureActiveKey();
+    const { store, leader, committed, attempts, timers } = harness({ failures: 2 });
+    const ready = leader.ensureActiveKey();
+    // Each failure arms a pause before the next attempt, twice as long as the one before.
+    await timers.whenPending();
+    const [firstPauseMs] = timers.delays();
+    assert.ok(firstPauseMs !== undefined);
+    assert.ok(firstPauseMs > 0);
+    timers.fireNext();
+    await timers.whenPending();
+    assert.deepEqual(timers.delays(), [2 * firstPauseMs]);
+    assert.equal(attempts.count, 2);
+    timers.fireNext();
+
+    const key = await ready;
     await leader.stop();
     assert.ok(key !== null);
+    assert.equal(attempts.count, 3);
     assert.equal(committed.length, 1);
     assert.equal(store.activeRootKey()?.Meta.KeyID, key.KeyID);
+    assert.equal(timers.pending, 0);
   });
 
   test('stop ends the retries and resolves with null', async () => {
-    const { store, leader } = harness({ failures: Number.POSITIVE_INFINITY });
+    const { store, leader, attempts, timers } = harness({ failures: Number.POSITIVE_INFINITY });
     const ready = leader.ensureActiveKey();
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    await leader.stop();
+    await timers.whenPending();
+    assert.equal(attempts.count, 1);
+
+    await withDeadline(leader.stop(), 'stop resolves');
     assert.equal(await ready, null);
+    assert.equal(timers.pending, 0, 'a retry is still armed after stop');
+    assert.equal(attempts.count, 1);
     assert.equal(store.rootKeys().length, 0);
   });
 
   test('an aborted signal ends the wait of that caller only', async () => {
-    const { leader } = harness({ failures: 3 });
+    const { leader, timers } = harness({ failures: 1 });
     const abort = new AbortController();
     const waiting = leader.ensureActiveKey(abort.signal);
     abort.abort();
     assert.equal(await waiting, null);
-    assert.ok((await leader.ensureActiveKey()) !== null);
+    const shared = leader.ensureActiveKey();
+    await timers.whenPending();
+    timers.fireNext();
+    assert.ok((await shared) !== null);
     await leader.stop();
   });
 
@@ -273,24 +304,59 @@ describe('KeyringLeader: periodic check', () => {
     await leader.stop();
   });
 
-  test('the timer runs checks every interval after start', async () => {
-    const { store, leader, clock } = harness({
-      leaderOptions: { rotationThresholdMs: HOUR_MS, gcIntervalMs: 5 },
-    });
+  test('the timer runs a check every interval after start', async () => {
+    const { store, leader, clock, timers } = harness({ leaderOptions: { rotationThresholdMs: HOUR_MS } });
     const first = (await leader.ensureActiveKey())!;
     await leader.start();
-    clock.now = T0_MS + 2 * HOUR_MS;
-    const deadline = performance.now() + 5000;
-    while (store.activeRootKey()?.Meta.KeyID === first.KeyID && performance.now() < deadline) {
-      await store.waitForChange('rootKeys', store.tableIndex('rootKeys'), AbortSignal.timeout(100));
-    }
-    await leader.stop();
-    assert.notEqual(store.activeRootKey()?.Meta.KeyID, first.KeyID);
+    assert.deepEqual(timers.delays(), [OPTIONS.gcIntervalMs]);
 
-    // Stopped: no further pass rotates the key.
-    const after = store.tableIndex('rootKeys');
-    clock.now += 10 * HOUR_MS;
-    await new Promise((resolve) => setTimeout(resolve, 30));
-    assert.equal(store.tableIndex('rootKeys'), after);
+    clock.now = T0_MS + 2 * HOUR_MS;
+    timers.fireNext();
+    // The timer of the next pass is armed once this pass has ended.
+    await timers.whenPending();
+    assert.notEqual(store.activeRootKey()?.Meta.KeyID, first.KeyID);
+    assert.deepEqual(timers.delays(), [OPTIONS.gcIntervalMs]);
+
+    // Stopped: no timer is left that could run another pass.
+    await leader.stop();
+    assert.equal(timers.pending, 0);
+  });
+
+  test('stop during a pass arms no further timer', async () => {
+    const store = bootstrappedStore();
+    const kek = newKek();
+    addKey(store, kek, T0_MS);
+    const timers = new FakeTimers();
+    let entered!: () => void;
+    const commitEntered = new Promise<void>((resolve) => {
+      entered = resolve;
+    });
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const leader = new KeyringLeader({
+      state: store,
+      keyring: new ServerKeyring({ state: store, kek, logger: silent }),
+      barrier: async () => undefined,
+      commit: async (command) => {
+        entered();
+        await released;
+        return applyKeyCommand(store, command);
+      },
+      now: () => T0_MS + OPTIONS.rotationThresholdMs,
+      timers,
+      options: OPTIONS,
+      logger: silent,
+    });
+    await leader.start();
+    timers.fireNext();
+    // The key is due for rotation, so the pass is now waiting on its commit.
+    await withDeadline(commitEntered, 'the pass commits a new key');
+
+    const stopped = leader.stop();
+    release();
+    await stopped;
+    assert.equal(timers.pending, 0, 'the pass armed the next timer after stop');
   });
 });

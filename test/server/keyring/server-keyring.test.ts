@@ -3,13 +3,14 @@ import { randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { createLocalJWKSet, jwtVerify, SignJWT } from 'jose';
 import pino from 'pino';
-import { ServerKeyring } from '../../../src/server/keyring/server-keyring.js';
+import { MAX_KEY_WAITS, ServerKeyring } from '../../../src/server/keyring/server-keyring.js';
 import { snapshotPackr } from '../../../src/state/msgpack.js';
 import {
   addKey,
   applyKeyCommand,
   bootstrappedStore,
   capturingLogger,
+  FakeTimers,
   LEVEL,
   newKek,
   T0_MS,
@@ -52,15 +53,17 @@ describe('ServerKeyring', () => {
     const store = bootstrappedStore();
     const keyId = addKey(store, newKek());
     const { logger, lines, raw } = capturingLogger();
-    const keyring = new ServerKeyring({ state: store, kek: newKek(), logger });
+    const timers = new FakeTimers();
+    const keyring = new ServerKeyring({ state: store, kek: newKek(), logger, timers });
 
     assert.equal(keyring.signingKey(keyId), null);
     assert.equal(keyring.signingKey(keyId), null);
     assert.equal(keyring.active(), null);
     assert.deepEqual(keyring.publicKeys(), { keys: [] });
-    const started = performance.now();
+    // An unusable key is not waited for: no deadline timer, no state waiter.
     assert.equal(await keyring.waitForKey(keyId, 5000), null);
-    assert.ok(performance.now() - started < 1000, 'an unusable key is not waited for');
+    assert.equal(timers.armedTotal, 0);
+    assert.equal(store.pendingWaits('rootKeys'), 0);
 
     const errors = lines.filter((line) => line.level === LEVEL.error);
     assert.equal(errors.length, 1);
@@ -111,19 +114,22 @@ describe('ServerKeyring', () => {
   test('waitForKey resolves when the key is applied later', async () => {
     const store = bootstrappedStore();
     const kek = newKek();
-    const keyring = new ServerKeyring({ state: store, kek, logger: silent });
+    const timers = new FakeTimers();
+    const keyring = new ServerKeyring({ state: store, kek, logger: silent, timers });
     const { command, meta } = keyring.newRootKeyCommand(T0_MS, 'inactive');
 
     const waiting = keyring.waitForKey(meta.KeyID, 10_000);
+    assert.deepEqual(timers.delays(), [10_000]);
     // Another key's entry wakes the wait without ending it.
     addKey(store, kek);
     await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(store.pendingWaits('rootKeys'), 1);
     applyKeyCommand(store, command);
-    const started = performance.now();
+    // The deadline timer never fires here, so only the key's entry can end the wait.
     const key = await waiting;
     assert.equal(key?.keyId, meta.KeyID);
-    assert.ok(performance.now() - started < 1000);
     assert.equal(store.pendingWaits('rootKeys'), 0);
+    assert.equal(timers.pending, 0);
   });
 
   test('a key made in the same millisecond as the newest one still sorts after it', () => {
@@ -144,13 +150,54 @@ describe('ServerKeyring', () => {
 
   test('waitForKey returns null at its deadline', async () => {
     const store = bootstrappedStore();
-    const keyring = new ServerKeyring({ state: store, kek: newKek(), logger: silent });
-    const started = performance.now();
-    assert.equal(await keyring.waitForKey(randomUUID(), 50), null);
-    const elapsed = performance.now() - started;
-    assert.ok(elapsed >= 45, `returned after ${elapsed} ms, before the deadline`);
-    assert.ok(elapsed < 1000, `returned after ${elapsed} ms`);
+    const timers = new FakeTimers();
+    const keyring = new ServerKeyring({ state: store, kek: newKek(), logger: silent, timers });
+    let result: unknown = 'pending';
+    const waiting = keyring.waitForKey(randomUUID(), 50).then((key) => {
+      result = key;
+    });
+    assert.deepEqual(timers.delays(), [50]);
+    assert.equal(store.pendingWaits('rootKeys'), 1);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(result, 'pending', 'the wait ended before its deadline');
+
+    timers.fireNext();
+    await waiting;
+    assert.equal(result, null);
     assert.equal(store.pendingWaits('rootKeys'), 0);
+    assert.equal(timers.pending, 0);
+  });
+
+  test('waitForKey past the cap returns null at once', async () => {
+    const store = bootstrappedStore();
+    const timers = new FakeTimers();
+    const { logger, lines } = capturingLogger();
+    const keyring = new ServerKeyring({ state: store, kek: newKek(), logger, timers });
+    const waits = Array.from({ length: MAX_KEY_WAITS }, () => keyring.waitForKey(randomUUID()));
+    assert.equal(store.pendingWaits('rootKeys'), MAX_KEY_WAITS);
+    assert.equal(timers.pending, MAX_KEY_WAITS);
+
+    const rejectedKeyId = randomUUID();
+    const rejected = keyring.waitForKey(rejectedKeyId);
+    assert.equal(timers.pending, MAX_KEY_WAITS, 'a wait past the cap armed a timer');
+    assert.equal(store.pendingWaits('rootKeys'), MAX_KEY_WAITS);
+    assert.equal(await rejected, null);
+    assert.equal(await keyring.waitForKey(randomUUID()), null);
+    const debugs = lines.filter((line) => line.level === LEVEL.debug);
+    assert.equal(debugs.length, 2);
+    assert.equal(debugs[0]!.keyId, rejectedKeyId);
+    assert.equal(debugs[0]!.waiting, MAX_KEY_WAITS);
+    assert.equal(debugs[0]!.rejectedWaits, 1);
+    assert.equal(debugs[1]!.rejectedWaits, 2);
+
+    // Once the waits end, a new one waits again.
+    assert.equal(timers.fireAll(), MAX_KEY_WAITS);
+    assert.deepEqual(new Set(await Promise.all(waits)), new Set([null]));
+    assert.equal(store.pendingWaits('rootKeys'), 0);
+    const again = keyring.waitForKey(randomUUID());
+    assert.equal(timers.pending, 1);
+    timers.fireAll();
+    assert.equal(await again, null);
   });
 
   test('publicKeys lists every key but deprecated ones, and jose verifies with it', async () => {
@@ -193,5 +240,46 @@ describe('ServerKeyring', () => {
       .sign(signing.privateKey);
     const verified = await jwtVerify(token, createLocalJWKSet(set));
     assert.equal(verified.protectedHeader.kid, active);
+  });
+
+  test('publicKeys is cached until the keys change', () => {
+    const store = bootstrappedStore();
+    const kek = newKek();
+    const first = addKey(store, kek);
+    const keyring = new ServerKeyring({ state: store, kek, logger: silent });
+
+    const set = keyring.publicKeys();
+    assert.equal(keyring.publicKeys(), set);
+    assert.ok(Object.isFrozen(set));
+    assert.ok(Object.isFrozen(set.keys));
+    assert.ok(Object.isFrozen(set.keys[0]));
+
+    // A rotation changes the rootKeys table, so the next call builds the set again.
+    const second = addKey(store, kek, T0_MS + 1000);
+    const rotated = keyring.publicKeys();
+    assert.notEqual(rotated, set);
+    assert.deepEqual(
+      rotated.keys.map((key) => key.kid),
+      [first, second],
+    );
+    assert.equal(keyring.publicKeys(), rotated);
+  });
+
+  test('publicKeys caches a set without the unusable key', () => {
+    const store = bootstrappedStore();
+    const kek = newKek();
+    const usable = addKey(store, kek);
+    const foreign = addKey(store, newKek(), T0_MS + 1000, 'rekeying');
+    const { logger, lines } = capturingLogger();
+    const keyring = new ServerKeyring({ state: store, kek, logger });
+
+    const set = keyring.publicKeys();
+    assert.deepEqual(
+      set.keys.map((key) => key.kid),
+      [usable],
+    );
+    assert.ok(keyring.isUnusable(foreign));
+    assert.equal(keyring.publicKeys(), set);
+    assert.equal(lines.filter((line) => line.level === LEVEL.error).length, 1);
   });
 });

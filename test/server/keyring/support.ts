@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pino, { type Logger } from 'pino';
 import { keyEncryptionKey } from '../../../src/keyring/index.js';
 import { newRootKeyCommand } from '../../../src/server/keyring/new-root-key.js';
+import type { KeyringTimers } from '../../../src/server/keyring/timers.js';
 import { encodeCommand } from '../../../src/state/commands.js';
 import type { RootKeyCommand } from '../../../src/state/root-key-commands.js';
 import type { DemotedState } from '../../../src/state/root-keys.js';
@@ -118,3 +119,91 @@ export function capturingLogger(): { logger: Logger; lines: Record<string, unkno
 
 /** pino's numeric levels. */
 export const LEVEL = { debug: 20, info: 30, warn: 40, error: 50 } as const;
+
+/** Real time allowed for a condition that a test waits on, in ms, before the test fails. */
+const CONDITION_DEADLINE_MS = 5000;
+
+/** Settles as `promise` does, or rejects once CONDITION_DEADLINE_MS of real time passed first. */
+export function withDeadline<T>(promise: Promise<T>, condition: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const deadline = setTimeout(
+      () => reject(new Error(`timed out after ${CONDITION_DEADLINE_MS} ms waiting until ${condition}`)),
+      CONDITION_DEADLINE_MS,
+    );
+    promise.then(
+      (value) => {
+        clearTimeout(deadline);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(deadline);
+        reject(err);
+      },
+    );
+  });
+}
+
+/**
+ * Timers that run only when a test fires them, so tests of deadlines and periodic work never
+ * sleep. `whenPending` waits, with a real deadline, for the code under test to arm a timer.
+ */
+export class FakeTimers implements KeyringTimers {
+  readonly #pending = new Map<number, { readonly callback: () => void; readonly ms: number }>();
+  #nextHandle = 1;
+  #onArmed: (() => void)[] = [];
+
+  /** Number of timers armed since construction, fired and cleared ones included. */
+  get armedTotal(): number {
+    return this.#nextHandle - 1;
+  }
+
+  /** Number of timers armed and neither fired nor cleared. */
+  get pending(): number {
+    return this.#pending.size;
+  }
+
+  /** Delays of the pending timers in ms, oldest first. */
+  delays(): number[] {
+    return Array.from(this.#pending.values(), (timer) => timer.ms);
+  }
+
+  setTimeout(callback: () => void, ms: number): unknown {
+    const handle = this.#nextHandle++;
+    this.#pending.set(handle, { callback, ms });
+    const waiters = this.#onArmed;
+    this.#onArmed = [];
+    for (const wake of waiters) wake();
+    return handle;
+  }
+
+  clearTimeout(handle: unknown): void {
+    this.#pending.delete(handle as number);
+  }
+
+  /** Runs the oldest pending timer. Throws when none is pending. */
+  fireNext(): void {
+    const next = this.#pending.entries().next();
+    if (next.done === true) throw new Error('no timer is pending');
+    const [handle, timer] = next.value;
+    this.#pending.delete(handle);
+    timer.callback();
+  }
+
+  /** Runs every timer pending now, oldest first, and returns how many ran. */
+  fireAll(): number {
+    let fired = 0;
+    for (const [handle, timer] of [...this.#pending]) {
+      if (!this.#pending.delete(handle)) continue;
+      timer.callback();
+      fired++;
+    }
+    return fired;
+  }
+
+  /** Resolves once a timer is pending, at once if one is. Rejects after CONDITION_DEADLINE_MS of real time. */
+  whenPending(): Promise<void> {
+    if (this.#pending.size > 0) return Promise.resolve();
+    const armed = new Promise<void>((resolve) => this.#onArmed.push(resolve));
+    return withDeadline(armed, 'a timer is armed');
+  }
+}
