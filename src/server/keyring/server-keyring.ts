@@ -183,8 +183,9 @@ export class ServerKeyring {
    * under this server's key-encryption key. Commit the command to create the key.
    */
   newRootKeyCommand(nowMs: number, demoteTo: DemotedState): { command: RootKeyUpsert; meta: RootKeyMeta } {
-    // Keys list by CreateTime, so a key made within a millisecond of the newest one (two quick
-    // rotations) still sorts after it. Nanosecond times this large are exact only to 256 ns.
+    // A key made within a millisecond of the newest one (two quick rotations here) still gets a
+    // later CreateTime, so the times shown agree with the log order of the keys. Nanosecond times
+    // this large are exact only to 256 ns, hence whole milliseconds.
     const newest = this.#state.rootKeys().at(-1);
     const after = newest === undefined ? 0 : Math.ceil(newest.Meta.CreateTime / 1e6 + 0.001);
     return newRootKeyCommand(this.#kek, Math.max(nowMs, after), demoteTo);
