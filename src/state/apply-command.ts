@@ -1,3 +1,6 @@
+import { bootstrapAcl } from './acl-bootstrap.js';
+import { deleteAclPolicies, upsertAclPolicies } from './acl-policies.js';
+import { deleteAclTokens, upsertAclTokens } from './acl-tokens.js';
 import { applyPlan, updateAllocsFromClient } from './allocs.js';
 import type { ApplyResult } from './apply-result.js';
 import { APPLIED } from './apply-result.js';
@@ -54,5 +57,15 @@ export function applyCommand(txn: Transaction, tables: Tables, command: Command)
       return deactivateRootKey(txn, tables.rootKeys, command.keyId);
     case 'root-key-delete':
       return deleteRootKey(txn, tables, command);
+    case 'acl-bootstrap':
+      return bootstrapAcl(txn, tables, command);
+    case 'acl-token-upsert':
+      return upsertAclTokens(txn, tables.aclTokens, command.tokens);
+    case 'acl-token-delete':
+      return deleteAclTokens(txn, tables.aclTokens, command.accessorIds);
+    case 'acl-policy-upsert':
+      return upsertAclPolicies(txn, tables.aclPolicies, command.policies);
+    case 'acl-policy-delete':
+      return deleteAclPolicies(txn, tables.aclPolicies, command.names);
   }
 }

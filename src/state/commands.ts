@@ -1,3 +1,4 @@
+import { ACL_READERS, type AclCommand } from './acl-commands.js';
 import { type CommandReader, versions } from './command-reader.js';
 import { CommandError, invalidCommandField } from './errors.js';
 import { describeValue, isPlainObject, readFields, readInteger, readString } from './fields.js';
@@ -17,7 +18,8 @@ export type Command =
   | { type: 'server-upsert'; v: 1; server: ServerRecord }
   | { type: 'server-delete'; v: 1; id: number }
   | WorkloadCommand
-  | RootKeyCommand;
+  | RootKeyCommand
+  | AclCommand;
 
 export type CommandType = Command['type'];
 
@@ -75,6 +77,7 @@ const READERS: ReadonlyMap<string, ReadonlyMap<number, CommandReader<Command>>> 
   ],
   ...WORKLOAD_READERS,
   ...ROOT_KEY_READERS,
+  ...ACL_READERS,
 ]);
 
 /**

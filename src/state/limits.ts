@@ -62,3 +62,15 @@ export const MAX_CLIENT_UPDATES = 10_000;
 
 /** Raft indexes and counters carried in rows: non-negative safe integers. */
 export const MAX_INDEX = Number.MAX_SAFE_INTEGER;
+
+/**
+ * Bytes of one ACL policy's Rules. Hand-written policies are a few KiB, so 64 KiB leaves room for
+ * large generated ones while keeping one policy far below the Raft entry limit.
+ */
+export const MAX_ACL_RULES_BYTES = 64 * 1024;
+
+/** Tokens, policies, accessor IDs or policy names carried by one ACL command. */
+export const MAX_ACL_COMMAND_ITEMS = 1024;
+
+/** Policy names listed on one ACL token. */
+export const MAX_TOKEN_POLICIES = 256;

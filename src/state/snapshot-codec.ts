@@ -15,9 +15,9 @@ export const SNAPSHOT_FORMAT = 'signet-state';
  *
  * Version 1 contains namespaces and servers. Version 2 adds jobs, evals, allocs and nodes, and
  * encodes with msgpackr records (see `snapshotPackr`). Version 3 adds rootKeys, and allocations
- * with their signed identities.
+ * with their signed identities. Version 4 adds aclPolicies, aclTokens, aclBootstrap and variables.
  */
-export const SNAPSHOT_VERSION = 3;
+export const SNAPSHOT_VERSION = 4;
 
 /** Everything a snapshot holds: the Raft index the state reflects and every table. */
 export interface StateImage {

@@ -2,6 +2,9 @@ import type { Allocation } from '../structs/allocation.js';
 import type { Evaluation } from '../structs/evaluation.js';
 import type { Job } from '../structs/job.js';
 import type { Node } from '../structs/node.js';
+import { bootstrapIndexOf } from './acl-bootstrap.js';
+import { type AclPolicy, jobAclIndexValue } from './acl-policies.js';
+import type { AclToken } from './acl-tokens.js';
 import { applyCommand } from './apply-command.js';
 import type { ApplyResult } from './apply-result.js';
 import { ChangeWaiters } from './change-waiters.js';
@@ -14,6 +17,8 @@ import { decodeSnapshot, encodeSnapshot } from './snapshot-codec.js';
 import { Transaction } from './table.js';
 import { initialTables, TABLE_NAMES, type TableName, type Tables } from './tables.js';
 
+export type { AclPolicy, JobAcl } from './acl-policies.js';
+export type { AclToken, AclTokenType } from './acl-tokens.js';
 export type { ApplyResult } from './apply-result.js';
 export type { Namespace } from './namespaces.js';
 export { type PublicNode, publicNode } from './nodes.js';
@@ -177,6 +182,51 @@ export class StateStore {
   /** The key that signs new identities; null until the leader creates the first one. */
   activeRootKey(): StoredRootKey | null {
     return this.#tables.rootKeys.list().find((row) => row.Meta.State === 'active') ?? null;
+  }
+
+  aclPolicy(name: string): AclPolicy | null {
+    return this.#tables.aclPolicies.get(name);
+  }
+
+  /** Returns every ACL policy, sorted by name. */
+  aclPolicies(): AclPolicy[] {
+    return [...this.#tables.aclPolicies.list()];
+  }
+
+  /**
+   * Returns the policies whose JobACL names job `jobId` of `namespace` (at any group and task), and
+   * those whose JobACL names only `namespace`, sorted by name. The caller picks the ones that match
+   * a workload's group and task.
+   */
+  aclPoliciesForJob(namespace: string, jobId: string): AclPolicy[] {
+    const table = this.#tables.aclPolicies;
+    const wholeNamespace = table.listBy('job', jobAclIndexValue(namespace, ''));
+    if (jobId === '') return wholeNamespace;
+    const policies = [...table.listBy('job', jobAclIndexValue(namespace, jobId)), ...wholeNamespace];
+    return policies.sort((a, b) => table.spec.compareKeys(a.Name, b.Name));
+  }
+
+  /** Returns a token with its SecretID, which must never be logged or returned to other callers. */
+  aclToken(accessorId: string): AclToken | null {
+    return this.#tables.aclTokens.get(accessorId);
+  }
+
+  /**
+   * Returns the token whose SecretID is `secretId`, or null. It is a hash lookup, not a
+   * constant-time comparison.
+   */
+  aclTokenBySecret(secretId: string): AclToken | null {
+    return this.#tables.aclTokens.listBy('secret', secretId)[0] ?? null;
+  }
+
+  /** Returns every ACL token, SecretIDs included, sorted by AccessorID. */
+  aclTokens(): AclToken[] {
+    return [...this.#tables.aclTokens.list()];
+  }
+
+  /** Raft index of the entry that last bootstrapped ACLs (the reset index), or null before the first bootstrap. */
+  aclBootstrapIndex(): number | null {
+    return bootstrapIndexOf(this.#tables.aclBootstrap);
   }
 
   /**

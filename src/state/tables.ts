@@ -2,6 +2,9 @@ import type { Allocation } from '../structs/allocation.js';
 import type { Evaluation } from '../structs/evaluation.js';
 import type { Job } from '../structs/job.js';
 import type { Node } from '../structs/node.js';
+import { type AclBootstrapRecord, aclBootstrapTableSpec } from './acl-bootstrap.js';
+import { type AclPolicy, aclPolicyTableSpec } from './acl-policies.js';
+import { type AclToken, aclTokenTableSpec } from './acl-tokens.js';
 import { allocTableSpec } from './allocs.js';
 import { evalTableSpec } from './evals.js';
 import { jobTableSpec } from './jobs.js';
@@ -21,6 +24,10 @@ export interface Tables {
   readonly allocs: Table<string, Allocation, 'job' | 'node' | 'signingKey'>;
   readonly nodes: Table<string, Node>;
   readonly rootKeys: Table<string, StoredRootKey>;
+  /** Indexed by `jobAclIndexValue(Namespace, JobID)` of the JobACL, or '' without one. */
+  readonly aclPolicies: Table<string, AclPolicy, 'job'>;
+  readonly aclTokens: Table<string, AclToken, 'secret'>;
+  readonly aclBootstrap: Table<string, AclBootstrapRecord>;
 }
 
 export type TableName = keyof Tables;
@@ -39,6 +46,9 @@ export function buildTables(
     allocs: make(allocTableSpec),
     nodes: make(nodeTableSpec),
     rootKeys: make(rootKeyTableSpec),
+    aclPolicies: make(aclPolicyTableSpec),
+    aclTokens: make(aclTokenTableSpec),
+    aclBootstrap: make(aclBootstrapTableSpec),
   };
 }
 
