@@ -1,3 +1,4 @@
+import { runAclBench } from './acl.js';
 import { runIdentityBench } from './identity.js';
 import { runKeyringBench } from './keyring.js';
 import { runPlacementBench } from './placement.js';
@@ -17,3 +18,4 @@ for (const line of await runTransportBench()) console.log(line);
 for (const line of runKeyringBench()) console.log(line);
 for (const line of await runIdentityBench()) console.log(line);
 for (const line of await runPlacementBench()) console.log(line);
+for (const line of runAclBench()) console.log(line);
