@@ -9,7 +9,16 @@ export type KeyringErrorCode =
    * differs from the one that wrapped the key. Altered bytes, or bytes stored under another key
    * id, fail the same check.
    */
-  | 'UNWRAP_FAILED';
+  | 'UNWRAP_FAILED'
+  /** A variable's `Data` is not base64, or too short to hold a nonce and a GCM tag. */
+  | 'CIPHERTEXT_INVALID'
+  /**
+   * A variable's GCM tag check failed: the root key is not the one that encrypted it, or the bytes
+   * were altered or copied from another key id.
+   */
+  | 'DECRYPT_FAILED'
+  /** Decrypted variable data is not a JSON object of strings, which only a faulty writer produces. */
+  | 'ITEMS_INVALID';
 
 /** A keyring failure. The message never contains key material or the cluster key. */
 export class KeyringError extends Error {

@@ -9,4 +9,10 @@ export {
   type RootKeyState,
 } from './root-key.js';
 export { deriveSigningKey, type SigningKey, SigningKeyCache } from './signing-key.js';
+export {
+  CIPHERTEXT_OVERHEAD_BYTES,
+  decryptItems,
+  encryptItems,
+  type VariableItems,
+} from './variable-crypto.js';
 export { keyEncryptionKey, unwrapRootKey, WRAPPED_ROOT_KEY_BYTES, wrapRootKey } from './wrap.js';
