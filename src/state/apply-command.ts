@@ -14,6 +14,7 @@ import { deactivateRootKey, deleteRootKey, insertActiveRootKey } from './root-ke
 import { deleteServer, upsertServer } from './servers.js';
 import type { Transaction } from './table.js';
 import type { Tables } from './tables.js';
+import { applyVariable } from './var-apply.js';
 
 /**
  * Runs one decoded command against the tables through `txn`. Must be deterministic: the result
@@ -67,5 +68,7 @@ export function applyCommand(txn: Transaction, tables: Tables, command: Command)
       return upsertAclPolicies(txn, tables.aclPolicies, command.policies);
     case 'acl-policy-delete':
       return deleteAclPolicies(txn, tables.aclPolicies, command.names);
+    case 'var-apply':
+      return applyVariable(txn, tables, command);
   }
 }

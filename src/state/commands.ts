@@ -6,6 +6,7 @@ import { statePackr } from './msgpack.js';
 import { NAMESPACE_NAME_PATTERN, type NamespaceInput, readNamespaceInput } from './namespaces.js';
 import { ROOT_KEY_READERS, type RootKeyCommand } from './root-key-commands.js';
 import { MAX_SERVER_ID, readServerRecord, type ServerRecord } from './servers.js';
+import { VARIABLE_READERS, type VariableCommand } from './var-apply.js';
 import { WORKLOAD_READERS, type WorkloadCommand } from './workload-commands.js';
 
 /**
@@ -19,7 +20,8 @@ export type Command =
   | { type: 'server-delete'; v: 1; id: number }
   | WorkloadCommand
   | RootKeyCommand
-  | AclCommand;
+  | AclCommand
+  | VariableCommand;
 
 export type CommandType = Command['type'];
 
@@ -78,6 +80,7 @@ const READERS: ReadonlyMap<string, ReadonlyMap<number, CommandReader<Command>>> 
   ...WORKLOAD_READERS,
   ...ROOT_KEY_READERS,
   ...ACL_READERS,
+  ...VARIABLE_READERS,
 ]);
 
 /**

@@ -1,3 +1,5 @@
+import { CIPHERTEXT_OVERHEAD_BYTES } from '../keyring/variable-crypto.js';
+
 // Bounds on the jobs, evaluations, allocations and nodes that commands carry. They are Signet's own
 // choices: generous for real workloads, and there so that one bad request cannot make every replica
 // hold or loop over unbounded data. Raising one is compatible with old log entries; lowering one
@@ -74,3 +76,23 @@ export const MAX_ACL_COMMAND_ITEMS = 1024;
 
 /** Policy names listed on one ACL token. */
 export const MAX_TOKEN_POLICIES = 256;
+
+/**
+ * Sum of the UTF-8 lengths of a variable's item keys and values, as Nomad 1.5 and later count it
+ * (16 KiB in 1.4). The writer checks it on the plaintext before encrypting, because the state
+ * receives only ciphertext.
+ */
+export const MAX_VARIABLE_ITEMS_BYTES = 64 * 1024;
+
+/**
+ * Longest `Data` of a variable, in base64 characters: the encryption of the JSON of any item set
+ * within MAX_VARIABLE_ITEMS_BYTES. JSON.stringify writes a control character as up to six bytes
+ * (`\u0001`), and each item adds at most six bytes of quotes, colon and comma. That is at most six
+ * per byte of its key, except for the one item whose key may be empty. Encryption adds 28 bytes of
+ * nonce and tag, and base64 four characters per three bytes. 64 KiB of items without characters
+ * to escape encode to about 87,400 characters.
+ * NOTE: the worst case, 1,048,624 characters, is above the default Raft entry limit
+ * (`maxEntryBytes`, 1 MiB), so the leader drops such a proposal even though the state accepts it.
+ */
+export const MAX_VARIABLE_DATA_CHARS =
+  Math.ceil((2 + 6 + 12 * MAX_VARIABLE_ITEMS_BYTES + CIPHERTEXT_OVERHEAD_BYTES) / 3) * 4;

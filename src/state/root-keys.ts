@@ -8,6 +8,7 @@ import { compareAscii } from './key-order.js';
 import { checkRowIndexes } from './row-indexes.js';
 import type { RowContext, Table, TableSpec, Transaction } from './table.js';
 import type { Tables } from './tables.js';
+import { variableKeyOf } from './variables.js';
 
 /**
  * A root key as the replicated state holds it: metadata and the material wrapped under the
@@ -110,9 +111,9 @@ export function deactivateRootKey(
 }
 
 /**
- * Removes a root key. The active key is refused, and so, without `force`, is a key that signed
- * the identities of an allocation whose tasks may still run: removing it would make their tokens
- * fail on every server.
+ * Removes a root key. The active key is refused. Without `force`, so is a key that signed the
+ * identities of an allocation whose tasks may still run, because their tokens would fail on every
+ * server, and a key that encrypts variables, because their items would become unreadable.
  */
 export function deleteRootKey(
   txn: Transaction,
@@ -134,6 +135,15 @@ export function deleteRootKey(
       return rejected(
         400,
         `root key ${request.keyId} signed the identities of ${users.length} allocation(s) that may still run, such as ${users[0]!.ID}; remove it with force to revoke those identities`,
+      );
+    }
+    const variables = txn.draft(tables.variables).rowsBy('keyId', request.keyId);
+    if (variables.length > 0) {
+      // The first in key order, so that every replica names the same one.
+      const example = variables.reduce((a, b) => (variableKeyOf(b) < variableKeyOf(a) ? b : a));
+      return rejected(
+        400,
+        `root key ${request.keyId} encrypts ${variables.length} variable(s), such as ${JSON.stringify(example.Path)} in namespace ${example.Namespace}; removing it with force leaves them unreadable`,
       );
     }
   }

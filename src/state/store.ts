@@ -16,6 +16,7 @@ import type { ServerRecord } from './servers.js';
 import { decodeSnapshot, encodeSnapshot } from './snapshot-codec.js';
 import { Transaction } from './table.js';
 import { initialTables, TABLE_NAMES, type TableName, type Tables } from './tables.js';
+import { listVariables, type VariableEncrypted, variableKey } from './variables.js';
 
 export type { AclPolicy, JobAcl } from './acl-policies.js';
 export type { AclToken, AclTokenType } from './acl-tokens.js';
@@ -25,6 +26,7 @@ export { type PublicNode, publicNode } from './nodes.js';
 export type { StoredRootKey } from './root-keys.js';
 export type { ServerRecord } from './servers.js';
 export type { TableName } from './tables.js';
+export type { VariableEncrypted } from './variables.js';
 
 /**
  * The replicated state machine: every table, the Raft index of the last entry applied, and the
@@ -227,6 +229,24 @@ export class StateStore {
   /** Raft index of the entry that last bootstrapped ACLs (the reset index), or null before the first bootstrap. */
   aclBootstrapIndex(): number | null {
     return bootstrapIndexOf(this.#tables.aclBootstrap);
+  }
+
+  /** Returns a variable with its items still encrypted, or null. */
+  variable(namespace: string, path: string): VariableEncrypted | null {
+    return this.#tables.variables.get(variableKey(namespace, path));
+  }
+
+  /**
+   * Returns the variables of `namespace`, or of every namespace for '*', whose path starts with
+   * `prefix`, sorted by namespace, then path.
+   */
+  variables(namespace: string, prefix = ''): VariableEncrypted[] {
+    return listVariables(this.#tables.variables, namespace, prefix);
+  }
+
+  /** Returns the variables encrypted with root key `keyId`, sorted by namespace, then path. */
+  variablesByKey(keyId: string): VariableEncrypted[] {
+    return this.#tables.variables.listBy('keyId', keyId);
   }
 
   /**

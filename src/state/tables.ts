@@ -13,6 +13,7 @@ import { nodeTableSpec } from './nodes.js';
 import { rootKeyTableSpec, type StoredRootKey } from './root-keys.js';
 import { type ServerRecord, serverTableSpec } from './servers.js';
 import { Table, type TableSpec } from './table.js';
+import { type VariableEncrypted, variableTableSpec } from './variables.js';
 
 /** Every replicated table. To add one, add it here and in `buildTables`, and nowhere else in the store. */
 export interface Tables {
@@ -28,6 +29,8 @@ export interface Tables {
   readonly aclPolicies: Table<string, AclPolicy, 'job'>;
   readonly aclTokens: Table<string, AclToken, 'secret'>;
   readonly aclBootstrap: Table<string, AclBootstrapRecord>;
+  /** Keyed by `variableKey(Namespace, Path)`, indexed by the KeyID that encrypted each row. */
+  readonly variables: Table<string, VariableEncrypted, 'keyId'>;
 }
 
 export type TableName = keyof Tables;
@@ -49,6 +52,7 @@ export function buildTables(
     aclPolicies: make(aclPolicyTableSpec),
     aclTokens: make(aclTokenTableSpec),
     aclBootstrap: make(aclBootstrapTableSpec),
+    variables: make(variableTableSpec),
   };
 }
 
