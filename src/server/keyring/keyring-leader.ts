@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
-import type { RootKeyMeta } from '../../keyring/index.js';
+import { decryptItems, encryptItems, KeyringError, type RootKeyMeta } from '../../keyring/index.js';
 import type { RootKeyCommand } from '../../state/root-key-commands.js';
 import { identityInUse, type StoredRootKey } from '../../state/root-keys.js';
-import type { StateStore } from '../../state/store.js';
+import type { StateStore, VariableEncrypted } from '../../state/store.js';
+import type { VariableCommand } from '../../state/var-apply.js';
 import type { ServerKeyring } from './server-keyring.js';
 import { GLOBAL_TIMERS, type KeyringTimers, pause } from './timers.js';
 
@@ -10,6 +11,11 @@ import { GLOBAL_TIMERS, type KeyringTimers, pause } from './timers.js';
 const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 5000;
 const NS_PER_MS = 1_000_000;
+/** Maximum `var-apply` entries that a rekey proposes per second, as in Nomad's rekey job, so other writes keep their share of the log. */
+const REKEY_WRITES_PER_SECOND = 100;
+
+/** Commands that the keyring duties commit: root key changes, and variables re-encrypted by a rekey. */
+export type KeyringCommand = RootKeyCommand | VariableCommand;
 
 export interface KeyringLeaderOptions {
   /** Age of the active key, in ms, after which it is rotated (`server.root_key_rotation_threshold`). */
@@ -33,8 +39,8 @@ export interface KeyringLeaderDeps {
    * Commits a command in this leader's term and resolves with its Raft index once this server has
    * applied it. Rejects when the state rejects the entry or the term is over.
    */
-  readonly commit: (command: RootKeyCommand) => Promise<number>;
-  /** Wall clock in Unix milliseconds; key ages compare it with each key's CreateTime. */
+  readonly commit: (command: KeyringCommand) => Promise<number>;
+  /** Wall clock in Unix milliseconds; key ages compare it with each key's CreateTime, and a rekey paces its writes by it. */
   readonly now: () => number;
   /** Timers for the retry pauses and the periodic checks; the global ones by default. */
   readonly timers?: KeyringTimers;
@@ -49,8 +55,9 @@ export interface KeyringLeaderDeps {
  * First it makes sure an active key exists (`ensureActiveKey`), retrying until it succeeds or is
  * stopped: the plan applier must not sign before that. Then it runs one pass (`check`)
  * `gcIntervalMs` after the start, and again `gcIntervalMs` after each pass ended. A pass rotates
- * the active key once it is older than `rotationThresholdMs`, ends rekeys, and removes inactive
- * keys older than `gcThresholdMs` that no allocation which may still run was signed with. The
+ * the active key once it is older than `rotationThresholdMs`. It re-encrypts the variables of
+ * each `rekeying` key under the active key and then marks that key inactive. It removes inactive
+ * keys older than `gcThresholdMs` that no variable and no allocation which may still run uses. The
  * timer is armed again only once a pass ended, so passes never overlap, and a failed step is
  * logged and tried again on the next pass. After `stop` no timer is left armed.
  */
@@ -103,9 +110,9 @@ export class KeyringLeader {
   }
 
   /**
-   * Runs one pass of the periodic duties: rotate the active key when it is too old, end rekeys,
-   * remove unused old inactive keys. Each step reads the state afresh; a failed step is logged
-   * and the pass goes on.
+   * Runs one pass of the periodic duties: rotate the active key when it is too old, re-encrypt the
+   * variables of rekeying keys, remove unused old inactive keys. Each step reads the state afresh;
+   * a failed step is logged and the pass goes on.
    */
   async check(): Promise<void> {
     const { state, logger } = this.#deps;
@@ -219,30 +226,159 @@ export class KeyringLeader {
     );
   }
 
+  /** Re-encrypts the variables of each rekeying key, and marks the key inactive once none uses it. */
   async #endRekeys(): Promise<void> {
     const { state, logger } = this.#deps;
     for (const row of state.rootKeys()) {
       if (row.Meta.State !== 'rekeying' || this.#abort.signal.aborted) continue;
-      // TODO: re-encrypt the variables that this key encrypted under the active key before marking
-      // it inactive, once the state stores variables. Until then a rekey has nothing to do.
-      await this.#commit({ type: 'root-key-state', v: 1, keyId: row.Meta.KeyID, state: 'inactive' }).then(
-        (index) => logger.info({ keyId: row.Meta.KeyID, index }, 'finished a rekey; the key is now inactive'),
-        (err: unknown) => logger.warn({ err, keyId: row.Meta.KeyID }, 'could not finish a rekey; will retry'),
+      const keyId = row.Meta.KeyID;
+      if (!(await this.#rekeyVariables(keyId))) continue;
+      await this.#commit({ type: 'root-key-state', v: 1, keyId, state: 'inactive' }).then(
+        (index) => logger.info({ keyId, index }, 'finished a rekey; the key is now inactive'),
+        (err: unknown) => logger.warn({ err, keyId }, 'could not finish a rekey; will retry'),
       );
     }
   }
 
-  /** True for an inactive key past the GC age, demoted by `settled`, that no allocation which may still run uses. */
+  /**
+   * Re-encrypts every variable of rekeying key `keyId` under the active key, one `cas` entry per
+   * variable, and returns true once no variable uses the key.
+   *
+   * Each entry carries the ModifyIndex that the variable had when it was read, so a write that
+   * commits in between wins: that write is already under the active key, and the state rejects the
+   * stale rekey entry as a conflict. Entries are paced to REKEY_WRITES_PER_SECOND, so a large rekey
+   * spans many seconds of this pass. A variable that fails (it does not decrypt, or its entry is
+   * rejected for another reason) is logged and keeps the key `rekeying`, and the next pass tries
+   * again. Stopping the duties ends the loop at the next variable.
+   */
+  async #rekeyVariables(keyId: string): Promise<boolean> {
+    const { state, keyring, logger } = this.#deps;
+    const signal = this.#abort.signal;
+    if (state.variablesByKey(keyId).length === 0) return true;
+    // Checked once here, so that a key this server cannot use is logged once per pass, not once
+    // per variable.
+    const active = state.activeRootKey();
+    const activeUsable = active !== null && keyring.encryptionKey(active.Meta.KeyID) !== null;
+    const rekeyingUsable = keyring.encryptionKey(keyId) !== null;
+    if (!activeUsable || !rekeyingUsable) {
+      logger.warn(
+        { keyId, activeKeyId: active?.Meta.KeyID ?? null, activeUsable, rekeyingUsable },
+        'cannot re-encrypt variables: the rekeying or the active root key is not usable on this server; will retry',
+      );
+      return false;
+    }
+    const counts = { rekeyed: 0, overtaken: 0, failed: 0 };
+    let windowStartMs = this.#deps.now();
+    let inWindow = 0;
+    for (const listed of state.variablesByKey(keyId)) {
+      if (signal.aborted) return false;
+      if (inWindow === REKEY_WRITES_PER_SECOND) {
+        const waitMs = windowStartMs + 1000 - this.#deps.now();
+        if (waitMs > 0) await pause(this.#timers, waitMs, signal);
+        if (signal.aborted) return false;
+        windowStartMs = this.#deps.now();
+        inWindow = 0;
+      }
+      // Read again: a write or an earlier entry of this loop may have changed the variable since
+      // the list was taken.
+      const row = state.variable(listed.Namespace, listed.Path);
+      if (row === null || row.KeyID !== keyId) continue;
+      const command = this.#reencrypted(row);
+      if (command === null) {
+        counts.failed++;
+        continue;
+      }
+      inWindow++;
+      try {
+        await this.#commit(command);
+        counts.rekeyed++;
+      } catch (err) {
+        const current = state.variable(row.Namespace, row.Path);
+        if (current === null || current.ModifyIndex !== row.ModifyIndex) {
+          counts.overtaken++;
+          logger.debug(
+            { keyId, namespace: row.Namespace, path: row.Path },
+            'a write changed a variable during its rekey; the write stands',
+          );
+        } else {
+          counts.failed++;
+          logger.warn(
+            { err, keyId, namespace: row.Namespace, path: row.Path },
+            'could not re-encrypt a variable under the active key; will retry',
+          );
+        }
+      }
+    }
+    const left = state.variablesByKey(keyId).length;
+    if (counts.rekeyed + counts.overtaken + counts.failed > 0 || left > 0) {
+      logger.info({ keyId, ...counts, left }, 're-encrypted the variables of a rekeying root key');
+    }
+    return left === 0;
+  }
+
+  /**
+   * Returns the `cas` entry that re-encrypts `row` under the active key, or null when a key has
+   * gone since the rekey started or the data does not decrypt, which is logged. The items stay
+   * the same, so the entry keeps the variable's ModifyTime, while its ModifyIndex moves as for any
+   * entry.
+   */
+  #reencrypted(row: VariableEncrypted): VariableCommand | null {
+    const { state, keyring, logger } = this.#deps;
+    const ids = { keyId: row.KeyID, namespace: row.Namespace, path: row.Path };
+    const active = state.activeRootKey();
+    // Each key is looked up again for every variable, because a key removed during the rekey has
+    // its cached material zeroed.
+    const newMaterial = active === null ? null : keyring.encryptionKey(active.Meta.KeyID);
+    const oldMaterial = keyring.encryptionKey(row.KeyID);
+    if (active === null || newMaterial === null || oldMaterial === null) {
+      logger.debug(
+        { ...ids, activeKeyId: active?.Meta.KeyID ?? null },
+        'cannot re-encrypt a variable: a root key changed during the rekey and is not usable here; will retry',
+      );
+      return null;
+    }
+    let data: string;
+    try {
+      data = encryptItems(newMaterial, active.Meta.KeyID, decryptItems(oldMaterial, row.KeyID, row.Data));
+    } catch (err) {
+      if (!(err instanceof KeyringError)) throw err;
+      // KeyringError messages name key ids and lengths, never plaintext.
+      logger.error(
+        { ...ids, code: err.code, err },
+        'cannot re-encrypt a variable: its data does not decrypt',
+      );
+      return null;
+    }
+    return {
+      type: 'var-apply',
+      v: 1,
+      op: 'cas',
+      variable: {
+        Namespace: row.Namespace,
+        Path: row.Path,
+        KeyID: active.Meta.KeyID,
+        Data: data,
+        ModifyTime: row.ModifyTime,
+      },
+      casIndex: row.ModifyIndex,
+    };
+  }
+
+  /**
+   * True for an inactive key past the GC age, demoted by `settled`, that no variable and no
+   * allocation which may still run uses.
+   */
   #collectible(row: StoredRootKey, settled: number): boolean {
     const { state, options } = this.#deps;
     // `deprecated` is a legacy state that Nomad treats as inactive.
     if (row.Meta.State !== 'inactive' && row.Meta.State !== 'deprecated') return false;
     if (row.Meta.ModifyIndex > settled) return false;
     if (this.#deps.now() - row.Meta.CreateTime / NS_PER_MS < options.gcThresholdMs) return false;
+    if (state.variablesByKey(row.Meta.KeyID).length > 0) return false;
     return !state.allocationsBySigningKey(row.Meta.KeyID).some(identityInUse);
   }
 
-  #commit(command: RootKeyCommand): Promise<number> {
+  #commit(command: KeyringCommand): Promise<number> {
     if (this.#abort.signal.aborted) {
       return Promise.reject(
         new Error(`${command.type} not proposed: the keyring duties of this term stopped`),

@@ -45,11 +45,11 @@ export interface ServerKeyringDeps {
 }
 
 /**
- * The root keys of one server, as signing keys. Every server has one: it unwraps a key from its
- * replicated state the first time the key is used, and caches the derived Ed25519 key pair, so a
- * key verifies here as soon as this server has applied its entry. The plaintext material lives
- * only for the moment of derivation, and the cached key pair is dropped once the key leaves the
- * state.
+ * The root keys of one server, as signing keys and as variable encryption keys. Every server has
+ * one. It unwraps a key from its replicated state the first time the key is used, and caches the
+ * derived Ed25519 key pair and the 32-byte material. So a key verifies and decrypts here as soon
+ * as this server has applied its entry. Both stay in memory only, are never logged, and are
+ * dropped (the material zeroed) once the key leaves the state.
  *
  * A key that fails to unwrap (a different `server.encrypt`, or altered bytes) is logged once at
  * error and treated as unknown from then on. Unwrapping is deterministic, so trying again cannot
@@ -62,8 +62,12 @@ export class ServerKeyring {
   readonly #timers: KeyringTimers;
   readonly #maxKeyWaits: number;
   readonly #cache = new SigningKeyCache();
-  /** Ids in `#cache`, which has no way to list them, so that keys removed from the state can be dropped. */
-  readonly #cached = new Set<string>();
+  /**
+   * Unwrapped material of the keys in `#cache`, by key id, for variable encryption. Its keys also
+   * list `#cache`, which has no way to list them, so that keys removed from the state can be dropped.
+   * Invariant: a key id is in both or in neither.
+   */
+  readonly #materials = new Map<string, Buffer>();
   /** Ids of keys that failed to unwrap; each was logged once. */
   readonly #unusable = new Set<string>();
   /** Count of changes to `#unusable`, so that a cached key set can tell whether it is stale. */
@@ -97,9 +101,31 @@ export class ServerKeyring {
     this.#dropRemovedKeys();
     const row = this.#state.rootKey(keyId);
     if (row === null) return null;
-    if (this.#cached.has(keyId)) return this.#cache.get(keyId, CACHED);
+    if (this.#materials.has(keyId)) return this.#cache.get(keyId, CACHED);
     if (this.#unusable.has(keyId)) return null;
     return this.#unwrap(row);
+  }
+
+  /**
+   * Returns the 32-byte material of root key `keyId`, which encrypts and decrypts variables,
+   * unwrapping it on first use. Returns null when this server's state has no such key, or when the
+   * key cannot be unwrapped here. The buffer is the cached one: callers use it at once, and never
+   * change, keep or log it. Once the key leaves the state the buffer is zeroed.
+   */
+  encryptionKey(keyId: string): Buffer | null {
+    if (this.signingKey(keyId) === null) return null;
+    return this.#materials.get(keyId) ?? null;
+  }
+
+  /**
+   * Returns the material of `keyId` as `encryptionKey` does, waiting up to `timeoutMs` for this
+   * server to apply the key's entry. A variable and its key arrive through the same log, so the
+   * wait matters only for a key id learnt elsewhere, such as from a server that is further ahead.
+   * Resolves with null in the cases where `waitForKey` does.
+   */
+  async waitForEncryptionKey(keyId: string, timeoutMs: number = DEFAULT_WAIT_MS): Promise<Buffer | null> {
+    const key = await this.waitForKey(keyId, timeoutMs);
+    return key === null ? null : this.encryptionKey(keyId);
   }
 
   /**
@@ -172,10 +198,10 @@ export class ServerKeyring {
     return set;
   }
 
-  /** Number of signing keys held in memory. */
+  /** Number of unwrapped root keys held in memory, each as a signing key and as material. */
   get cachedKeys(): number {
     this.#dropRemovedKeys();
-    return this.#cached.size;
+    return this.#materials.size;
   }
 
   /**
@@ -214,10 +240,11 @@ export class ServerKeyring {
     }
     try {
       const key = this.#cache.get(keyId, material);
-      this.#cached.add(keyId);
+      this.#materials.set(keyId, material);
       return key;
-    } finally {
+    } catch (err) {
       material.fill(0);
+      throw err;
     }
   }
 
@@ -226,10 +253,11 @@ export class ServerKeyring {
     const index = this.#state.tableIndex('rootKeys');
     if (index === this.#prunedAt) return;
     this.#prunedAt = index;
-    for (const keyId of this.#cached) {
+    for (const [keyId, material] of this.#materials) {
       if (this.#state.rootKey(keyId) !== null) continue;
       this.#cache.delete(keyId);
-      this.#cached.delete(keyId);
+      this.#materials.delete(keyId);
+      material.fill(0);
     }
     for (const keyId of this.#unusable) {
       if (this.#state.rootKey(keyId) !== null) continue;

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import pino from 'pino';
-import { KeyringLeader, type KeyringLeaderOptions } from '../../../src/server/keyring/keyring-leader.js';
+import {
+  type KeyringCommand,
+  KeyringLeader,
+  type KeyringLeaderOptions,
+} from '../../../src/server/keyring/keyring-leader.js';
 import { ServerKeyring } from '../../../src/server/keyring/server-keyring.js';
-import type { RootKeyCommand } from '../../../src/state/root-key-commands.js';
 import type { StateStore } from '../../../src/state/store.js';
 import {
   addKey,
@@ -34,7 +37,7 @@ interface Harness {
   readonly kek: Buffer;
   readonly keyring: ServerKeyring;
   readonly leader: KeyringLeader;
-  readonly committed: RootKeyCommand[];
+  readonly committed: KeyringCommand[];
   /** Calls of `commit`, failed ones included. */
   readonly attempts: { count: number };
   /** The fake wall clock, in Unix ms. */
@@ -58,7 +61,7 @@ function harness(
   const store = options.store ?? bootstrappedStore();
   const kek = options.kek ?? newKek();
   const keyring = new ServerKeyring({ state: store, kek, logger: silent });
-  const committed: RootKeyCommand[] = [];
+  const committed: KeyringCommand[] = [];
   const attempts = { count: 0 };
   const clock = { now: T0_MS };
   const timers = new FakeTimers();

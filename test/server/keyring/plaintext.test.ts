@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { unwrapRootKey } from '../../../src/keyring/index.js';
-import { KeyringLeader } from '../../../src/server/keyring/keyring-leader.js';
+import { type KeyringCommand, KeyringLeader } from '../../../src/server/keyring/keyring-leader.js';
 import { ServerKeyring } from '../../../src/server/keyring/server-keyring.js';
 import { encodeCommand } from '../../../src/state/commands.js';
-import type { RootKeyCommand } from '../../../src/state/root-key-commands.js';
 import { decodeSnapshot, encodeSnapshot } from '../../../src/state/snapshot-codec.js';
 import { applyKeyCommand, bootstrappedStore, capturingLogger, HOUR_MS, newKek, T0_MS } from './support.js';
 
@@ -72,7 +71,7 @@ describe('root key material in raw bytes', () => {
     const store = bootstrappedStore();
     const { logger, raw, lines } = capturingLogger();
     const keyring = new ServerKeyring({ state: store, kek, logger });
-    const committed: RootKeyCommand[] = [];
+    const committed: KeyringCommand[] = [];
     let now = T0_MS;
     const leader = new KeyringLeader({
       state: store,

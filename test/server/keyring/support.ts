@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import pino, { type Logger } from 'pino';
 import { keyEncryptionKey } from '../../../src/keyring/index.js';
+import type { KeyringCommand } from '../../../src/server/keyring/keyring-leader.js';
 import { newRootKeyCommand } from '../../../src/server/keyring/new-root-key.js';
 import type { KeyringTimers } from '../../../src/server/keyring/timers.js';
 import { encodeCommand } from '../../../src/state/commands.js';
-import type { RootKeyCommand } from '../../../src/state/root-key-commands.js';
 import type { DemotedState } from '../../../src/state/root-keys.js';
 import type { StateStore } from '../../../src/state/store.js';
 import {
@@ -29,7 +29,7 @@ export function newKek(): Buffer {
 }
 
 /** Applies a keyring command at the next index; throws with the state's message when it is rejected. */
-export function applyKeyCommand(store: StateStore, command: RootKeyCommand): number {
+export function applyKeyCommand(store: StateStore, command: KeyringCommand): number {
   const index = store.latestIndex + 1;
   const result = store.apply(index, encodeCommand(command));
   if (!result.ok) throw new Error(`${command.type} rejected at index ${index}: ${result.message}`);
