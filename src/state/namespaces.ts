@@ -88,6 +88,14 @@ export function deleteNamespace(txn: Transaction, tables: Tables, name: string):
   if (tables.jobs.list().some((job) => job.Namespace === name)) {
     return rejected(400, `cannot delete namespace ${JSON.stringify(name)}: it has jobs; purge them first`);
   }
+  // Variables are keyed by namespace and path; rows left behind would reappear in a namespace
+  // created later under the same name.
+  if (tables.variables.list().some((variable) => variable.Namespace === name)) {
+    return rejected(
+      400,
+      `cannot delete namespace ${JSON.stringify(name)}: it has variables; purge them first`,
+    );
+  }
   draft.delete(name);
   return APPLIED;
 }

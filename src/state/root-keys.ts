@@ -69,7 +69,8 @@ export function readRootKeyInput(value: unknown, field: string, fail: FieldError
 
 /**
  * Inserts a new root key as the one active key. The key that was active takes `demoteTo` in the
- * same entry, so no reader ever sees two active keys or none once one exists.
+ * same entry, so no reader ever sees two active keys or none once one exists. With `rekeying`,
+ * inactive keys become `rekeying` too.
  */
 export function insertActiveRootKey(
   txn: Transaction,
@@ -80,9 +81,12 @@ export function insertActiveRootKey(
   if (draft.get(input.key.KeyID) !== null) {
     return rejected(409, `root key ${input.key.KeyID} already exists`);
   }
+  // A full rotation (demoteTo `rekeying`) re-encrypts everything under the new key, so the keys
+  // retired by earlier rotations are marked for the rekey too, as in Nomad.
   for (const row of table.list()) {
-    if (row.Meta.State !== 'active') continue;
-    draft.put(row.Meta.KeyID, withState(row, input.demoteTo, txn.index));
+    const demote =
+      row.Meta.State === 'active' || (input.demoteTo === 'rekeying' && row.Meta.State === 'inactive');
+    if (demote) draft.put(row.Meta.KeyID, withState(row, input.demoteTo, txn.index));
   }
   const meta: RootKeyMeta = Object.freeze({
     ...input.key,

@@ -539,3 +539,37 @@ describe('variables: plaintext in raw bytes', () => {
     assert.equal(JSON.stringify(store.variable('default', 'app/db')).includes(secret), false);
   });
 });
+
+describe('variables and their neighbours', () => {
+  test('a namespace with variables is not deleted', () => {
+    const store = bootstrappedStore();
+    applyOk(store, entry('namespace-upsert', { namespace: { Name: 'team', Description: '', Meta: null } }));
+    const key = addRootKey(store);
+    applyVarOk(store, writeCommand(key, 'app/config', { a: '1' }, { namespace: 'team' }));
+
+    const refused = store.apply(store.latestIndex + 1, entry('namespace-delete', { name: 'team' }));
+    assert.equal(refused.ok, false);
+    assert.equal(refused.ok === false && refused.status, 400);
+    assert.notEqual(store.namespace('team'), null);
+
+    applyVarOk(store, deleteCommand('app/config', { namespace: 'team' }));
+    applyOk(store, entry('namespace-delete', { name: 'team' }));
+    assert.equal(store.namespace('team'), null);
+  });
+
+  test('a full rotation marks every retired key for the rekey', () => {
+    const store = bootstrappedStore();
+    const first = addRootKey(store);
+    const second = addRootKey(store);
+    const third = addRootKey(store, 'rekeying');
+    const state = (keyId: string) => store.rootKey(keyId)?.Meta.State;
+    assert.equal(state(first.keyId), 'rekeying');
+    assert.equal(state(second.keyId), 'rekeying');
+    assert.equal(state(third.keyId), 'active');
+
+    // A normal rotation leaves keys that are inactive or rekeying as they are.
+    addRootKey(store);
+    assert.equal(state(first.keyId), 'rekeying');
+    assert.equal(state(third.keyId), 'inactive');
+  });
+});
