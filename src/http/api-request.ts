@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { ResolvedAcl } from '../server/acl/acl-resolver.js';
 import type { Principal, ServerBackend } from '../server/backend.js';
 
 /** One API request as handlers see it; the server builds it after routing. */
@@ -13,6 +14,11 @@ export interface ApiRequest {
   readonly backend: ServerBackend;
   /** Principal of the request's token. Null for a request without a token and on public paths. */
   readonly principal: Principal | null;
+  /**
+   * The ACL the request runs under, resolved once from `principal` before the handler runs.
+   * Handlers check it with `authorize`.
+   */
+  readonly acl: ResolvedAcl;
   /** Aborts when the client disconnects before the response is written. */
   readonly signal: AbortSignal;
   /** Reads the whole body, size-limited, and parses it as JSON. Throws `RequestError` (400 or 413). */

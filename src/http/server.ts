@@ -117,8 +117,9 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     // Every routed request passes here, before its handler reads the body. An unknown path or
     // method gets its 404 or 405 first, as in Nomad, whose HTTP router runs before any RPC checks a token.
     const principal = await authenticateRequest(path, req.headers, options.backend);
-    // TODO: enforce ACL policies on the principal. Until then every request proceeds, anonymous
-    // ones included, and a token only has to verify.
+    // Resolved once here, so that a handler's checks all see the same policies. Each handler
+    // checks its own capability, because some depend on the body or on the rows found.
+    const acl = await options.backend.resolveAcl(principal);
     const request: ApiRequest = {
       method,
       path,
@@ -127,6 +128,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
       headers: req.headers,
       backend: options.backend,
       principal,
+      acl,
       signal,
       readJson: () => readJsonBody(req, maxBodyBytes),
     };

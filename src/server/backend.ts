@@ -4,6 +4,7 @@ import type { Command } from '../state/commands.js';
 import type { StateStore } from '../state/store.js';
 import type { Allocation } from '../structs/allocation.js';
 import type { Job } from '../structs/job.js';
+import type { ResolvedAcl } from './acl/acl-resolver.js';
 import type { ServerMetrics } from './metrics.js';
 
 /** One server of the Raft configuration, in Nomad's JSON shape. */
@@ -108,6 +109,11 @@ export interface ServerBackend {
    * logs the reason.
    */
   authenticate(token: string): Promise<Principal>;
+  /**
+   * Resolves the ACL of an authenticated request (principal null for one without a token) from
+   * this server's own state. Throws RequestError 403 `ACL token not found` or `ACL token expired`.
+   */
+  resolveAcl(principal: Principal | null): Promise<ResolvedAcl>;
   leaderContact(): LeaderContact;
   /** RPC address of the leader, or '' when none is known. */
   leaderAddress(): string;

@@ -9,6 +9,7 @@ import { type Command, encodeCommand, validateCommand } from '../state/commands.
 import type { ApplyResult, StateStore } from '../state/store.js';
 import type { Job } from '../structs/job.js';
 import { SIGNET_VERSION } from '../version.js';
+import { AclResolver, type ResolvedAcl } from './acl/acl-resolver.js';
 import type { AgentConfig } from './agent-config.js';
 import type {
   AgentMember,
@@ -79,6 +80,7 @@ export class ClusterOperations implements ServerBackend {
   readonly #deps: ClusterOperationsDeps;
   readonly #now: () => number;
   readonly #authenticator: Authenticator;
+  readonly #aclResolver: AclResolver;
   #lastLeaderContact = 0;
 
   constructor(deps: ClusterOperationsDeps) {
@@ -90,8 +92,15 @@ export class ClusterOperations implements ServerBackend {
     this.#authenticator = new Authenticator({
       state: deps.state,
       keyring: deps.keyring,
+      aclEnabled: deps.config.acl.enabled,
       now: this.#now,
       logger: deps.logger.child({ component: 'auth' }),
+    });
+    this.#aclResolver = new AclResolver({
+      state: deps.state,
+      enabled: deps.config.acl.enabled,
+      now: this.#now,
+      logger: deps.logger.child({ component: 'acl' }),
     });
   }
 
@@ -133,6 +142,11 @@ export class ClusterOperations implements ServerBackend {
 
   authenticate(token: string): Promise<Principal> {
     return this.#authenticator.authenticate(token);
+  }
+
+  async resolveAcl(principal: Principal | null): Promise<ResolvedAcl> {
+    await this.#aclResolver.prepare(principal);
+    return this.#aclResolver.resolve(principal);
   }
 
   /** Records contact with the leader; the agent calls it for every Raft message from the leader. */

@@ -15,16 +15,22 @@ const WARN_LINES_PER_SECOND = 10;
 export interface AuthenticatorDeps {
   readonly state: StateStore;
   readonly keyring: ServerKeyring;
+  /**
+   * `acl.enabled`; false when absent. When true, a UUID must be the SecretID of a stored ACL
+   * token. When false, any UUID passes, because no ACL applies then (Nomad ignores tokens).
+   */
+  readonly aclEnabled?: boolean;
   /** Wall clock in Unix milliseconds, for the time claims. */
   readonly now: () => number;
   readonly logger: Logger;
 }
 
 /**
- * Finds who sent a request from its token. A UUID is an ACL token; any other token must be a
- * workload identity that verifies against this server's own state. Every failure reaches the
- * caller as the same 403 `Permission denied`, and the reason goes to this server's log with its
- * error code. The token itself is never logged.
+ * Finds who sent a request from its token. A UUID is an ACL token, which with ACLs enabled must
+ * exist in this server's own state; any other token must be a workload identity that verifies
+ * against that state. Every failure reaches the caller as the same 403 `Permission denied`, and
+ * the reason goes to this server's log with its code. The token itself is never logged. Whether
+ * an ACL token has expired is left to the ACL resolver, which rejects it with its own message.
  */
 export class Authenticator {
   readonly #deps: AuthenticatorDeps;
@@ -37,9 +43,7 @@ export class Authenticator {
   }
 
   async authenticate(token: string): Promise<Principal> {
-    // TODO: resolve the secret id to an ACL token and its policies once ACL tokens are stored.
-    // Until then any UUID passes as an anonymous ACL token.
-    if (UUID.test(token)) return { kind: 'acl-token', secretId: token };
+    if (UUID.test(token)) return this.#aclToken(token);
 
     const { state } = this.#deps;
     try {
@@ -52,9 +56,28 @@ export class Authenticator {
       return { kind: 'workload', claims, alloc };
     } catch (err) {
       if (!(err instanceof IdentityError)) throw err;
-      this.#logRejection(err);
+      this.#logRejection(
+        {
+          code: err.code,
+          keyId: err.keyId || undefined,
+          allocationId: err.allocationId || undefined,
+          reason: err.message,
+        },
+        'rejected a workload identity',
+      );
       throw new RequestError(403, 'Permission denied');
     }
+  }
+
+  #aclToken(secretId: string): Principal {
+    if (this.#deps.aclEnabled === true && this.#deps.state.aclTokenBySecret(secretId) === null) {
+      this.#logRejection(
+        { code: 'ACL_TOKEN_NOT_FOUND', reason: 'no ACL token has this secret ID' },
+        'rejected an ACL token',
+      );
+      throw new RequestError(403, 'Permission denied');
+    }
+    return { kind: 'acl-token', secretId };
   }
 
   /**
@@ -85,14 +108,11 @@ export class Authenticator {
     return keyring.waitForKey(kid);
   }
 
-  /** Logs a rejected identity at warn, at most WARN_LINES_PER_SECOND a second, so a flood of bad tokens cannot fill the log. */
-  #logRejection(err: IdentityError): void {
-    const fields = {
-      code: err.code,
-      keyId: err.keyId || undefined,
-      allocationId: err.allocationId || undefined,
-      reason: err.message,
-    };
+  /**
+   * Logs a rejected token at warn, at most WARN_LINES_PER_SECOND a second, so a flood of bad
+   * tokens cannot fill the log. `fields` must not contain the token.
+   */
+  #logRejection(fields: Readonly<Record<string, unknown>>, message: string): void {
     const now = performance.now();
     if (now - this.#windowStart >= 1000) {
       this.#windowStart = now;
@@ -100,15 +120,12 @@ export class Authenticator {
     }
     if (this.#warnedInWindow >= WARN_LINES_PER_SECOND) {
       this.#suppressed++;
-      this.#deps.logger.debug(fields, 'rejected a workload identity');
+      this.#deps.logger.debug(fields, message);
       return;
     }
     this.#warnedInWindow++;
     const suppressed = this.#suppressed;
     this.#suppressed = 0;
-    this.#deps.logger.warn(
-      suppressed > 0 ? { ...fields, suppressed } : fields,
-      'rejected a workload identity',
-    );
+    this.#deps.logger.warn(suppressed > 0 ? { ...fields, suppressed } : fields, message);
   }
 }

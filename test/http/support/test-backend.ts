@@ -13,6 +13,7 @@ import {
   unwrapRootKey,
   wrapRootKey,
 } from '../../../src/keyring/index.js';
+import { AclResolver, type ResolvedAcl } from '../../../src/server/acl/acl-resolver.js';
 import type {
   AgentMember,
   JobDeregisterResult,
@@ -67,11 +68,18 @@ export class TestBackend implements ServerBackend {
   readonly authenticatedTokens: string[] = [];
   readonly #kek = keyEncryptionKey(randomBytes(32));
   readonly #signingKeys = new SigningKeyCache();
+  readonly #aclResolver: AclResolver;
   #lastKeyTime = 0;
 
-  constructor() {
+  /** `aclEnabled` is the agent's `acl.enabled`: false (the default) resolves every request to allow-all. */
+  constructor(options: { aclEnabled?: boolean } = {}) {
     // The tables start at index 1, as after a cluster's first (configuration) entry.
     this.state.advanceTo(1);
+    this.#aclResolver = new AclResolver({
+      state: this.state,
+      enabled: options.aclEnabled ?? false,
+      now: Date.now,
+    });
   }
 
   rootKeys(): RootKeyMeta[] {
@@ -120,6 +128,12 @@ export class TestBackend implements ServerBackend {
     const principal = this.principals.get(token);
     if (principal === undefined) throw new RequestError(403, 'Permission denied');
     return principal;
+  }
+
+  /** Resolves ACLs from this backend's state as a server does, with the real resolver. */
+  async resolveAcl(principal: Principal | null): Promise<ResolvedAcl> {
+    await this.#aclResolver.prepare(principal);
+    return this.#aclResolver.resolve(principal);
   }
 
   #signingKey(row: StoredRootKey): SigningKey {
@@ -288,11 +302,14 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** Starts the HTTP API on 127.0.0.1 with a free port over a fresh TestBackend. */
-export async function startTestServer(options: { maxBodyBytes?: number } = {}): Promise<TestServer> {
-  const backend = new TestBackend();
+/** Starts the HTTP API on 127.0.0.1 with a free port over a fresh TestBackend, ACLs disabled unless `aclEnabled`. */
+export async function startTestServer(
+  options: { maxBodyBytes?: number; aclEnabled?: boolean } = {},
+): Promise<TestServer> {
+  const { aclEnabled, ...httpOptions } = options;
+  const backend = new TestBackend({ aclEnabled });
   const { logger, lines } = captureLogger();
-  const http = await createHttpServer({ backend, logger, host: '127.0.0.1', port: 0, ...options });
+  const http = await createHttpServer({ backend, logger, host: '127.0.0.1', port: 0, ...httpOptions });
   return {
     backend,
     http,
