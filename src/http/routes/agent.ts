@@ -1,12 +1,19 @@
 import { jsonReply } from '../api-request.js';
+import { authorize } from '../authorize.js';
 import type { ApiRouter } from '../router.js';
 
-/** Endpoints about the agent that serves the request; they never involve the leader. */
+/**
+ * Endpoints about the agent that serves the request; they never involve the leader. As in Nomad,
+ * self needs agent:read, members node:read, and health nothing.
+ */
 export function registerAgentRoutes(router: ApiRouter): void {
-  router.on('GET', '/v1/agent/self', async (request) => jsonReply(request.backend.self()));
+  router.on('GET', '/v1/agent/self', async (request) => {
+    authorize(request, (acl) => acl.agentRead());
+    return jsonReply(request.backend.self());
+  });
 
   // Nomad's health body uses lower-case keys. An unhealthy agent returns 500, so that load
-  // balancers can probe it by status alone.
+  // balancers can probe it by status alone, without a token.
   router.on('GET', '/v1/agent/health', async (request) => {
     const health = request.backend.health();
     return jsonReply(
@@ -16,7 +23,8 @@ export function registerAgentRoutes(router: ApiRouter): void {
     );
   });
 
-  router.on('GET', '/v1/agent/members', async (request) =>
-    jsonReply({ ServerName: request.backend.nodeName, Members: request.backend.members() }),
-  );
+  router.on('GET', '/v1/agent/members', async (request) => {
+    authorize(request, (acl) => acl.nodeRead());
+    return jsonReply({ ServerName: request.backend.nodeName, Members: request.backend.members() });
+  });
 }

@@ -2,6 +2,7 @@ import { ROOT_KEY_ALGORITHM } from '../../keyring/index.js';
 import { RequestError } from '../../server/request-error.js';
 import type { ApiReply, ApiRequest } from '../api-request.js';
 import { jsonReply } from '../api-request.js';
+import { authorize } from '../authorize.js';
 import { blockingRead } from '../blocking-read.js';
 import { switchParam } from '../query-params.js';
 import type { ApiRouter } from '../router.js';
@@ -9,7 +10,11 @@ import type { ApiRouter } from '../router.js';
 /** Root key ids are lower-case UUIDs, as `randomUUID` makes them and the state accepts them. */
 const KEY_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-/** Root key list, rotation and removal (`/v1/operator/keyring/...`), with Nomad's paths and JSON. */
+/**
+ * Root key list, rotation and removal (`/v1/operator/keyring/...`), with Nomad's paths and JSON.
+ * Each needs its operator capability, as from Nomad 1.11.3: keyring-read (granted by operator
+ * read), keyring-rotate and keyring-delete (granted by operator write).
+ */
 export function registerKeyringRoutes(router: ApiRouter): void {
   router.on('GET', '/v1/operator/keyring/keys', listRootKeys);
   router.on(['PUT', 'POST'], '/v1/operator/keyring/rotate', rotateRootKey);
@@ -18,6 +23,7 @@ export function registerKeyringRoutes(router: ApiRouter): void {
 
 /** Metadata only: the backend never returns key material, wrapped or not. */
 async function listRootKeys(request: ApiRequest): Promise<ApiReply> {
+  authorize(request, (acl) => acl.operatorOperation('keyring-read'));
   const { backend } = request;
   return blockingRead(request, 'rootKeys', () => ({
     index: backend.state.tableIndex('rootKeys'),
@@ -26,6 +32,7 @@ async function listRootKeys(request: ApiRequest): Promise<ApiReply> {
 }
 
 async function rotateRootKey(request: ApiRequest): Promise<ApiReply> {
+  authorize(request, (acl) => acl.operatorOperation('keyring-rotate'));
   const { query } = request;
   // Nomad ignores an unknown `algo`. A 400 that names the only algorithm is clearer.
   const algorithm = query.get('algo');
@@ -48,6 +55,7 @@ async function rotateRootKey(request: ApiRequest): Promise<ApiReply> {
 }
 
 async function removeRootKey(request: ApiRequest): Promise<ApiReply> {
+  authorize(request, (acl) => acl.operatorOperation('keyring-delete'));
   const keyId = request.params.id!;
   if (!KEY_ID_PATTERN.test(keyId)) {
     throw new RequestError(

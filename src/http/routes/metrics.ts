@@ -2,7 +2,10 @@ import { RequestError } from '../../server/request-error.js';
 import { jsonReply } from '../api-request.js';
 import type { ApiRouter } from '../router.js';
 
-/** `GET /v1/metrics`: JSON in Nomad's layout by default, Prometheus text with `?format=prometheus`. */
+/**
+ * `GET /v1/metrics`: JSON in Nomad's layout by default, Prometheus text with `?format=prometheus`.
+ * Like Nomad, it needs no ACL capability.
+ */
 export function registerMetricsRoutes(router: ApiRouter): void {
   router.on('GET', '/v1/metrics', async (request) => {
     const format = request.query.get('format');

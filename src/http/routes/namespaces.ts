@@ -3,10 +3,15 @@ import { validateCommand } from '../../state/commands.js';
 import { CommandError } from '../../state/errors.js';
 import type { ApiReply, ApiRequest } from '../api-request.js';
 import { jsonReply, writeReply } from '../api-request.js';
+import { authorize } from '../authorize.js';
 import { blockingRead } from '../blocking-read.js';
 import type { ApiRouter } from '../router.js';
 
-/** Namespace list, read, upsert and delete, with Nomad's paths and JSON shape. */
+/**
+ * Namespace list, read, upsert and delete, with Nomad's paths and JSON shape. As in Nomad, the list
+ * shows only the namespaces that the caller's ACL grants anything in, a read needs the same, and
+ * writes need a management token.
+ */
 export function registerNamespaceRoutes(router: ApiRouter): void {
   router.on('GET', '/v1/namespaces', listNamespaces);
   router.on('GET', '/v1/namespace/:name', readNamespace);
@@ -20,13 +25,17 @@ async function listNamespaces(request: ApiRequest): Promise<ApiReply> {
   const { state } = request.backend;
   return blockingRead(request, 'namespaces', () => {
     // The store returns namespaces sorted by name, the order Nomad lists them in.
-    const namespaces = state.namespaces().filter((namespace) => namespace.Name.startsWith(prefix));
+    const namespaces = state
+      .namespaces()
+      .filter((namespace) => namespace.Name.startsWith(prefix))
+      .filter((namespace) => request.acl.acl.allowNamespace(namespace.Name));
     return { index: state.tableIndex('namespaces'), reply: jsonReply(namespaces) };
   });
 }
 
 async function readNamespace(request: ApiRequest): Promise<ApiReply> {
   const name = request.params.name!;
+  authorize(request, (acl) => acl.allowNamespace(name));
   const { state } = request.backend;
   // As in Nomad, the index of a found namespace is its ModifyIndex, so a blocking read of one
   // namespace wakes only when that namespace changes.
@@ -43,6 +52,7 @@ async function readNamespace(request: ApiRequest): Promise<ApiReply> {
 }
 
 async function upsertNamespace(request: ApiRequest): Promise<ApiReply> {
+  authorize(request, (acl) => acl.isManagement());
   const body = await request.readJson();
   const namespace = namespaceFromBody(body, request.params.name ?? null);
   const command = checkedCommand({ type: 'namespace-upsert', v: 1, namespace });
@@ -51,6 +61,7 @@ async function upsertNamespace(request: ApiRequest): Promise<ApiReply> {
 }
 
 async function deleteNamespace(request: ApiRequest): Promise<ApiReply> {
+  authorize(request, (acl) => acl.isManagement());
   const command = checkedCommand({ type: 'namespace-delete', v: 1, name: request.params.name! });
   const { index } = await request.backend.apply(command);
   return writeReply(index);

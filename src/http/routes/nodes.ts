@@ -1,5 +1,6 @@
 import type { ApiReply, ApiRequest } from '../api-request.js';
 import { jsonReply } from '../api-request.js';
+import { authorize } from '../authorize.js';
 import { blockingRead } from '../blocking-read.js';
 import { prefixParam } from '../query-params.js';
 import type { ApiRouter } from '../router.js';
@@ -7,7 +8,10 @@ import { allocStubs } from './allocations.js';
 import { notFound } from './not-found.js';
 import { nodeListStub, publicNode } from './views.js';
 
-/** Node list and read, and a node's allocations, as in Nomad. No reply contains a SecretID. */
+/**
+ * Node list and read, and a node's allocations, as in Nomad. No reply contains a SecretID. All
+ * need node:read, and a node's allocation list keeps only those in namespaces that grant read-job.
+ */
 export function registerNodeRoutes(router: ApiRouter): void {
   router.on('GET', '/v1/nodes', listNodes);
   router.on('GET', '/v1/node/:id', readNode);
@@ -15,6 +19,7 @@ export function registerNodeRoutes(router: ApiRouter): void {
 }
 
 async function listNodes(request: ApiRequest): Promise<ApiReply> {
+  authorize(request, (acl) => acl.nodeRead());
   const prefix = prefixParam(request.query);
   const { state } = request.backend;
   return blockingRead(request, 'nodes', () => {
@@ -24,6 +29,7 @@ async function listNodes(request: ApiRequest): Promise<ApiReply> {
 }
 
 async function readNode(request: ApiRequest): Promise<ApiReply> {
+  authorize(request, (acl) => acl.nodeRead());
   const id = request.params.id!;
   const { state } = request.backend;
   return blockingRead(request, 'nodes', () => {
@@ -35,9 +41,13 @@ async function readNode(request: ApiRequest): Promise<ApiReply> {
 
 async function listNodeAllocations(request: ApiRequest): Promise<ApiReply> {
   const id = request.params.id!;
+  authorize(request, (acl) => acl.nodeRead());
+  const { acl } = request.acl;
   const { state } = request.backend;
-  return blockingRead(request, 'allocs', () => ({
-    index: state.tableIndex('allocs'),
-    reply: jsonReply(allocStubs(state, state.allocationsByNode(id))),
-  }));
+  return blockingRead(request, 'allocs', () => {
+    const allocs = state
+      .allocationsByNode(id)
+      .filter((alloc) => acl.allowNamespaceOperation(alloc.Namespace, 'read-job'));
+    return { index: state.tableIndex('allocs'), reply: jsonReply(allocStubs(state, allocs)) };
+  });
 }

@@ -1,13 +1,19 @@
+import type { Acl } from '../../acl/index.js';
 import { RequestError } from '../../server/request-error.js';
 import type { ApiRequest } from '../api-request.js';
 import { emptyReply, jsonReply } from '../api-request.js';
+import { authorize } from '../authorize.js';
 import { withReadHeaders } from '../blocking-read.js';
 import { parseReadOptions } from '../read-options.js';
 import type { ApiRouter } from '../router.js';
 
-/** Raft configuration, peer removal and leadership transfer (`/v1/operator/raft/...`). */
+/**
+ * Raft configuration, peer removal and leadership transfer (`/v1/operator/raft/...`). All three
+ * need a management token, as in Nomad, where no operator policy grants them.
+ */
 export function registerOperatorRaftRoutes(router: ApiRouter): void {
   router.on('GET', '/v1/operator/raft/configuration', async (request) => {
+    authorize(request, isManagement);
     // The configuration has no table index to block on, so `index` and `wait` are only checked.
     const options = parseReadOptions(request.query);
     if (!options.stale) await request.backend.consistentRead();
@@ -16,6 +22,7 @@ export function registerOperatorRaftRoutes(router: ApiRouter): void {
   });
 
   router.on('DELETE', '/v1/operator/raft/peer', async (request) => {
+    authorize(request, isManagement);
     const id = peerIdFromQuery(request);
     if (id === null) {
       throw new RequestError(400, 'Missing peer: set ?id= to the server ID or ?address= to its RPC address');
@@ -26,9 +33,14 @@ export function registerOperatorRaftRoutes(router: ApiRouter): void {
 
   // Nomad accepts both PUT and POST here; without a peer the leader picks the most up-to-date voter.
   router.on(['PUT', 'POST'], '/v1/operator/raft/transfer-leadership', async (request) => {
+    authorize(request, isManagement);
     await request.backend.transferLeadership(peerIdFromQuery(request));
     return emptyReply();
   });
+}
+
+function isManagement(acl: Acl): boolean {
+  return acl.isManagement();
 }
 
 /**

@@ -2,7 +2,10 @@ import { jsonReply } from '../api-request.js';
 import { withReadHeaders } from '../blocking-read.js';
 import type { ApiRouter } from '../router.js';
 
-/** Leader and peers from this server's own view, read without a request to the leader, as in Nomad. */
+/**
+ * Leader and peers from this server's own view, read without a request to the leader, as in Nomad.
+ * Like Nomad, they need no ACL capability.
+ */
 export function registerStatusRoutes(router: ApiRouter): void {
   router.on('GET', '/v1/status/leader', async (request) =>
     withReadHeaders(request, jsonReply(request.backend.leaderAddress()), null),
