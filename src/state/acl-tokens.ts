@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { checkNoRepeats, readAccessorId, readPolicyName, readSecretId } from './acl-fields.js';
 import { APPLIED, type ApplyResult, rejected } from './apply-result.js';
 import { readArray } from './collection-fields.js';
@@ -140,7 +141,7 @@ export function putAclToken(
       return rejected(400, `cannot change the expiration time of ACL token ${id} after its creation`);
     }
   }
-  const holders = draft.rowsBy('secret', token.SecretID);
+  const holders = draft.rowsBy('secret', secretDigest(token.SecretID));
   if (holders.some((row) => row.AccessorID !== id)) {
     return rejected(409, `the secret ID of ACL token ${id} is already used by another token`);
   }
@@ -194,6 +195,25 @@ function checkUniqueSecrets(rows: ReadonlyMap<string, AclToken>, field: string):
   }
 }
 
+/**
+ * Key of the secret index: the SHA-256 of the secret. A lookup's timing then depends on the
+ * digest, which tells an attacker nothing about the secrets that exist; the secret itself is
+ * compared in constant time (`findBySecret`).
+ */
+export function secretDigest(secretId: string): string {
+  return createHash('sha256').update(secretId, 'utf8').digest('hex');
+}
+
+/** Returns the token whose SecretID equals `secretId`, comparing the candidates in constant time. */
+export function findBySecret(table: AclTokenTable, secretId: string): AclToken | null {
+  const wanted = Buffer.from(secretId, 'utf8');
+  for (const token of table.listBy('secret', secretDigest(secretId))) {
+    const held = Buffer.from(token.SecretID, 'utf8');
+    if (held.length === wanted.length && timingSafeEqual(held, wanted)) return token;
+  }
+  return null;
+}
+
 /** ACL tokens by AccessorID. Added in snapshot version 4. */
 export const aclTokenTableSpec: TableSpec<string, AclToken, 'secret'> = {
   name: 'aclTokens',
@@ -203,5 +223,5 @@ export const aclTokenTableSpec: TableSpec<string, AclToken, 'secret'> = {
   initialRows: () => [],
   decodeRow: decodeAclTokenRow,
   checkRows: checkUniqueSecrets,
-  indexes: { secret: (row) => row.SecretID },
+  indexes: { secret: (row) => secretDigest(row.SecretID) },
 };

@@ -4,7 +4,7 @@ import type { Job } from '../structs/job.js';
 import type { Node } from '../structs/node.js';
 import { bootstrapIndexOf } from './acl-bootstrap.js';
 import { type AclPolicy, jobAclIndexValue } from './acl-policies.js';
-import type { AclToken } from './acl-tokens.js';
+import { type AclToken, findBySecret } from './acl-tokens.js';
 import { applyCommand } from './apply-command.js';
 import type { ApplyResult } from './apply-result.js';
 import { ChangeWaiters } from './change-waiters.js';
@@ -214,11 +214,11 @@ export class StateStore {
   }
 
   /**
-   * Returns the token whose SecretID is `secretId`, or null. It is a hash lookup, not a
-   * constant-time comparison.
+   * Returns the token whose SecretID is `secretId`, or null. The index is keyed by the secret's
+   * SHA-256 and the secret is compared in constant time, so timing reveals nothing about it.
    */
   aclTokenBySecret(secretId: string): AclToken | null {
-    return this.#tables.aclTokens.listBy('secret', secretId)[0] ?? null;
+    return findBySecret(this.#tables.aclTokens, secretId);
   }
 
   /** Returns every ACL token, SecretIDs included, sorted by AccessorID. */
