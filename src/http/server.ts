@@ -7,6 +7,8 @@ import type { ApiReply, ApiRequest } from './api-request.js';
 import { DEFAULT_MAX_BODY_BYTES, readJsonBody } from './request-body.js';
 import { authenticateRequest } from './request-token.js';
 import { ApiRouter } from './router.js';
+import { registerAclPolicyRoutes } from './routes/acl-policies.js';
+import { registerAclTokenRoutes } from './routes/acl-tokens.js';
 import { registerAgentRoutes } from './routes/agent.js';
 import { registerAllocationRoutes } from './routes/allocations.js';
 import { registerEvaluationRoutes } from './routes/evaluations.js';
@@ -17,6 +19,7 @@ import { registerNamespaceRoutes } from './routes/namespaces.js';
 import { registerNodeRoutes } from './routes/nodes.js';
 import { registerOperatorRaftRoutes } from './routes/operator-raft.js';
 import { registerStatusRoutes } from './routes/status.js';
+import { registerVariableRoutes } from './routes/variables.js';
 import { registerWellKnownRoutes } from './routes/well-known.js';
 
 export interface HttpServerOptions {
@@ -54,6 +57,9 @@ export function buildApiRouter(): ApiRouter {
   registerAllocationRoutes(router);
   registerEvaluationRoutes(router);
   registerNodeRoutes(router);
+  registerAclTokenRoutes(router);
+  registerAclPolicyRoutes(router);
+  registerVariableRoutes(router);
   return router;
 }
 

@@ -13,7 +13,10 @@ import {
   unwrapRootKey,
   wrapRootKey,
 } from '../../../src/keyring/index.js';
+import { AclOperations } from '../../../src/server/acl/acl-operations.js';
+import type { AclPolicyRequest } from '../../../src/server/acl/acl-policy-request.js';
 import { AclResolver, type ResolvedAcl } from '../../../src/server/acl/acl-resolver.js';
+import type { AclTokenRequest } from '../../../src/server/acl/acl-token-request.js';
 import type {
   AgentMember,
   JobDeregisterResult,
@@ -24,10 +27,25 @@ import type {
   RootKeyRotateResult,
   ServerBackend,
 } from '../../../src/server/backend.js';
+import { ServerKeyring } from '../../../src/server/keyring/server-keyring.js';
 import { ServerMetrics } from '../../../src/server/metrics.js';
 import { RequestError } from '../../../src/server/request-error.js';
-import { type Command, encodeCommand } from '../../../src/state/commands.js';
-import { StateStore, type StoredRootKey } from '../../../src/state/store.js';
+import { VariableOperations } from '../../../src/server/variables/variable-operations.js';
+import type {
+  VariableChange,
+  VariableChangeResult,
+  VariableDecrypted,
+  VariableMetadata,
+  VariableWrite,
+} from '../../../src/server/variables/variable-shapes.js';
+import { type Command, encodeCommand, validateCommand } from '../../../src/state/commands.js';
+import { CommandError } from '../../../src/state/errors.js';
+import {
+  type AclToken,
+  StateStore,
+  type StoredRootKey,
+  type VariableEncrypted,
+} from '../../../src/state/store.js';
 import type { EvalTrigger, Evaluation } from '../../../src/structs/evaluation.js';
 import type { Job } from '../../../src/structs/job.js';
 
@@ -69,6 +87,14 @@ export class TestBackend implements ServerBackend {
   readonly #kek = keyEncryptionKey(randomBytes(32));
   readonly #signingKeys = new SigningKeyCache();
   readonly #aclResolver: AclResolver;
+  readonly #acl: AclOperations;
+  readonly #variables: VariableOperations;
+  /** Where `bootstrapAcl` reads the reset index, as a server reads `<data_dir>/server/acl-bootstrap-reset`; null for none. */
+  bootstrapResetFile: string | null = null;
+  /** Log lines of the ACL and variable writers, for checks that no secret is logged. */
+  readonly operationLogLines: Record<string, unknown>[];
+  /** Count of `var-apply` commands applied, so tests can tell a write that committed nothing. */
+  variableApplies = 0;
   #lastKeyTime = 0;
 
   /** `aclEnabled` is the agent's `acl.enabled`: false (the default) resolves every request to allow-all. */
@@ -79,6 +105,29 @@ export class TestBackend implements ServerBackend {
       state: this.state,
       enabled: options.aclEnabled ?? false,
       now: Date.now,
+    });
+    // The real writers over this backend's state, with a real keyring over the same cluster key.
+    const { logger, lines } = captureLogger();
+    this.operationLogLines = lines;
+    const writes = {
+      state: this.state,
+      apply: (command: Command) => this.apply(command),
+      consistentRead: () => this.consistentRead(),
+      now: Date.now,
+      logger,
+    };
+    const resetFile = (): string | null => this.bootstrapResetFile;
+    this.#acl = new AclOperations({
+      ...writes,
+      enabled: options.aclEnabled ?? false,
+      // A getter, so that tests may set `bootstrapResetFile` after construction.
+      get bootstrapResetFile() {
+        return resetFile();
+      },
+    });
+    this.#variables = new VariableOperations({
+      ...writes,
+      keyring: new ServerKeyring({ state: this.state, kek: this.#kek, logger }),
     });
   }
 
@@ -136,6 +185,50 @@ export class TestBackend implements ServerBackend {
     return this.#aclResolver.resolve(principal);
   }
 
+  aclEnabled(): boolean {
+    return this.#acl.enabled;
+  }
+
+  bootstrapAcl(bootstrapSecret: string | null): Promise<AclToken> {
+    return this.#acl.bootstrap(bootstrapSecret);
+  }
+
+  createAclToken(request: AclTokenRequest): Promise<AclToken> {
+    return this.#acl.createToken(request);
+  }
+
+  updateAclToken(accessorId: string, request: AclTokenRequest): Promise<AclToken> {
+    return this.#acl.updateToken(accessorId, request);
+  }
+
+  deleteAclToken(accessorId: string): Promise<{ Index: number }> {
+    return this.#acl.deleteToken(accessorId);
+  }
+
+  upsertAclPolicy(request: AclPolicyRequest): Promise<{ Index: number }> {
+    return this.#acl.upsertPolicy(request);
+  }
+
+  deleteAclPolicy(name: string): Promise<{ Index: number }> {
+    return this.#acl.deletePolicy(name);
+  }
+
+  listVariables(namespace: string, prefix: string): VariableMetadata[] {
+    return this.#variables.list(namespace, prefix);
+  }
+
+  decryptVariable(row: VariableEncrypted): Promise<VariableDecrypted> {
+    return this.#variables.decrypt(row);
+  }
+
+  writeVariable(request: VariableWrite, revealConflict: boolean): Promise<VariableChangeResult> {
+    return this.#variables.write(request, revealConflict);
+  }
+
+  deleteVariable(request: VariableChange, revealConflict: boolean): Promise<VariableChangeResult> {
+    return this.#variables.delete(request, revealConflict);
+  }
+
   #signingKey(row: StoredRootKey): SigningKey {
     const material = unwrapRootKey(this.#kek, row.Meta.KeyID, Buffer.from(row.WrappedKey, 'base64'));
     try {
@@ -150,7 +243,15 @@ export class TestBackend implements ServerBackend {
     if (this.consistentReadError !== null) throw this.consistentReadError;
   }
 
+  /** Validates, then applies at the next index. Invalid commands are a 400, as a server's apply makes them. */
   async apply(command: Command): Promise<{ index: number }> {
+    try {
+      validateCommand(command);
+    } catch (err) {
+      if (err instanceof CommandError) throw new RequestError(400, err.message);
+      throw err;
+    }
+    if (command.type === 'var-apply') this.variableApplies++;
     const index = this.state.latestIndex + 1;
     const result = this.state.apply(index, encodeCommand(command));
     if (!result.ok) throw new RequestError(result.status, result.message);
