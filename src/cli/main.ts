@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { generateClusterKey } from '../rpc/cluster-key.js';
 import { SIGNET_VERSION } from '../version.js';
+import { registerAclCommands } from './acl-command.js';
 import { registerAgentCommand } from './agent-command.js';
 import { registerAllocCommands } from './alloc-command.js';
 import { registerEvalCommands } from './eval-command.js';
@@ -12,6 +13,7 @@ import { registerNodeCommands } from './node-command.js';
 import { registerOperatorKeyringCommands } from './operator-keyring-command.js';
 import { registerOperatorRaftCommands } from './operator-raft-command.js';
 import { registerServerCommands } from './server-command.js';
+import { registerVarCommands } from './var-command.js';
 
 /** Builds the `signet` command tree. Later subsystems register their commands here. */
 export function buildProgram(): Command {
@@ -46,6 +48,8 @@ export function buildProgram(): Command {
   registerAllocCommands(program);
   registerNodeCommands(program);
   registerEvalCommands(program);
+  registerAclCommands(program);
+  registerVarCommands(program);
 
   return program;
 }
