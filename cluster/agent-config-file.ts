@@ -25,6 +25,8 @@ export interface ServerConfigSpec {
   readonly retryJoin: readonly string[];
   readonly logLevel: LogLevel;
   readonly tuning: ServerTuning;
+  /** `acl { enabled = true }`: every request needs a token that grants it. */
+  readonly aclEnabled: boolean;
 }
 
 /** Builds the agent configuration in the JSON form of Nomad's agent configuration. */
@@ -42,6 +44,7 @@ export function buildAgentConfig(spec: ServerConfigSpec): AgentConfigInput {
       server_join: { retry_join: [...spec.retryJoin] },
       ...spec.tuning,
     },
+    ...(spec.aclEnabled ? { acl: { enabled: true } } : {}),
   };
 }
 
@@ -88,5 +91,6 @@ export async function readAgentConfig(path: string): Promise<ServerConfigSpec> {
     retryJoin: server.server_join?.retry_join ?? [],
     logLevel: (input.log_level ?? 'info') as LogLevel,
     tuning,
+    aclEnabled: input.acl?.enabled === true,
   };
 }

@@ -36,6 +36,8 @@ export interface ClusterOptions {
   readonly logLevel?: LogLevel;
   /** Extra fields for every server's `server` block, such as raft_snapshot_threshold. */
   readonly tuning?: ServerTuning;
+  /** Start every server with `acl { enabled = true }`; bootstrap a token before other requests. Default false. */
+  readonly acl?: boolean;
   /** Deadline for one agent's HTTP API to respond after its start, in ms. Default 60 000. */
   readonly startTimeoutMs?: number;
   /** Time between SIGTERM and SIGKILL when stopping a server, in ms. Default 10 000. */
@@ -364,6 +366,7 @@ export class Cluster {
       retryJoin,
       logLevel: this.#options.logLevel ?? 'info',
       tuning: this.#options.tuning ?? {},
+      aclEnabled: this.#options.acl ?? false,
     };
   }
 
