@@ -170,7 +170,7 @@ describe('ACL policies tied to a job, a group and a task', { timeout: CLUSTER_TE
       await applyPolicy({ Namespace: 'default', JobID: 'example', Group: 'cache' });
       await expectReads({ redis: 200, other: 200, app: 403 });
 
-      // The followers resolve from their own state: the answers stay the same without the leader.
+      // The followers resolve from their own state: the outcomes stay the same without the leader.
       const leader = await cluster().waitForLeader(30_000);
       await leader.kill('SIGKILL');
       await expectReads({ redis: 200, other: 200, app: 403 });
