@@ -1,4 +1,5 @@
 import { runAclBench } from './acl.js';
+import { runAclResolveBench } from './acl-resolve.js';
 import { runIdentityBench } from './identity.js';
 import { runKeyringBench } from './keyring.js';
 import { runPlacementBench } from './placement.js';
@@ -7,6 +8,7 @@ import { runSchedulerBench } from './scheduler.js';
 import { runStateBench } from './state.js';
 import { runStorageBench } from './storage.js';
 import { runTransportBench } from './transport.js';
+import { runVariableWritesBench } from './variable-writes.js';
 
 // Runs every benchmark and prints one line per case. Figures depend on the machine;
 // docs/benchmarks.md records the ones measured so far, with the machine they came from.
@@ -19,3 +21,5 @@ for (const line of runKeyringBench()) console.log(line);
 for (const line of await runIdentityBench()) console.log(line);
 for (const line of await runPlacementBench()) console.log(line);
 for (const line of runAclBench()) console.log(line);
+for (const line of await runAclResolveBench()) console.log(line);
+for (const line of await runVariableWritesBench()) console.log(line);
