@@ -53,7 +53,7 @@ export function applyCommand(txn: Transaction, tables: Tables, command: Command)
     case 'alloc-client-update':
       return updateAllocsFromClient(txn, tables, command);
     case 'root-key-upsert':
-      return insertActiveRootKey(txn, tables.rootKeys, command);
+      return insertActiveRootKey(txn, tables.rootKeys, { ...command, rekeyRetired: command.v === 2 });
     case 'root-key-state':
       return deactivateRootKey(txn, tables.rootKeys, command.keyId);
     case 'root-key-delete':

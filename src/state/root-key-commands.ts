@@ -14,8 +14,12 @@ import {
  * arrives wrapped under the key-encryption key, so the log never contains it in plaintext.
  */
 export type RootKeyCommand =
-  /** Inserts a new active key; the key that was active takes `demoteTo`. */
-  | { type: 'root-key-upsert'; v: 1; key: RootKeyInput; wrappedKey: string; demoteTo: DemotedState }
+  /**
+   * Inserts a new active key; the key that was active takes `demoteTo`. In version 2 a full
+   * rotation (`rekeying`) also marks every inactive key for the rekey; version 1 entries keep
+   * their meaning, the active key alone.
+   */
+  | { type: 'root-key-upsert'; v: 1 | 2; key: RootKeyInput; wrappedKey: string; demoteTo: DemotedState }
   /** Marks a key inactive, as a finished rekey does. */
   | { type: 'root-key-state'; v: 1; keyId: string; state: 'inactive' }
   /** Removes a key; without `force`, only when no allocation that may still run was signed with it. */
@@ -23,20 +27,25 @@ export type RootKeyCommand =
 
 const fail = invalidCommandField;
 
+const ROOT_KEY_UPSERT_FIELDS = ['key', 'wrappedKey', 'demoteTo'];
+
+function readRootKeyUpsert(f: Record<string, unknown>, v: 1 | 2): RootKeyCommand {
+  return {
+    type: 'root-key-upsert',
+    v,
+    key: readRootKeyInput(f.key, 'key', fail),
+    wrappedKey: readWrappedKey(f.wrappedKey, 'wrappedKey', fail),
+    demoteTo: readEnum(f.demoteTo, 'demoteTo', fail, ['inactive', 'rekeying']),
+  };
+}
+
 export const ROOT_KEY_READERS: readonly [string, ReadonlyMap<number, CommandReader<RootKeyCommand>>][] = [
   [
     'root-key-upsert',
-    versions([
-      1,
-      ['key', 'wrappedKey', 'demoteTo'],
-      (f) => ({
-        type: 'root-key-upsert',
-        v: 1,
-        key: readRootKeyInput(f.key, 'key', fail),
-        wrappedKey: readWrappedKey(f.wrappedKey, 'wrappedKey', fail),
-        demoteTo: readEnum(f.demoteTo, 'demoteTo', fail, ['inactive', 'rekeying']),
-      }),
-    ]),
+    versions(
+      [1, ROOT_KEY_UPSERT_FIELDS, (f) => readRootKeyUpsert(f, 1)],
+      [2, ROOT_KEY_UPSERT_FIELDS, (f) => readRootKeyUpsert(f, 2)],
+    ),
   ],
   [
     'root-key-state',

@@ -69,13 +69,19 @@ export function readRootKeyInput(value: unknown, field: string, fail: FieldError
 
 /**
  * Inserts a new root key as the one active key. The key that was active takes `demoteTo` in the
- * same entry, so no reader ever sees two active keys or none once one exists. With `rekeying`,
- * inactive keys become `rekeying` too.
+ * same entry, so no reader ever sees two active keys or none once one exists. With `rekeying` and
+ * `rekeyRetired`, inactive keys become `rekeying` too.
  */
 export function insertActiveRootKey(
   txn: Transaction,
   table: Table<string, StoredRootKey>,
-  input: { readonly key: RootKeyInput; readonly wrappedKey: string; readonly demoteTo: DemotedState },
+  input: {
+    readonly key: RootKeyInput;
+    readonly wrappedKey: string;
+    readonly demoteTo: DemotedState;
+    /** Marks inactive keys `rekeying` too on a full rotation (root-key-upsert version 2). */
+    readonly rekeyRetired: boolean;
+  },
 ): ApplyResult {
   const draft = txn.draft(table);
   if (draft.get(input.key.KeyID) !== null) {
@@ -85,7 +91,8 @@ export function insertActiveRootKey(
   // retired by earlier rotations are marked for the rekey too, as in Nomad.
   for (const row of table.list()) {
     const demote =
-      row.Meta.State === 'active' || (input.demoteTo === 'rekeying' && row.Meta.State === 'inactive');
+      row.Meta.State === 'active' ||
+      (input.rekeyRetired && input.demoteTo === 'rekeying' && row.Meta.State === 'inactive');
     if (demote) draft.put(row.Meta.KeyID, withState(row, input.demoteTo, txn.index));
   }
   const meta: RootKeyMeta = Object.freeze({

@@ -572,4 +572,21 @@ describe('variables and their neighbours', () => {
     assert.equal(state(first.keyId), 'rekeying');
     assert.equal(state(third.keyId), 'inactive');
   });
+
+  test('a full rotation logged as version 1 keeps its old meaning: the active key alone', () => {
+    const store = bootstrappedStore();
+    const first = addRootKey(store);
+    const second = addRootKey(store);
+    const keyId = randomUUID();
+    const upsert = {
+      type: 'root-key-upsert',
+      v: 1,
+      key: { KeyID: keyId, Algorithm: 'aes256-gcm', CreateTime: T0 },
+      wrappedKey: Buffer.alloc(60, 7).toString('base64'),
+      demoteTo: 'rekeying',
+    } as const;
+    applyOk(store, encodeCommand(upsert));
+    assert.equal(store.rootKey(first.keyId)?.Meta.State, 'inactive');
+    assert.equal(store.rootKey(second.keyId)?.Meta.State, 'rekeying');
+  });
 });

@@ -145,7 +145,7 @@ export function makeNode(overrides: Partial<Node> = {}): Node {
 type CommandOf<T extends Command['type']> = Omit<Extract<Command, { type: T }>, 'type' | 'v'>;
 
 /** Newest version of each command that has more than one; the others are at version 1. */
-const NEWEST: Partial<Record<Command['type'], number>> = { 'plan-apply': 2 };
+const NEWEST: Partial<Record<Command['type'], number>> = { 'plan-apply': 2, 'root-key-upsert': 2 };
 
 /** Builds a command of type `type` at its newest version. */
 export function command<T extends Command['type']>(type: T, payload: CommandOf<T>): Command {

@@ -20,7 +20,7 @@ export function newRootKeyCommand(
     const wrapped = wrapRootKey(kek, meta.KeyID, material);
     const command: RootKeyUpsert = {
       type: 'root-key-upsert',
-      v: 1,
+      v: 2,
       key: { KeyID: meta.KeyID, Algorithm: meta.Algorithm, CreateTime: meta.CreateTime },
       wrappedKey: Buffer.from(wrapped).toString('base64'),
       demoteTo,
