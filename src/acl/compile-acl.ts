@@ -45,6 +45,15 @@ export function compileAcl(policies: readonly Policy[]): Acl {
           entry = { namespace: rule.label, path, set: new Set() };
           variables.set(key, entry);
         }
+        // Deny is sticky here too, as for namespaces: Nomad unions variable capabilities, so a
+        // deny in one policy and a read in another on the same path allowed the read. Signet
+        // lets the deny win, the stricter reading of "deny wins".
+        if (entry.set.has('deny')) continue;
+        if (capabilities.includes('deny')) {
+          entry.set.clear();
+          entry.set.add('deny');
+          continue;
+        }
         for (const capability of capabilities) entry.set.add(capability);
       }
     }

@@ -259,10 +259,23 @@ describe('implicit workload access', () => {
 });
 
 describe('variables compile', () => {
-  test('deny is not sticky across policies', () => {
-    const acl = aclOf({ ns: { 'a/b': ['deny'] } }, { ns: { 'a/b': ['read'] } });
-    assert.equal(acl.allowVariableOperation('ns', 'a/b', 'read', null), true);
-    assert.equal(acl.allowVariableOperation('ns', 'a/b', 'write', null), false);
+  test('deny wins across policies in either order', () => {
+    for (const acl of [
+      aclOf({ ns: { 'a/b': ['deny'] } }, { ns: { 'a/b': ['read'] } }),
+      aclOf({ ns: { 'a/b': ['read'] } }, { ns: { 'a/b': ['deny'] } }),
+    ]) {
+      assert.equal(acl.allowVariableOperation('ns', 'a/b', 'read', null), false);
+      assert.equal(acl.allowVariableOperation('ns', 'a/b', 'write', null), false);
+    }
+  });
+
+  test('a job name with a slash reaches no other job implicit paths', () => {
+    const acl = aclOf();
+    const workload = { namespace: 'ns', jobId: 'web/cache', group: 'g', task: 't' };
+    assert.equal(acl.allowVariableOperation('ns', 'nomad/jobs', 'read', workload), true);
+    for (const path of ['nomad/jobs/web/cache', 'nomad/jobs/web/cache/g', 'nomad/jobs/web']) {
+      assert.equal(acl.allowVariableOperation('ns', path, 'read', workload), false, path);
+    }
   });
 
   test('capabilities union per path', () => {
