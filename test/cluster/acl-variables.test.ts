@@ -67,9 +67,10 @@ describe('ACL policies tied to a job, a group and a task', { timeout: CLUSTER_TE
     return response.body;
   }
 
-  /** Status of reading shared/db on `server` with the token of `task`. */
-  async function readShared(server: ServerHandle, task: string): Promise<number> {
-    const response = await call(server, 'GET', '/v1/var/shared/db?namespace=shared', tokens.get(task)!);
+  /** Status of reading shared/db on `server` with the token of `task`; `stale` reads the local state. */
+  async function readShared(server: ServerHandle, task: string, stale = false): Promise<number> {
+    const path = `/v1/var/shared/db?namespace=shared${stale ? '&stale' : ''}`;
+    const response = await call(server, 'GET', path, tokens.get(task)!);
     if (response.status === 200) {
       const variable = JSON.parse(response.body) as { Items: Record<string, string> };
       assert.deepEqual(variable.Items, { user: 'app', password: 'hunter2' });
@@ -170,9 +171,15 @@ describe('ACL policies tied to a job, a group and a task', { timeout: CLUSTER_TE
       await applyPolicy({ Namespace: 'default', JobID: 'example', Group: 'cache' });
       await expectReads({ redis: 200, other: 200, app: 403 });
 
-      // The followers resolve from their own state: the outcomes stay the same without the leader.
+      // The followers resolve from their own state: right after the leader dies, before any new
+      // election, local (stale) reads give the same outcomes at the first try.
       const leader = await cluster().waitForLeader(30_000);
       await leader.kill('SIGKILL');
+      for (const server of cluster().live()) {
+        for (const [task, status] of Object.entries({ redis: 200, other: 200, app: 403 })) {
+          assert.equal(await readShared(server, task, true), status, `${server.name}, ${task}, no leader`);
+        }
+      }
       await expectReads({ redis: 200, other: 200, app: 403 });
       await cluster().waitForLeader(60_000);
 
