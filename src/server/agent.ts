@@ -147,6 +147,7 @@ export class ServerAgent {
       consistentRead: () => this.operations.consistentRead(),
       servers: () => this.operations.peers(),
       heartbeat: (nodeId) => this.operations.heartbeat(nodeId),
+      variables: this.operations,
       newId: randomUUID,
       now: Date.now,
     });

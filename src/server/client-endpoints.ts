@@ -10,6 +10,7 @@ import { type Allocation, isTerminal } from '../structs/allocation.js';
 import type { EvalTrigger, Evaluation } from '../structs/evaluation.js';
 import type { Job } from '../structs/job.js';
 import type { DriverInfo, Node, NodeStatus } from '../structs/node.js';
+import { ClientVariables, type ClientVariablesBackend, type VariablesQuery } from './client-variables.js';
 import { RequestError } from './request-error.js';
 
 /**
@@ -50,6 +51,11 @@ export interface ClientEndpointsDeps {
   now(): number;
   /** Uniform in [0, 1); draws the blocking query jitter. Default Math.random. */
   random?(): number;
+  /**
+   * Identity verification, ACL resolution and variable reads, for `Variables.Read` and
+   * `Variables.List`. Without it those methods are not served (404, as an unknown method).
+   */
+  readonly variables?: ClientVariablesBackend;
   readonly logger: Logger;
 }
 
@@ -68,13 +74,28 @@ export class ClientEndpoints {
 
   constructor(deps: ClientEndpointsDeps) {
     this.#deps = deps;
-    this.#methods = new Map<string, Method>([
+    const methods = new Map<string, Method>([
       ['Node.Register', (body) => this.#register(body)],
       ['Node.UpdateStatus', (body) => this.#updateStatus(body)],
       ['Node.GetClientAllocs', (body, context) => this.#getClientAllocs(body, context.signal)],
       ['Alloc.GetAllocs', (body, context) => this.#getAllocs(body, context.signal)],
       ['Alloc.UpdateAlloc', (body) => this.#updateAlloc(body)],
     ]);
+    if (deps.variables !== undefined) {
+      const variables = new ClientVariables({
+        state: deps.state,
+        backend: deps.variables,
+        consistentRead: () => deps.consistentRead(),
+        logger: deps.logger,
+      });
+      methods.set('Variables.Read', async (body, context) =>
+        variables.read(body, await this.#authenticate(body), this.#variablesQuery(body, context.signal)),
+      );
+      methods.set('Variables.List', async (body, context) =>
+        variables.list(body, await this.#authenticate(body), this.#variablesQuery(body, context.signal)),
+      );
+    }
+    this.#methods = methods;
   }
 
   /** Serves one request; the transport's `onClientRequest`. */
@@ -318,6 +339,27 @@ export class ClientEndpoints {
       throw new RequestError(403, PERMISSION_DENIED);
     }
     return node;
+  }
+
+  /**
+   * The blocking part of a variable read: it waits for the variables table to pass MinQueryIndex,
+   * so a template watch wakes on any variable change and compares its own output.
+   */
+  #variablesQuery(body: Body, connection: AbortSignal): VariablesQuery {
+    const minIndex = readQueryIndex(body.MinQueryIndex);
+    const state = this.#deps.state;
+    return {
+      minIndex,
+      wait: async () => {
+        if (minIndex === 0 || state.tableIndex('variables') > minIndex) return;
+        const deadline = this.#blockingSignal(body.MaxQueryTime, connection);
+        try {
+          await state.waitForChange('variables', minIndex, deadline.signal);
+        } finally {
+          deadline.dispose();
+        }
+      },
+    };
   }
 
   /** One `node-update` evaluation for every job with allocations on the node that are not terminal. */
