@@ -205,6 +205,7 @@ export class ClientAgent {
       drivers: this.#drivers,
       store: this.#store,
       report: (update) => this.#reporter.report(update),
+      variables: { rpc: this.#rpc, node: this.identity },
       logger: this.#logger,
     });
   }

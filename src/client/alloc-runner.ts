@@ -8,7 +8,10 @@ import type { ClientAllocation } from './client-allocation.js';
 import { missingDriver } from './driver-catalog.js';
 import type { TaskDriver, TaskHandleState } from './drivers/driver.js';
 import type { AllocRecord, LocalStateStore, TaskRecord } from './local-state.js';
+import type { ClientRpc } from './rpc-client.js';
 import { TaskEventType, TaskRunner, type TaskRunnerUpdate } from './task-runner.js';
+import { TaskTemplates } from './task-templates.js';
+import { type NodeCredentials, RpcVariableReader } from './variable-reader.js';
 
 export interface AllocRunnerDeps {
   /** The agent's data_dir; allocation folders go under DATA_DIR/alloc/. */
@@ -17,6 +20,11 @@ export interface AllocRunnerDeps {
   readonly store: LocalStateStore;
   /** Queues the allocation's status for the servers. */
   readonly report: (update: AllocUpdate) => void;
+  /**
+   * The client RPC and the node's credentials, with which templates read variables. Without them,
+   * a template that reads a variable fails as for a task without a workload identity.
+   */
+  readonly variables?: { readonly rpc: Pick<ClientRpc, 'call'>; readonly node: NodeCredentials };
   readonly logger: Logger;
 }
 
@@ -165,10 +173,35 @@ export class AllocRunner {
       logger: this.#deps.logger,
       onUpdate: (update) => this.#onTaskUpdate(update),
       ...(restoredState === undefined ? {} : { restoredState }),
+      ...(task.Templates.length === 0 ? {} : { templates: this.#templates(task) }),
     });
     this.#records.set(task.Name, { state: runner.state(), handle: null });
     this.#tasks.set(task.Name, runner);
     return runner;
+  }
+
+  /**
+   * The task's templates, reading variables with the task's own workload identity. The watch lists
+   * under the task's own variable path, which the identity may always list and which contains few
+   * variables, because the listing itself is not used.
+   */
+  #templates(task: Task): TaskTemplates {
+    const alloc = this.#alloc;
+    const variables = this.#deps.variables;
+    const token = Object.hasOwn(alloc.SignedIdentities, task.Name)
+      ? alloc.SignedIdentities[task.Name]
+      : undefined;
+    const reader =
+      variables === undefined || typeof token !== 'string' || token === ''
+        ? null
+        : new RpcVariableReader(variables.rpc, variables.node, token);
+    return new TaskTemplates({
+      templates: task.Templates,
+      namespace: alloc.Namespace,
+      reader,
+      watchPrefix: `nomad/jobs/${alloc.JobID}/${alloc.TaskGroup}/${task.Name}`.slice(0, MAX_PREFIX_CHARS),
+      logger: this.#deps.logger.child({ allocId: alloc.ID, task: task.Name }),
+    });
   }
 
   /** Writes the first record and reports; from here on every task update is saved and reported. */
@@ -223,6 +256,9 @@ export class AllocRunner {
     });
   }
 }
+
+/** Maximum prefix length that the servers accept in `Variables.List`: the maximum variable path length. */
+const MAX_PREFIX_CHARS = 128;
 
 /** `state` as dead and failed now, with a Driver Failure event that gives `reason`. */
 function failedState(state: TaskState, reason: string): TaskState {

@@ -5,6 +5,7 @@ import type { AllocDir, TaskDirPaths } from './alloc-dir.js';
 import type { ExitResult, TaskDriver, TaskHandle, TaskHandleState } from './drivers/driver.js';
 import { buildTaskEnv } from './task-env.js';
 import { exposeDefaultIdentity, MissingIdentityError } from './task-identity.js';
+import { type TaskTemplates, type TemplateChange, TemplateFailure } from './task-templates.js';
 
 /** Task event types, in Nomad's words. */
 export const TaskEventType = Object.freeze({
@@ -16,6 +17,8 @@ export const TaskEventType = Object.freeze({
   Terminated: 'Terminated',
   Killing: 'Killing',
   Killed: 'Killed',
+  RestartSignaled: 'Restart Signaled',
+  Restarting: 'Restarting',
 });
 
 /** Nomad keeps the newest 10 events of a task. */
@@ -53,6 +56,11 @@ export interface TaskRunnerOptions {
   readonly onUpdate?: (update: TaskRunnerUpdate) => void;
   /** The task's state saved before a client restart; `restore` continues from it. */
   readonly restoredState?: TaskState;
+  /**
+   * The task's `template` blocks, rendered before each start and watched while the task runs.
+   * Required when the task has templates; a task with templates and none fails its setup.
+   */
+  readonly templates?: TaskTemplates;
 }
 
 export interface TaskRunnerUpdate {
@@ -64,12 +72,21 @@ export interface TaskRunnerUpdate {
 
 type Phase = 'new' | 'starting' | 'running' | 'dead';
 
+/** Inputs of a start or restart of the task, besides the templates' variables. */
+interface StartContext {
+  readonly taskDir: TaskDirPaths;
+  /** Variables from the task's identity block (NOMAD_TOKEN), which win over the templates'. */
+  readonly identityEnv: Readonly<Record<string, string>>;
+}
+
 /**
  * Runs one task of one allocation through its life: build its folders, hand it its workload
- * identity, build its environment, start it with its driver, wait for it to exit, and stop it on
- * request. Its TaskState moves from pending to running to dead, with Nomad's events (Received, Task
- * Setup, Started, Terminated, Killing, Killed, and Setup Failure or Driver Failure when it cannot
- * start). A task that fails stays failed: there are no restarts yet.
+ * identity, render its templates, build its environment, start it with its driver, wait for it to
+ * exit, and stop it on request. Its TaskState moves from pending to running to dead, with Nomad's
+ * events (Received, Task Setup, Started, Terminated, Killing, Killed, and Setup Failure or Driver
+ * Failure when it cannot start). A task that fails stays failed: no restart policy applies yet.
+ * The only restarts are those that a template with `change_mode = "restart"` requests. They
+ * happen in place, with Restart Signaled and Restarting events and the Restarts counter.
  *
  * `run` starts a new task; `restore` re-attaches to one started before a client restart. Either
  * may be called once. `kill` may be called at any time, including before or during the start.
@@ -86,6 +103,11 @@ export class TaskRunner {
   #phase: Phase = 'new';
   #handle: TaskHandle | null = null;
   #killRequested = false;
+  /** Set while a template restart stops the task, so that its exit starts it again. */
+  #restarting = false;
+  /** Set when the task is killed because a template can no longer render, which fails the task. */
+  #killedByTemplate = false;
+  #startContext: StartContext | null = null;
 
   constructor(options: TaskRunnerOptions) {
     this.#options = options;
@@ -175,18 +197,10 @@ export class TaskRunner {
     }
     if (this.#killRequested) return this.#killedBeforeStart();
 
-    const env = buildTaskEnv({
-      allocId: alloc.ID,
-      allocName: alloc.Name,
-      namespace: alloc.Namespace,
-      jobId: alloc.JobID,
-      jobName: this.#options.jobName,
-      groupName: alloc.TaskGroup,
-      task,
-      taskDir,
-      hostEnv: this.#options.hostEnv ?? process.env,
-      hookEnv: identityEnv,
-    });
+    this.#startContext = { taskDir, identityEnv };
+    const watchFrom = await this.#prestartTemplates();
+    if (watchFrom === null) return this.#state;
+    const env = this.#taskEnv(this.#options.templates?.env() ?? {});
 
     const driver = this.#options.driver;
     if (driver.name !== task.Driver) {
@@ -215,6 +229,7 @@ export class TaskRunner {
     this.#appendEvent(TaskEventType.Started, 'Task started by client');
     this.#logger.info({ driver: task.Driver }, 'task started');
     if (this.#killRequested) this.#stopHandle(handle);
+    else this.#watchTemplates(watchFrom);
     return this.#watch(handle);
   }
 
@@ -245,6 +260,7 @@ export class TaskRunner {
     this.#notify();
     this.#logger.info('task recovered after a client restart');
     if (this.#killRequested) this.#stopHandle(recovered);
+    else await this.#restoreTemplates();
     void this.#watch(recovered);
     return true;
   }
@@ -256,6 +272,7 @@ export class TaskRunner {
   kill(): Promise<TaskState> {
     if (this.#phase === 'dead' || this.#killRequested) return this.#done;
     this.#killRequested = true;
+    this.#options.templates?.stop();
     const seconds = this.#killTimeoutMs / 1000;
     this.#appendEvent(TaskEventType.Killing, `Sent ${this.#killSignal}, SIGKILL after ${seconds}s`);
     if (this.#phase === 'new') this.#killedBeforeStart();
@@ -279,15 +296,197 @@ export class TaskRunner {
   async #watch(handle: TaskHandle): Promise<TaskState> {
     const result = await handle.wait();
     this.#logger.info({ exitCode: result.exitCode, signal: result.signal }, 'task exited');
+    if (this.#restarting && !this.#killRequested) return this.#startAgain(result);
     this.#terminate(result, describeExit(result));
     return this.#state;
+  }
+
+  /**
+   * Renders the task's templates before its start. Returns the index to watch the variables from,
+   * or null when the task ended instead: failed with a Setup Failure event naming the template, or
+   * killed meanwhile.
+   */
+  async #prestartTemplates(): Promise<number | null> {
+    const { task, templates } = this.#options;
+    if (task.Templates.length === 0) return 0;
+    if (templates === undefined) {
+      this.#failBeforeStart(
+        TaskEventType.SetupFailure,
+        'Template failed: the client cannot render templates',
+      );
+      return null;
+    }
+    try {
+      const watchFrom = await templates.prestart(this.#startContext!.taskDir.dir, this.#taskEnv({}));
+      if (!this.#killRequested) return watchFrom;
+    } catch (err) {
+      if (!this.#killRequested) {
+        const failure = err instanceof TemplateFailure ? err : null;
+        if (failure === null) this.#logger.error({ err }, 'not starting task: cannot render its templates');
+        else
+          this.#logger.warn(
+            { destination: failure.destination, code: failure.code },
+            'not starting task: template failed',
+          );
+        this.#failBeforeStart(
+          TaskEventType.SetupFailure,
+          failure?.message ?? `Template failed: ${messageOf(err)}`,
+        );
+        return null;
+      }
+    }
+    this.#killedBeforeStart();
+    return null;
+  }
+
+  /** The task's environment with `templateEnv` between the task's `env` block and the identity's variables. */
+  #taskEnv(templateEnv: Readonly<Record<string, string>>): Record<string, string> {
+    const { alloc, task } = this.#options;
+    const context = this.#startContext!;
+    return buildTaskEnv({
+      allocId: alloc.ID,
+      allocName: alloc.Name,
+      namespace: alloc.Namespace,
+      jobId: alloc.JobID,
+      jobName: this.#options.jobName,
+      groupName: alloc.TaskGroup,
+      task,
+      taskDir: context.taskDir,
+      hostEnv: this.#options.hostEnv ?? process.env,
+      hookEnv: { ...templateEnv, ...context.identityEnv },
+    });
+  }
+
+  /** Watches the templates in the background while the task runs. */
+  #watchTemplates(fromIndex: number): void {
+    const templates = this.#options.templates;
+    if (templates === undefined || this.#options.task.Templates.length === 0) return;
+    templates
+      .watch(
+        fromIndex,
+        (change) => this.#onTemplateChange(change),
+        (failure) => this.#failRunning(failure),
+      )
+      .catch((err: unknown) => {
+        this.#logger.error({ err }, 'template watch failed');
+      });
+  }
+
+  /**
+   * Prepares the templates of a task recovered after a client restart and watches them, so that
+   * a variable changed while the client was away is applied now. The task's identity variables are
+   * read again (and its token file rewritten) for the environment of a later restart.
+   */
+  async #restoreTemplates(): Promise<void> {
+    const templates = this.#options.templates;
+    const { alloc, task } = this.#options;
+    if (templates === undefined || task.Templates.length === 0) return;
+    try {
+      const taskDir = this.#options.allocDir.taskDir(task.Name);
+      const identityEnv = await exposeDefaultIdentity({
+        task,
+        signedIdentities: alloc.SignedIdentities,
+        secretsDir: taskDir.secretsDir,
+      });
+      this.#startContext = { taskDir, identityEnv };
+      await templates.restore(taskDir.dir, this.#taskEnv({}));
+    } catch (err) {
+      if (err instanceof TemplateFailure) this.#failRunning(err);
+      else this.#logger.error({ err }, 'cannot watch the templates of the recovered task');
+      return;
+    }
+    this.#watchTemplates(0);
+  }
+
+  /**
+   * Applies the change mode of the templates that a variable change re-rendered: a restart when
+   * any of them requests one, else nothing.
+   */
+  async #onTemplateChange(change: TemplateChange): Promise<void> {
+    const destinations = change.changed.map((template) => template.DestPath);
+    if (change.changed.some((template) => template.ChangeMode === 'restart')) {
+      await this.#restart(`Template with change_mode restart re-rendered: ${destinations.join(', ')}`);
+      return;
+    }
+    if (change.changed.some((template) => template.ChangeMode === 'signal')) {
+      // TODO: send SIGHUP for change_mode "signal" once task handles can signal a running task.
+      // Until then the new file is written and the task is left as it is, as with "noop".
+      this.#logger.warn(
+        { destinations },
+        'template re-rendered with change_mode signal, which is not supported yet; the task was not signalled',
+      );
+      return;
+    }
+    this.#logger.info({ destinations }, 'template re-rendered; change_mode noop leaves the task as it is');
+  }
+
+  /**
+   * Stops the running task and starts it again with the templates' new variables. The exit is
+   * recorded (Terminated) but does not end the task; `#startAgain` continues from it.
+   */
+  async #restart(reason: string): Promise<void> {
+    const handle = this.#handle;
+    if (this.#phase !== 'running' || handle === null || this.#killRequested || this.#restarting) return;
+    this.#restarting = true;
+    this.#appendEvent(TaskEventType.RestartSignaled, reason);
+    this.#logger.info('restarting task after a template change');
+    await handle.stop(this.#killTimeoutMs, this.#killSignal).catch((err: unknown) => {
+      this.#logger.error({ err }, 'cannot stop the task for its restart');
+    });
+  }
+
+  async #startAgain(exit: ExitResult): Promise<TaskState> {
+    this.#restarting = false;
+    this.#handle = null;
+    this.#appendEvent(TaskEventType.Terminated, describeExit(exit), exit.exitCode ?? -1);
+    this.#state = { ...this.#state, Restarts: this.#state.Restarts + 1 };
+    this.#appendEvent(TaskEventType.Restarting, 'Task restarting in 0s');
+
+    const { alloc, task } = this.#options;
+    const context = this.#startContext!;
+    let handle: TaskHandle;
+    try {
+      handle = await this.#options.driver.start(task, {
+        allocId: alloc.ID,
+        taskName: task.Name,
+        env: this.#taskEnv(this.#options.templates?.env() ?? {}),
+        taskDir: context.taskDir,
+      });
+    } catch (err) {
+      this.#logger.warn({ err, driver: task.Driver }, 'driver failed to restart the task');
+      this.#options.templates?.stop();
+      return this.#failBeforeStart(TaskEventType.DriverFailure, messageOf(err));
+    }
+    this.#handle = handle;
+    this.#state = { ...this.#state, StartedAt: new Date(this.#now()).toISOString() };
+    this.#appendEvent(TaskEventType.Started, 'Task started by client');
+    this.#logger.info({ driver: task.Driver, restarts: this.#state.Restarts }, 'task restarted');
+    if (this.#killRequested) this.#stopHandle(handle);
+    return this.#watch(handle);
+  }
+
+  /**
+   * Kills the running task as failed because a template can no longer be rendered (a variable was
+   * deleted, or the identity lost access), as Nomad kills a task whose template fails.
+   */
+  #failRunning(failure: TemplateFailure): void {
+    this.#logger.warn(
+      { destination: failure.destination, code: failure.code },
+      'killing task: template failed',
+    );
+    if (this.#phase === 'dead' || this.#killRequested) return;
+    this.#killedByTemplate = true;
+    this.#killRequested = true;
+    this.#options.templates?.stop();
+    this.#appendEvent(TaskEventType.Killing, failure.message);
+    if (this.#handle !== null) this.#stopHandle(this.#handle);
   }
 
   #terminate(result: ExitResult, message: string): void {
     this.#handle = null;
     // NOTE: an unknown exit code (a recovered process) counts as a failure, which may flag a task
     // that succeeded while the client was down; counting it as a success could hide a crash.
-    const failed = !this.#killRequested && result.exitCode !== 0;
+    const failed = this.#killedByTemplate || (!this.#killRequested && result.exitCode !== 0);
     this.#state = {
       ...this.#state,
       State: 'dead',
@@ -326,6 +525,7 @@ export class TaskRunner {
 
   #finish(): void {
     this.#phase = 'dead';
+    this.#options.templates?.stop();
     this.#resolveDone(this.#state);
   }
 
