@@ -191,6 +191,57 @@ describe('ACL policies tied to a job, a group and a task', { timeout: CLUSTER_TE
   );
 
   test(
+    'a task renders shared variables through a template only when a policy reaches it',
+    withServerLogs(servers, async () => {
+      await asManagement('PUT', '/v1/acl/policy/templated-read', {
+        Name: 'templated-read',
+        Description: '',
+        Rules: SHARED_READ,
+        JobACL: { Namespace: 'default', JobID: 'templated', Group: 'cache', Task: 'redis' },
+      });
+      const templatedTask = (name: string) => ({
+        Name: name,
+        Driver: 'raw_exec',
+        Config: { command: '/bin/sleep', args: ['300'] },
+        Resources: { CPU: 100, MemoryMB: 32 },
+        Templates: [
+          {
+            DestPath: 'local/db.txt',
+            EmbeddedTmpl: '{{ with nomadVar "shared/db@shared" }}user={{ .user }}{{ end }}\n',
+            ChangeMode: 'noop',
+          },
+        ],
+      });
+      await asManagement('PUT', '/v1/jobs', {
+        Job: {
+          ID: 'templated',
+          Type: 'service',
+          TaskGroups: [{ Name: 'cache', Count: 1, Tasks: [templatedTask('redis'), templatedTask('other')] }],
+        },
+      });
+      const alloc = await waitFor<Allocation>('both tasks to settle', { timeoutMs: 60_000 }, async () => {
+        const [first] = JSON.parse(
+          await asManagement('GET', '/v1/job/templated/allocations'),
+        ) as Allocation[];
+        const states = first === undefined ? [] : Object.values(first.TaskStates);
+        return states.length === 2 && states.every((state) => state.State !== 'pending')
+          ? done(first!)
+          : pending(`${states.length} task states`);
+      });
+      const rendered = await readFile(
+        join(client!.dataDir, 'alloc', alloc.ID, 'redis', 'local', 'db.txt'),
+        'utf8',
+      );
+      assert.equal(rendered, 'user=app\n');
+      const other = JSON.parse(await asManagement('GET', `/v1/allocation/${alloc.ID}`)) as Allocation;
+      const events = other.TaskStates.other!.Events.map((event) => event.DisplayMessage).join(' | ');
+      assert.equal(other.TaskStates.other!.Failed, true, events);
+      assert.match(events, /permission denied/i);
+      await asManagement('DELETE', '/v1/job/templated?purge=true');
+    }),
+  );
+
+  test(
     'an exact deny beats implicit access, and unknown or forged tokens are refused',
     withServerLogs(servers, async () => {
       await asManagement('PUT', '/v1/acl/policy/deny-own', {
