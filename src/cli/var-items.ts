@@ -7,10 +7,13 @@ import { readInputFile } from './input-file.js';
  * Errors name the argument's position and never its value, which may be a secret.
  */
 export async function itemsFromArgs(args: readonly string[]): Promise<Record<string, string>> {
-  const items: Record<string, string> = {};
+  // A null-prototype object, filled with defineProperty: an item named `__proto__` (or any name of
+  // Object.prototype) is then an own property that JSON.stringify sends, not a prototype change.
+  const items: Record<string, string> = Object.create(null);
   for (const [position, arg] of args.entries()) {
     if (arg === '-' || arg.startsWith('@')) {
-      Object.assign(items, await itemsFromSpec(arg === '-' ? '-' : arg.slice(1)));
+      const spec = await itemsFromSpec(arg === '-' ? '-' : arg.slice(1));
+      for (const [key, value] of Object.entries(spec)) setItem(items, key, value);
       continue;
     }
     const equals = arg.indexOf('=');
@@ -21,12 +24,16 @@ export async function itemsFromArgs(args: readonly string[]): Promise<Record<str
     }
     const key = arg.slice(0, equals);
     const value = arg.slice(equals + 1);
-    if (value === '-') items[key] = await readInputFile('-', `the value of item ${key}`);
+    if (value === '-') setItem(items, key, await readInputFile('-', `the value of item ${key}`));
     else if (value.startsWith('@'))
-      items[key] = await readInputFile(value.slice(1), `the value of item ${key}`);
-    else items[key] = value;
+      setItem(items, key, await readInputFile(value.slice(1), `the value of item ${key}`));
+    else setItem(items, key, value);
   }
   return items;
+}
+
+function setItem(items: Record<string, string>, key: string, value: string): void {
+  Object.defineProperty(items, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 async function itemsFromSpec(path: string): Promise<Record<string, string>> {

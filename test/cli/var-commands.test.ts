@@ -99,6 +99,23 @@ describe('var commands', () => {
     assert.equal(bad.stderr.includes('no-equals-sign-secret'), false);
   });
 
+  test('put keeps an item named __proto__', async () => {
+    const fromArgs = await variable(['put', 'app/proto', '__proto__=x', 'user=admin']);
+    assert.equal(fromArgs.code, 0, fromArgs.stderr);
+    const stored = (await decrypted('default', 'app/proto'))!.Items;
+    assert.deepEqual(Object.keys(stored).sort(), ['__proto__', 'user']);
+    assert.equal(Object.hasOwn(stored, '__proto__'), true);
+    assert.equal(Object.getOwnPropertyDescriptor(stored, '__proto__')?.value, 'x');
+
+    const spec = join(folder, 'proto-spec.json');
+    await writeFile(spec, '{"Items": {"__proto__": "from-spec", "a": "b"}}');
+    const fromSpec = await variable(['put', 'app/proto-spec', `@${spec}`]);
+    assert.equal(fromSpec.code, 0, fromSpec.stderr);
+    const fromFile = (await decrypted('default', 'app/proto-spec'))!.Items;
+    assert.deepEqual(Object.keys(fromFile).sort(), ['__proto__', 'a']);
+    assert.equal(Object.getOwnPropertyDescriptor(fromFile, '__proto__')?.value, 'from-spec');
+  });
+
   test('check index guards put and purge', async () => {
     const created = await variable(['put', '-check-index=0', 'app/db', 'v=1']);
     assert.equal(created.code, 0, created.stderr);

@@ -95,6 +95,27 @@ describe('variable endpoints', () => {
     assert.match(mismatch, /does not match/);
   });
 
+  test('item named __proto__ is kept', async () => {
+    // JSON.parse makes `__proto__` an own property, and the writer and reader must keep it as an item.
+    const body = '{"Items": {"__proto__": "x", "user": "admin"}}';
+    const written = await callJson<VariableDecrypted>(server, 'PUT', '/v1/var/app/proto', null, 200, body);
+    const read = await call(server, 'GET', '/v1/var/app/proto', null);
+    const text = await read.text();
+    for (const items of [written.Items, (JSON.parse(text) as VariableDecrypted).Items]) {
+      assert.deepEqual(Object.keys(items).sort(), ['__proto__', 'user']);
+      assert.equal(Object.getOwnPropertyDescriptor(items, '__proto__')?.value, 'x');
+    }
+    const stored = await server.backend.decryptVariable(
+      server.backend.state.variable('default', 'app/proto')!,
+    );
+    assert.equal(Object.getOwnPropertyDescriptor(stored.Items, '__proto__')?.value, 'x');
+
+    // The same items again are unchanged, so the second write commits nothing.
+    const applies = server.backend.variableApplies;
+    await callJson<VariableDecrypted>(server, 'PUT', '/v1/var/app/proto', null, 200, body);
+    assert.equal(server.backend.variableApplies, applies);
+  });
+
   test('unchanged set commits nothing', async () => {
     const first = await putOk('app/db', { user: 'admin', password: SECRET_VALUE });
     const applies = server.backend.variableApplies;
