@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { RequestError } from '../server/request-error.js';
+import { jsonErrorOffset } from './json-error-offset.js';
 
 /**
  * Largest request body accepted, in bytes. Namespace and operator requests are a few hundred
@@ -31,9 +32,23 @@ export async function readJsonBody(request: IncomingMessage, maxBytes: number): 
   }
   try {
     return JSON.parse(text) as unknown;
-  } catch (err) {
-    throw new RequestError(400, `Invalid JSON in request body: ${(err as Error).message}`);
+  } catch {
+    // JSON.parse's message may quote the body, which may contain secrets, so only a position is
+    // reported.
+    throw invalidJson(text);
   }
+}
+
+/**
+ * Builds the 400 of a body that is not JSON. Positions count UTF-16 code units from 0, as
+ * JSON.parse's do.
+ */
+function invalidJson(text: string): RequestError {
+  const offset = jsonErrorOffset(text);
+  // NOTE: a null offset means the scan accepted what JSON.parse rejected, which no known input does.
+  if (offset === null) return new RequestError(400, 'Invalid JSON in request body');
+  const problem = offset === text.length ? 'unexpected end' : 'unexpected character';
+  return new RequestError(400, `Invalid JSON in request body: ${problem} at position ${offset}`);
 }
 
 function readBytes(request: IncomingMessage, maxBytes: number): Promise<Buffer> {

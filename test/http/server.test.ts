@@ -75,7 +75,23 @@ describe('HTTP server', () => {
   test('invalid JSON body is 400 naming the problem', async () => {
     const response = await fetch(`${server.url}/v1/namespace/team-a`, { method: 'PUT', body: '{"Name": ' });
     assert.equal(response.status, 400);
-    assert.match(await response.text(), /^Invalid JSON in request body: .*JSON/);
+    assert.equal(await response.text(), 'Invalid JSON in request body: unexpected end at position 9');
+  });
+
+  test('invalid JSON body is never quoted', async () => {
+    // Node 20's JSON.parse message quotes the text around an unexpected token.
+    const secret = 'hunter2-top-secret-value';
+    const body = `{"Name": "team-a", "password":${secret}}`;
+    const response = await fetch(`${server.url}/v1/namespace/team-a`, { method: 'PUT', body });
+    assert.equal(response.status, 400);
+    const text = await response.text();
+    assert.equal(
+      text,
+      `Invalid JSON in request body: unexpected character at position ${body.indexOf(secret)}`,
+    );
+    assert.doesNotMatch(JSON.stringify(server.logLines), /hunter2/);
+    const logged = server.logLines.find((line) => line.reason === text);
+    assert.ok(logged, 'the rejection is logged with its reason');
   });
 
   test('missing body is 400', async () => {
