@@ -12,13 +12,22 @@ export interface ApiRequest {
   readonly query: URLSearchParams;
   readonly headers: IncomingHttpHeaders;
   readonly backend: ServerBackend;
-  /** Principal of the request's token. Null for a request without a token and on public paths. */
+  /**
+   * Principal of the request's token. Null for a request without a token, on routes that do not
+   * authenticate, and on the ACL bootstrap when its token failed.
+   */
   readonly principal: Principal | null;
   /**
    * The ACL the request runs under, resolved once from `principal` before the handler runs.
-   * Handlers check it with `authorize`.
+   * Handlers check it with `authorize`. On routes that do not authenticate it denies everything.
    */
   readonly acl: ResolvedAcl;
+  /**
+   * True when the server waited for `backend.consistentRead()` after the request arrived, before
+   * resolving its ACL. The state then includes every write committed before the request, so a
+   * read needs no second round.
+   */
+  readonly consistent: boolean;
   /** Aborts when the client disconnects before the response is written. */
   readonly signal: AbortSignal;
   /** Reads the whole body, size-limited, and parses it as JSON. Throws `RequestError` (400 or 413). */

@@ -14,10 +14,11 @@ export interface ReadResult {
 /**
  * Serves a read of a state table the way Nomad serves one.
  *
- * Unless `stale` is set, the read first waits for `backend.consistentRead()`, so it includes
- * every write committed before the request arrived. With `index=N`, `run` is repeated each time
- * the table changes until its result index exceeds N, the wait (plus jitter) runs out, or the
- * client disconnects. The last result is returned in every case, as Nomad does on a timeout.
+ * Unless `stale` is set, the read includes every write committed before the request arrived,
+ * because the server waited for `backend.consistentRead()` before resolving the ACL or the read
+ * waits for it here. With `index=N`, `run` is repeated each time the table changes until its
+ * result index exceeds N, the wait (plus jitter) runs out, or the client disconnects. The last
+ * result is returned in every case, as Nomad does on a timeout.
  * `run` may return an index below the table's (a single row's ModifyIndex), which is why the
  * loop compares the result's index and not the table's.
  */
@@ -28,7 +29,7 @@ export async function blockingRead(
 ): Promise<ApiReply> {
   const options = parseReadOptions(request.query);
   const { backend } = request;
-  if (!options.stale) await backend.consistentRead();
+  await readConsistently(request, options.stale);
 
   let result = run();
   if (options.minIndex > 0 && result.index <= options.minIndex) {
@@ -52,6 +53,14 @@ export async function blockingRead(
   }
 
   return withReadHeaders(request, result.reply, result.index);
+}
+
+/**
+ * Waits for `backend.consistentRead()` unless the read is `stale` or the server already waited
+ * for this request before resolving its ACL.
+ */
+export async function readConsistently(request: ApiRequest, stale: boolean): Promise<void> {
+  if (!stale && !request.consistent) await request.backend.consistentRead();
 }
 
 /** Adds Nomad's read headers: the result's index and this server's contact with the leader. */

@@ -12,6 +12,26 @@ export function namespaceParam(query: URLSearchParams): string {
   return value === null || value === '' ? DEFAULT_NAMESPACE : value;
 }
 
+/**
+ * Reads `?namespace=` for an endpoint that reads or changes objects of one namespace. It is
+ * `namespaceParam` without `*`, which is a 400: the ACL checks `*` against any namespace, so a
+ * caller allowed in one namespace would pass the check for all of them.
+ */
+export function singleNamespaceParam(query: URLSearchParams): string {
+  return requireOneNamespace(namespaceParam(query));
+}
+
+/** Returns `namespace`, or throws RequestError 400 naming the value when it is `*`. */
+export function requireOneNamespace(namespace: string): string {
+  if (namespace === ALL_NAMESPACES) {
+    throw new RequestError(
+      400,
+      `Invalid namespace ${JSON.stringify(namespace)}: this endpoint works in one namespace, and "*" selects all of them only on list endpoints`,
+    );
+  }
+  return namespace;
+}
+
 /** Reads `?prefix=`; absent means every row. */
 export function prefixParam(query: URLSearchParams): string {
   return query.get('prefix') ?? '';

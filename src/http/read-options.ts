@@ -27,7 +27,8 @@ export function parseReadOptions(query: URLSearchParams): ReadOptions {
   return { stale: parseStale(query), minIndex: parseIndex(query), waitMs: parseWait(query) };
 }
 
-function parseStale(query: URLSearchParams): boolean {
+/** Reads `?stale` alone. Throws `RequestError` 400 for a value that is not a boolean. */
+export function parseStale(query: URLSearchParams): boolean {
   const value = query.get('stale');
   if (value === null) return false;
   // A bare `?stale` arrives as the empty string and requests a stale read, as in Nomad.

@@ -1,11 +1,4 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Principal, ServerBackend } from '../server/backend.js';
-
-/**
- * Paths served without authentication, as in Nomad: third parties fetch the JWKS and the OIDC
- * discovery document without any Signet credential.
- */
-const PUBLIC_PATH_PREFIX = '/.well-known/';
 
 /**
  * Extracts a request's token the way Nomad does. A non-empty `X-Nomad-Token` wins and is trimmed.
@@ -26,21 +19,4 @@ export function requestToken(headers: IncomingHttpHeaders): string | null {
   const [scheme, bearer] = authorization.trim().split(/[ \t]+/);
   if (scheme?.toLowerCase() !== 'bearer' || bearer === undefined || bearer === '') return null;
   return bearer;
-}
-
-/**
- * Authenticates a request to `path`: null for an anonymous request or a public path, otherwise
- * the principal that `backend.authenticate` returns. A token that fails makes the backend throw
- * RequestError 403 `Permission denied`, which the server writes as it is. The token itself is
- * never logged here; the backend logs why it failed without it.
- */
-export async function authenticateRequest(
-  path: string,
-  headers: IncomingHttpHeaders,
-  backend: ServerBackend,
-): Promise<Principal | null> {
-  if (path.startsWith(PUBLIC_PATH_PREFIX)) return null;
-  const token = requestToken(headers);
-  if (token === null) return null;
-  return backend.authenticate(token);
 }

@@ -1,5 +1,6 @@
 import createRouter from 'find-my-way';
 import type { ApiHandler } from './api-request.js';
+import type { AuthMode } from './request-access.js';
 
 export type ApiMethod = 'GET' | 'PUT' | 'POST' | 'DELETE';
 
@@ -15,22 +16,39 @@ export type RouteMatch =
   | {
       readonly kind: 'found';
       readonly handler: ApiHandler;
+      readonly auth: AuthMode;
       readonly params: Readonly<Record<string, string>>;
     }
   | { readonly kind: 'method-not-allowed' }
   | { readonly kind: 'not-found' };
 
+/** A route's handler and authentication mode, as the router stores them. */
+interface Route {
+  readonly handler: ApiHandler;
+  readonly auth: AuthMode;
+}
+
 /**
- * Maps method and path to a handler. The radix tree of find-my-way does the matching. This class
- * adds the distinction that Nomad makes between an unknown path (404) and a known path requested
- * with the wrong method (405).
+ * Maps method and path to a handler and its authentication mode. The radix tree of find-my-way
+ * does the matching. This class adds the distinction that Nomad makes between an unknown path
+ * (404) and a known path requested with the wrong method (405).
  */
 export class ApiRouter {
   readonly #tree = createRouter({ ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH });
 
-  on(methods: ApiMethod | readonly ApiMethod[], path: string, handler: ApiHandler): void {
+  /**
+   * Registers a route. `auth` defaults to `required`, so a route skips authentication only when
+   * its registration says so.
+   */
+  on(
+    methods: ApiMethod | readonly ApiMethod[],
+    path: string,
+    handler: ApiHandler,
+    auth: AuthMode = 'required',
+  ): void {
     const list = typeof methods === 'string' ? [methods] : methods;
-    for (const method of list) this.#tree.on(method, path, () => undefined, handler);
+    const route: Route = { handler, auth };
+    for (const method of list) this.#tree.on(method, path, () => undefined, route);
   }
 
   /** Matches a path, without its query string, whose percent-encoding the caller has checked. */
@@ -42,7 +60,8 @@ export class ApiRouter {
         for (const [name, value] of Object.entries(found.params)) {
           if (value !== undefined) params[name] = value;
         }
-        return { kind: 'found', handler: found.store as ApiHandler, params };
+        const route = found.store as Route;
+        return { kind: 'found', handler: route.handler, auth: route.auth, params };
       }
     }
     for (const other of API_METHODS) {

@@ -4,8 +4,8 @@ import type { Logger } from 'pino';
 import type { ServerBackend } from '../server/backend.js';
 import { RequestError } from '../server/request-error.js';
 import type { ApiReply, ApiRequest } from './api-request.js';
+import { resolveRequestAccess } from './request-access.js';
 import { DEFAULT_MAX_BODY_BYTES, readJsonBody } from './request-body.js';
-import { authenticateRequest } from './request-token.js';
 import { ApiRouter } from './router.js';
 import { registerAclPolicyRoutes } from './routes/acl-policies.js';
 import { registerAclTokenRoutes } from './routes/acl-tokens.js';
@@ -121,20 +121,27 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     if (match.kind === 'method-not-allowed') throw new RequestError(405, 'Invalid method');
 
     // Every routed request passes here, before its handler reads the body. An unknown path or
-    // method gets its 404 or 405 first, as in Nomad, whose HTTP router runs before any RPC checks a token.
-    const principal = await authenticateRequest(path, req.headers, options.backend);
-    // Resolved once here, so that a handler's checks all see the same policies. Each handler
-    // checks its own capability, because some depend on the body or on the rows found.
-    const acl = await options.backend.resolveAcl(principal);
+    // method gets its 404 or 405 first, as in Nomad, whose HTTP router runs before any RPC checks
+    // a token. The ACL is resolved once here, so that a handler's checks all see the same
+    // policies. Each handler checks its own capability, because some depend on the body or on the
+    // rows found.
+    const query = new URLSearchParams(queryOf(rawUrl));
+    const access = await resolveRequestAccess(
+      match.auth,
+      { method, path, query, headers: req.headers },
+      options.backend,
+      log,
+    );
     const request: ApiRequest = {
       method,
       path,
       params: match.params,
-      query: new URLSearchParams(queryOf(rawUrl)),
+      query,
       headers: req.headers,
       backend: options.backend,
-      principal,
-      acl,
+      principal: access.principal,
+      acl: access.acl,
+      consistent: access.consistent,
       signal,
       readJson: () => readJsonBody(req, maxBodyBytes),
     };

@@ -79,6 +79,17 @@ describe('acl commands', () => {
     assert.equal((JSON.parse(result.stdout) as { SecretID: string }).SecretID, secret);
   });
 
+  test('bootstrap ignores a stale token in the environment', async () => {
+    for (const name of ['SIGNET_TOKEN', 'NOMAD_TOKEN']) {
+      await server.close();
+      server = await startTestServer({ aclEnabled: true });
+      const result = await acl(['bootstrap', '-json'], { token: null, env: { [name]: randomUUID() } });
+      assert.equal(result.code, 0, `${name}: ${result.stderr}`);
+      const { AccessorID } = JSON.parse(result.stdout) as { AccessorID: string };
+      assert.notEqual(server.backend.state.aclToken(AccessorID), null, name);
+    }
+  });
+
   test('token create, info, list, update and delete', async () => {
     await bootstrap();
     assert.equal((await acl(['policy', 'apply', 'readonly', rulesFile])).code, 0);

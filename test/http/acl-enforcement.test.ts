@@ -296,6 +296,34 @@ describe('ACL enforcement on the HTTP API', () => {
   });
 
   test('unknown token is rejected', async () => {
-    await assertDenied('GET', '/v1/status/leader', secretId(99));
+    await assertDenied('GET', '/v1/jobs', secretId(99));
+  });
+
+  test('single-object endpoints reject namespace *', async () => {
+    // READER may read jobs in `default` only, which the any-namespace rule would let through for `*`.
+    for (const [method, path] of [
+      ['GET', '/v1/job/web?namespace=*'],
+      ['DELETE', '/v1/job/web?namespace=*'],
+      ['GET', '/v1/job/web/allocations?namespace=*'],
+      ['GET', '/v1/job/web/evaluations?namespace=*'],
+      ['GET', '/v1/var/app/db?namespace=*'],
+      ['DELETE', '/v1/var/app/db?namespace=*'],
+    ] as const) {
+      for (const token of [READER, MANAGEMENT]) {
+        const response = await call(method, path, token);
+        assert.equal(response.status, 400, `${method} ${path}`);
+        assert.match(await response.text(), /^Invalid namespace "\*": /, `${method} ${path}`);
+      }
+    }
+    const write = await call('PUT', '/v1/var/app/db?namespace=*', MANAGEMENT, { Items: { a: 'b' } });
+    assert.equal(write.status, 400);
+    assert.match(await write.text(), /^Invalid namespace "\*": /);
+    const bodyNamespace = await call('PUT', '/v1/var/app/db', MANAGEMENT, {
+      Namespace: '*',
+      Items: { a: 'b' },
+    });
+    assert.equal(bodyNamespace.status, 400);
+    assert.match(await bodyNamespace.text(), /^Invalid namespace "\*": /);
+    assert.equal(server.backend.state.job('default', 'web')?.Stop, false);
   });
 });

@@ -42,42 +42,43 @@ describe('request authentication', () => {
     await server.close();
   });
 
-  const leader = (headers: Record<string, string> = {}): Promise<Response> =>
-    fetch(`${server.url}/v1/status/leader`, { headers });
+  // A route with the default mode, `required`. ACLs are disabled, so only authentication can deny it.
+  const probe = (headers: Record<string, string> = {}): Promise<Response> =>
+    fetch(`${server.url}/v1/namespaces`, { headers });
 
   test('request without a token is anonymous', async () => {
-    const response = await leader();
+    const response = await probe();
     assert.equal(response.status, 200);
     assert.deepEqual(server.backend.authenticatedTokens, []);
   });
 
   test('valid X-Nomad-Token proceeds', async () => {
-    const response = await leader({ 'X-Nomad-Token': ACL_TOKEN });
+    const response = await probe({ 'X-Nomad-Token': ACL_TOKEN });
     assert.equal(response.status, 200);
     assert.deepEqual(server.backend.authenticatedTokens, [ACL_TOKEN]);
   });
 
   test('valid bearer token proceeds', async () => {
-    const response = await leader({ Authorization: `Bearer ${ACL_TOKEN}` });
+    const response = await probe({ Authorization: `Bearer ${ACL_TOKEN}` });
     assert.equal(response.status, 200);
     assert.deepEqual(server.backend.authenticatedTokens, [ACL_TOKEN]);
   });
 
   test('invalid token gets 403 Permission denied', async () => {
-    const response = await leader({ 'X-Nomad-Token': SECRET_LOOKING });
+    const response = await probe({ 'X-Nomad-Token': SECRET_LOOKING });
     assert.equal(response.status, 403);
     assert.equal(await response.text(), 'Permission denied');
     assert.match(response.headers.get('content-type') ?? '', /^text\/plain/);
   });
 
   test('X-Nomad-Token takes precedence over bearer', async () => {
-    const response = await leader({ 'X-Nomad-Token': SECRET_LOOKING, Authorization: `Bearer ${ACL_TOKEN}` });
+    const response = await probe({ 'X-Nomad-Token': SECRET_LOOKING, Authorization: `Bearer ${ACL_TOKEN}` });
     assert.equal(response.status, 403);
     assert.deepEqual(server.backend.authenticatedTokens, [SECRET_LOOKING]);
   });
 
   test('other authorization schemes are anonymous', async () => {
-    const response = await leader({ Authorization: 'Basic dXNlcjpwYXNz' });
+    const response = await probe({ Authorization: 'Basic dXNlcjpwYXNz' });
     assert.equal(response.status, 200);
     assert.deepEqual(server.backend.authenticatedTokens, []);
   });
@@ -91,8 +92,15 @@ describe('request authentication', () => {
     assert.deepEqual(server.backend.rootKeys(), []);
   });
 
-  test('well-known paths skip authentication', async () => {
-    for (const path of ['/.well-known/jwks.json', '/.well-known/openid-configuration']) {
+  test('routes of mode none skip authentication', async () => {
+    for (const path of [
+      '/.well-known/jwks.json',
+      '/.well-known/openid-configuration',
+      '/v1/status/leader',
+      '/v1/status/peers',
+      '/v1/agent/health',
+      '/v1/metrics',
+    ]) {
       const response = await fetch(`${server.url}${path}`, { headers: { 'X-Nomad-Token': SECRET_LOOKING } });
       assert.notEqual(response.status, 403, path);
     }
@@ -108,9 +116,9 @@ describe('request authentication', () => {
   });
 
   test('tokens never reach the log', async () => {
-    await leader({ 'X-Nomad-Token': SECRET_LOOKING });
-    await leader({ Authorization: `Bearer ${SECRET_LOOKING}` });
-    await leader({ 'X-Nomad-Token': ACL_TOKEN });
+    await probe({ 'X-Nomad-Token': SECRET_LOOKING });
+    await probe({ Authorization: `Bearer ${SECRET_LOOKING}` });
+    await probe({ 'X-Nomad-Token': ACL_TOKEN });
     const failures = server.logLines.filter(
       (line) => line.msg === 'HTTP request failed' && line.status === 403,
     );

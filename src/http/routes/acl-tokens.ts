@@ -15,7 +15,7 @@ const TOKEN_NOT_FOUND = 'ACL token not found';
 
 /** ACL bootstrap and token endpoints (`/v1/acl/bootstrap`, `/v1/acl/token(s)`), with Nomad's paths and JSON. */
 export function registerAclTokenRoutes(router: ApiRouter): void {
-  router.on(['PUT', 'POST'], '/v1/acl/bootstrap', bootstrapAcl);
+  router.on(['PUT', 'POST'], '/v1/acl/bootstrap', bootstrapAcl, 'ignore-failures');
   router.on('GET', '/v1/acl/tokens', listTokens);
   router.on(['PUT', 'POST'], '/v1/acl/token', createToken);
   router.on('GET', '/v1/acl/token/self', readOwnToken);
@@ -28,7 +28,9 @@ export function registerAclTokenRoutes(router: ApiRouter): void {
 
 /**
  * Creates the first management token. Anyone may call it, as in Nomad: it works once, and again
- * only with the reset index in the server's reset file. The body is optional.
+ * only with the reset index in the server's reset file. The body is optional. A token that fails
+ * authentication leaves the request anonymous, so a stale token in the caller's environment does
+ * not block a bootstrap.
  */
 async function bootstrapAcl(request: ApiRequest): Promise<ApiReply> {
   requireAclEnabled(request);

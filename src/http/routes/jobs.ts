@@ -4,7 +4,7 @@ import type { ApiReply, ApiRequest } from '../api-request.js';
 import { jsonReply } from '../api-request.js';
 import { authorize } from '../authorize.js';
 import { blockingRead } from '../blocking-read.js';
-import { booleanParam, namespaceParam, prefixParam } from '../query-params.js';
+import { booleanParam, namespaceParam, prefixParam, singleNamespaceParam } from '../query-params.js';
 import type { ApiRouter } from '../router.js';
 import { jobFromRequest } from './job-request.js';
 import { notFound } from './not-found.js';
@@ -44,7 +44,7 @@ async function listJobs(request: ApiRequest): Promise<ApiReply> {
 }
 
 async function readJob(request: ApiRequest): Promise<ApiReply> {
-  const namespace = namespaceParam(request.query);
+  const namespace = singleNamespaceParam(request.query);
   const id = request.params.id!;
   authorize(request, (acl) => acl.allowNamespaceOperation(namespace, 'read-job'));
   const { state } = request.backend;
@@ -84,13 +84,16 @@ async function registerJob(request: ApiRequest, pathJobId: string | null): Promi
 
 /**
  * Rejects a job whose namespace does not exist, with Nomad's message. This server's state may lag
- * behind a namespace just created elsewhere, so a miss is checked again after a consistent read.
+ * behind a namespace just created elsewhere, so a miss is checked again after a consistent read,
+ * unless the server made one for this request already.
  */
 async function checkNamespaceExists(request: ApiRequest, job: Job): Promise<void> {
   const { backend } = request;
   if (backend.state.namespace(job.Namespace) !== null) return;
-  await backend.consistentRead();
-  if (backend.state.namespace(job.Namespace) !== null) return;
+  if (!request.consistent) {
+    await backend.consistentRead();
+    if (backend.state.namespace(job.Namespace) !== null) return;
+  }
   throw new RequestError(
     400,
     `job ${JSON.stringify(job.ID)} is in nonexistent namespace ${JSON.stringify(job.Namespace)}`,
@@ -98,7 +101,7 @@ async function checkNamespaceExists(request: ApiRequest, job: Job): Promise<void
 }
 
 async function deregisterJob(request: ApiRequest): Promise<ApiReply> {
-  const namespace = namespaceParam(request.query);
+  const namespace = singleNamespaceParam(request.query);
   const purge = booleanParam(request.query, 'purge');
   authorize(
     request,
@@ -121,7 +124,7 @@ async function deregisterJob(request: ApiRequest): Promise<ApiReply> {
 }
 
 async function listJobAllocations(request: ApiRequest): Promise<ApiReply> {
-  const namespace = namespaceParam(request.query);
+  const namespace = singleNamespaceParam(request.query);
   const id = request.params.id!;
   authorize(request, (acl) => acl.allowNamespaceOperation(namespace, 'read-job'));
   const { state } = request.backend;
@@ -133,7 +136,7 @@ async function listJobAllocations(request: ApiRequest): Promise<ApiReply> {
 }
 
 async function listJobEvaluations(request: ApiRequest): Promise<ApiReply> {
-  const namespace = namespaceParam(request.query);
+  const namespace = singleNamespaceParam(request.query);
   const id = request.params.id!;
   authorize(request, (acl) => acl.allowNamespaceOperation(namespace, 'read-job'));
   const { state } = request.backend;

@@ -3,7 +3,7 @@ import { RequestError } from '../../server/request-error.js';
 import type { ApiRequest } from '../api-request.js';
 import { emptyReply, jsonReply } from '../api-request.js';
 import { authorize } from '../authorize.js';
-import { withReadHeaders } from '../blocking-read.js';
+import { readConsistently, withReadHeaders } from '../blocking-read.js';
 import { parseReadOptions } from '../read-options.js';
 import type { ApiRouter } from '../router.js';
 
@@ -16,7 +16,7 @@ export function registerOperatorRaftRoutes(router: ApiRouter): void {
     authorize(request, isManagement);
     // The configuration has no table index to block on, so `index` and `wait` are only checked.
     const options = parseReadOptions(request.query);
-    if (!options.stale) await request.backend.consistentRead();
+    await readConsistently(request, options.stale);
     const configuration = request.backend.raftConfiguration();
     return withReadHeaders(request, jsonReply(configuration), configuration.Index);
   });

@@ -1,7 +1,7 @@
 import type { VariableItems } from '../../keyring/index.js';
 import { RequestError } from '../../server/request-error.js';
 import type { ApiRequest } from '../api-request.js';
-import { DEFAULT_NAMESPACE } from '../query-params.js';
+import { DEFAULT_NAMESPACE, requireOneNamespace } from '../query-params.js';
 
 // Readers of the parts of a `/v1/var/:path` request: path, namespace, `cas` and the body's Items.
 // No message names an item key or value, because they are secrets.
@@ -41,8 +41,8 @@ export function rejectLockParams(query: URLSearchParams): void {
 
 /**
  * Reads the namespace and Items of a write from its VariableDecrypted body. The namespace is
- * `?namespace=`, else the body's Namespace, else `default`. When both are given they must agree,
- * and a Path in the body must be the URL's.
+ * `?namespace=`, else the body's Namespace, else `default`, and never `*`. When both are given
+ * they must agree, and a Path in the body must be the URL's.
  */
 export function variableWriteFromBody(
   body: unknown,
@@ -75,7 +75,7 @@ function writeNamespace(query: URLSearchParams, bodyNamespace: unknown): string 
       `Invalid variable: the body's Namespace ${JSON.stringify(fromBody.slice(0, 160))} does not match ?namespace=${fromQuery.slice(0, 160)}`,
     );
   }
-  return fromQuery || fromBody || DEFAULT_NAMESPACE;
+  return requireOneNamespace(fromQuery || fromBody || DEFAULT_NAMESPACE);
 }
 
 function itemsOf(value: unknown): VariableItems {

@@ -4,7 +4,7 @@ import type { ApiReply, ApiRequest } from '../api-request.js';
 import { jsonReply } from '../api-request.js';
 import { authorize } from '../authorize.js';
 import { blockingRead } from '../blocking-read.js';
-import { namespaceParam, prefixParam } from '../query-params.js';
+import { namespaceParam, prefixParam, singleNamespaceParam } from '../query-params.js';
 import type { ApiRouter } from '../router.js';
 import { notFound } from './not-found.js';
 import { casParam, rejectLockParams, variablePathParam, variableWriteFromBody } from './variable-request.js';
@@ -39,7 +39,7 @@ async function listVariables(request: ApiRequest): Promise<ApiReply> {
 }
 
 async function readVariable(request: ApiRequest): Promise<ApiReply> {
-  const namespace = namespaceParam(request.query);
+  const namespace = singleNamespaceParam(request.query);
   const path = variablePathParam(request);
   const { workload } = request.acl;
   authorize(request, (acl) => acl.allowVariableOperation(namespace, path, 'read', workload));
@@ -76,7 +76,7 @@ async function writeVariable(request: ApiRequest): Promise<ApiReply> {
 /** Deletes a variable and replies 204, as Nomad does, or 409 with the current variable. */
 async function deleteVariable(request: ApiRequest): Promise<ApiReply> {
   rejectLockParams(request.query);
-  const namespace = namespaceParam(request.query);
+  const namespace = singleNamespaceParam(request.query);
   const path = variablePathParam(request);
   const casIndex = casParam(request.query);
   const { workload } = request.acl;

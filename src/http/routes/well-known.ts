@@ -1,7 +1,7 @@
 import { RequestError } from '../../server/request-error.js';
 import type { ApiReply, ApiRequest } from '../api-request.js';
 import { jsonReply } from '../api-request.js';
-import { withReadHeaders } from '../blocking-read.js';
+import { readConsistently, withReadHeaders } from '../blocking-read.js';
 import { parseReadOptions } from '../read-options.js';
 import type { ApiRouter } from '../router.js';
 
@@ -18,8 +18,8 @@ const SIGNING_ALGORITHMS = ['EdDSA'] as const;
 
 /** JWKS and OIDC discovery. The server serves both without authentication, for third parties. */
 export function registerWellKnownRoutes(router: ApiRouter): void {
-  router.on('GET', '/.well-known/jwks.json', publicKeySet);
-  router.on('GET', '/.well-known/openid-configuration', openIdConfiguration);
+  router.on('GET', '/.well-known/jwks.json', publicKeySet, 'none');
+  router.on('GET', '/.well-known/openid-configuration', openIdConfiguration, 'none');
 }
 
 /**
@@ -31,7 +31,7 @@ async function publicKeySet(request: ApiRequest): Promise<ApiReply> {
   // The key set has no blocking query, so `index` and `wait` are only checked.
   const options = parseReadOptions(request.query);
   const { backend } = request;
-  if (!options.stale) await backend.consistentRead();
+  await readConsistently(request, options.stale);
 
   const keySet = await backend.publicKeySet();
   // Nomad leaves the header out when there is no key to cache.

@@ -61,6 +61,11 @@ export class TestBackend implements ServerBackend {
   consistentReads = 0;
   /** When set, consistentRead rejects with it (for example a 500 "No cluster leader"). */
   consistentReadError: RequestError | null = null;
+  /**
+   * When set, consistentRead runs it once and clears it, standing in for the entries that a
+   * lagging follower applies before its read index is reached.
+   */
+  catchUp: (() => Promise<void>) | null = null;
   /** When set, `self()` throws it, to test errors that are not RequestError. */
   selfError: Error | null = null;
   healthy = true;
@@ -241,6 +246,9 @@ export class TestBackend implements ServerBackend {
   async consistentRead(): Promise<void> {
     this.consistentReads++;
     if (this.consistentReadError !== null) throw this.consistentReadError;
+    const catchUp = this.catchUp;
+    this.catchUp = null;
+    if (catchUp !== null) await catchUp();
   }
 
   /** Validates, then applies at the next index. Invalid commands are a 400, as a server's apply makes them. */
