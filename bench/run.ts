@@ -20,6 +20,6 @@ for (const line of await runTransportBench()) console.log(line);
 for (const line of runKeyringBench()) console.log(line);
 for (const line of await runIdentityBench()) console.log(line);
 for (const line of await runPlacementBench()) console.log(line);
-for (const line of runAclBench()) console.log(line);
+for (const line of await runAclBench()) console.log(line);
 for (const line of await runAclResolveBench()) console.log(line);
 for (const line of await runVariableWritesBench()) console.log(line);

@@ -30,4 +30,11 @@ export type {
 } from './policy.js';
 export { PolicyError, type PolicyErrorCode } from './policy-error.js';
 export type { PolicyParseMode } from './policy-fields.js';
+export { PolicyParserError, type PolicyParserErrorCode } from './policy-parser-error.js';
+export {
+  DEFAULT_PARSE_TIMEOUT_MS,
+  PolicyParserThread,
+  type PolicyParserThreadOptions,
+  parsePolicyOffThread,
+} from './policy-parser-thread.js';
 export { isImplicitWorkloadPath, type WorkloadScope } from './workload-scope.js';

@@ -125,7 +125,7 @@ export class AclOperations {
   /** Creates or replaces a policy after checking its rules in strict mode and its JobACL. */
   async upsertPolicy(request: AclPolicyRequest): Promise<{ Index: number }> {
     this.#checkEnabled();
-    const policy = checkedAclPolicy(request);
+    const policy = await checkedAclPolicy(request);
     const { index } = await this.#deps.apply({ type: 'acl-policy-upsert', v: 1, policies: [policy] });
     this.#deps.logger.info({ policy: policy.Name, index }, 'wrote an ACL policy');
     return { Index: index };

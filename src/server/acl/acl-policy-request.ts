@@ -1,4 +1,10 @@
-import { type JobAcl, PolicyError, parsePolicy, validateJobAcl } from '../../acl/index.js';
+import {
+  type JobAcl,
+  PolicyError,
+  PolicyParserError,
+  parsePolicyOffThread,
+  validateJobAcl,
+} from '../../acl/index.js';
 import { ACL_POLICY_NAME_PATTERN } from '../../state/acl-fields.js';
 import { MAX_POLICY_DESCRIPTION_BYTES } from '../../state/acl-policies.js';
 import { MAX_ACL_RULES_BYTES } from '../../state/limits.js';
@@ -17,10 +23,12 @@ export interface AclPolicyRequest {
 
 /**
  * Checks a policy request and returns the row to propose. The rules must parse in strict mode, so
- * a misspelt key is rejected now instead of granting nothing later. Throws RequestError 400 naming
- * the problem: the parser's message places it by line, block or field.
+ * a misspelt key is rejected now instead of granting nothing later. They parse on the parser
+ * worker thread, because 64 KiB of rules take about 0.2 s. Throws RequestError 400 naming the
+ * problem (the parser's message places it by line, block or field), or 500 when the parser worker
+ * fails.
  */
-export function checkedAclPolicy(request: AclPolicyRequest): AclPolicy {
+export async function checkedAclPolicy(request: AclPolicyRequest): Promise<AclPolicy> {
   const { name } = request;
   if (!ACL_POLICY_NAME_PATTERN.test(name)) {
     throw new RequestError(
@@ -43,10 +51,13 @@ export function checkedAclPolicy(request: AclPolicyRequest): AclPolicy {
     );
   }
   try {
-    parsePolicy(request.rules, 'strict');
+    await parsePolicyOffThread(request.rules, 'strict');
   } catch (err) {
-    if (!(err instanceof PolicyError)) throw err;
-    throw new RequestError(400, `invalid ACL policy ${name}: ${err.message}`);
+    if (err instanceof PolicyError) throw new RequestError(400, `invalid ACL policy ${name}: ${err.message}`);
+    if (err instanceof PolicyParserError) {
+      throw new RequestError(500, `failed to check the rules of ACL policy ${name}: ${err.message}`);
+    }
+    throw err;
   }
   const jobAcl = request.jobAcl;
   const problems = validateJobAcl(jobAcl);

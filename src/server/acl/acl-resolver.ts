@@ -1,4 +1,3 @@
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import {
   type Acl,
@@ -11,7 +10,7 @@ import type { AclPolicy, AclToken, StateStore } from '../../state/store.js';
 import type { Principal } from '../backend.js';
 import { RequestError } from '../request-error.js';
 import { LruCache } from './lru-cache.js';
-import { ParsedPolicyCache } from './parsed-policy-cache.js';
+import { type AsyncPolicyParser, ParsedPolicyCache } from './parsed-policy-cache.js';
 
 /** The ACL that a request runs under, with what it was resolved from. */
 export interface ResolvedAcl {
@@ -33,8 +32,18 @@ export const ANONYMOUS_POLICY_NAME = 'anonymous';
 
 /** Compiled ACLs kept per server, as Nomad's ACL cache (512 entries). */
 export const DEFAULT_MAX_COMPILED_ACLS = 512;
-/** Parsed policies kept per server; a policy parses in 3 to 6 ms. */
+/**
+ * Parsed policies kept per server. js-hcl-parser 1.0.1 takes 0.3 to 1.7 ms for a policy of 100
+ * to 140 bytes, 18 to 36 ms for 8 KiB, about 105 ms for 32 KiB and about 200 ms for 64 KiB (the
+ * limit). Those are figures from a 2-core VM with Node.js 20.20 (docs/acl.md, Cost).
+ */
 export const DEFAULT_MAX_PARSED_POLICIES = 1024;
+
+/**
+ * Times `prepare` looks again for policies that changed while it parsed. A policy rewritten during
+ * every round is left to `resolve`, which parses it on the caller's thread.
+ */
+const MAX_PREPARE_ROUNDS = 3;
 
 export interface AclResolverDeps {
   readonly state: StateStore;
@@ -48,6 +57,8 @@ export interface AclResolverDeps {
   readonly maxCompiledAcls?: number;
   /** Default DEFAULT_MAX_PARSED_POLICIES. */
   readonly maxParsedPolicies?: number;
+  /** Parser that `prepare` uses; default parsePolicyOffThread, the process's parser worker thread. */
+  readonly parseOffThread?: AsyncPolicyParser;
 }
 
 type WorkloadPrincipal = Extract<Principal, { kind: 'workload' }>;
@@ -93,6 +104,7 @@ export class AclResolver {
     this.#parsed = new ParsedPolicyCache(
       deps.maxParsedPolicies ?? DEFAULT_MAX_PARSED_POLICIES,
       deps.logger ?? null,
+      deps.parseOffThread,
     );
     this.#compiled = new LruCache(deps.maxCompiledAcls ?? DEFAULT_MAX_COMPILED_ACLS);
   }
@@ -105,7 +117,7 @@ export class AclResolver {
    * Resolves a request's principal (null for a request without a token). Throws RequestError 403
    * `ACL token not found` or `ACL token expired` for an ACL token that is not usable, and 500 when
    * a stored policy that applies does not parse. Policies not yet parsed are parsed here, on the
-   * caller's turn of the event loop; `prepare` first spreads that work over several turns.
+   * caller's thread, which takes about 0.2 s for a 64 KiB policy, so servers call `prepare` first.
    */
   resolve(principal: Principal | null): ResolvedAcl {
     if (!this.#enabled) {
@@ -118,25 +130,18 @@ export class AclResolver {
   }
 
   /**
-   * Parses the policies that `resolve(principal)` needs and that are not cached yet, one per turn
-   * of the event loop, so that a token with many new policies does not hold a server's loop for
-   * tens of milliseconds. Throws what `resolve` throws for an unusable token.
+   * Parses the policies that `resolve(principal)` needs and that are not cached yet on the parser
+   * worker thread, so that `resolve` right after finds them parsed and does not hold the server's
+   * event loop. Throws what `resolve` throws for an unusable token, and RequestError 500 when the
+   * parser worker fails.
    */
   async prepare(principal: Principal | null): Promise<void> {
     if (!this.#enabled) return;
-    const { policies } = this.#subject(principal);
-    for (const row of policies) {
-      if (this.#parsed.has(row)) continue;
-      await nextTurn();
-      // The policy may have changed during the wait; the cache takes the version stored now.
-      const current = this.#state.aclPolicy(row.Name);
-      if (current === null || this.#parsed.has(current)) continue;
-      try {
-        this.#parsed.get(current);
-      } catch (err) {
-        // The failure is cached, and resolve() throws it.
-        if (!(err instanceof RequestError)) throw err;
-      }
+    for (let round = 0; round < MAX_PREPARE_ROUNDS; round++) {
+      // Each round reads the subject again: a policy may change while the previous round parses.
+      const missing = this.#subject(principal).policies.filter((row) => !this.#parsed.has(row));
+      if (missing.length === 0) return;
+      await Promise.all(missing.map((row) => this.#parsed.load(row)));
     }
   }
 
