@@ -11,9 +11,22 @@ const SYNTAX_PREFIX = `invalid syntax in ${ORIGIN}: `;
  * (it throws on an invalid escape such as "\500") becomes `invalid acl policy: ...`, as in Nomad.
  */
 export function decodeRules(rules: string): Body {
+  const depth = nestingDepth(rules);
+  if (depth > MAX_NESTING) {
+    // js-hcl-parser recurses per level: thousands of levels take seconds and overflow the stack,
+    // after which every later parse in the same thread fails too.
+    throw new PolicyError(
+      'MALFORMED',
+      '',
+      '',
+      `invalid acl policy: blocks and lists nest ${depth} levels deep, more than the ${MAX_NESTING} allowed`,
+    );
+  }
   try {
     return parseHcl(rules, ORIGIN);
   } catch (err) {
+    // A stack overflow leaves the parser's state broken: let it end the thread, not become a 400.
+    if (err instanceof RangeError) throw err;
     if (err instanceof HclSyntaxError) {
       const detail = err.message.startsWith(SYNTAX_PREFIX)
         ? err.message.slice(SYNTAX_PREFIX.length)
@@ -28,6 +41,37 @@ export function decodeRules(rules: string): Body {
     }
     throw err;
   }
+}
+
+/** Deepest nesting of blocks and lists accepted; real policies nest four levels (namespace, variables, path). */
+const MAX_NESTING = 32;
+
+/** Returns the deepest nesting of `{` and `[` outside double-quoted strings and HCL comments. */
+function nestingDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i];
+    if (inString) {
+      if (char === '\\') i++;
+      else if (char === '"') inString = false;
+    } else if (char === '"') {
+      inString = true;
+    } else if (char === '#' || (char === '/' && text[i + 1] === '/')) {
+      const end = text.indexOf('\n', i);
+      i = end === -1 ? text.length : end;
+    } else if (char === '/' && text[i + 1] === '*') {
+      const end = text.indexOf('*/', i + 2);
+      i = end === -1 ? text.length : end + 1;
+    } else if (char === '{' || char === '[') {
+      depth++;
+      if (depth > deepest) deepest = depth;
+    } else if (char === '}' || char === ']') {
+      depth--;
+    }
+  }
+  return deepest;
 }
 
 /**

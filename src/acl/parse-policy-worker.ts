@@ -11,6 +11,10 @@ if (port === null) throw new Error('parse-policy-worker must run in a worker thr
 handleParseRequest({ id: 0, rules: 'agent { policy = "read" }', mode: 'strict' });
 
 port.on('message', (request: ParseRequest) => {
-  port.postMessage(handleParseRequest(request));
+  const response = handleParseRequest(request);
+  port.postMessage(response);
+  // An error that is not a policy's own (such as a stack overflow inside js-hcl-parser) may leave
+  // the parser broken for every later request, so this thread ends and a fresh one takes over.
+  if (response.kind === 'failed') process.exit(1);
 });
 port.postMessage({ kind: 'ready' } satisfies ParseResponse);

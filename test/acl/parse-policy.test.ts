@@ -272,3 +272,20 @@ describe('parsePolicy modes (Nomad case P30)', () => {
     assert.deepEqual(policy.namespaces[0]!.capabilities, ['deny']);
   });
 });
+
+describe('parsePolicy nesting', () => {
+  test('deep nesting is refused before the HCL parser runs', () => {
+    const deep = `agent { policy = "read" }\nx = ${'{ b = '.repeat(3000)}1${' }'.repeat(3000)}\n`;
+    assert.throws(
+      () => parsePolicy(deep, 'lenient'),
+      (err: unknown) => err instanceof PolicyError && /nest 3000 levels deep/.test(err.message),
+    );
+    // The parser still works afterwards.
+    assert.equal(parsePolicy('agent { policy = "read" }', 'strict').agent?.policy, 'read');
+  });
+
+  test('braces inside strings do not count as nesting', () => {
+    const policy = parsePolicy(`namespace "default" { policy = "read" }\n# ${'{'.repeat(100)}\n`, 'strict');
+    assert.equal(policy.namespaces.length, 1);
+  });
+});
