@@ -75,6 +75,8 @@ export class ServerAgent {
   readonly #replicated: ReplicatedState;
   /** Broker, workers and plan applier while this server leads; null otherwise. */
   #scheduling: LeaderScheduling | null = null;
+  /** Raft term in which the heartbeat timers were started; their expiries count only in it. */
+  #heartbeatTerm = 0;
   /** Key creation, rotation and removal while this server leads; null otherwise. */
   #keyringLeader: KeyringLeader | null = null;
   #housekeeping: NodeJS.Timeout | null = null;
@@ -125,7 +127,13 @@ export class ServerAgent {
         failoverHeartbeatTtlMs: parts.config.server.failoverHeartbeatTtlMs,
       },
       logger: parts.log.child({ component: 'heartbeats' }),
-      onExpired: (nodeId) => this.clientEndpoints.expireNode(nodeId),
+      // Only the leader of the term that started the timers may mark a node down: a deposed
+      // leader whose timers fire before it learns of the new term must not forward a node-status.
+      onExpired: (nodeId) => {
+        const status = this.#driver.status();
+        if (status.role !== 'leader' || status.term !== this.#heartbeatTerm) return;
+        return this.clientEndpoints.expireNode(nodeId);
+      },
     });
     this.operations = new ClusterOperations({
       heartbeats: this.heartbeats,
@@ -555,6 +563,7 @@ export class ServerAgent {
           // the failover TTL, so that no healthy node is marked down across an election.
           if (this.#scheduling !== scheduling) return;
           const live = this.state.nodes().filter((node) => node.Status !== 'down');
+          this.#heartbeatTerm = this.#driver.status().term;
           this.heartbeats.start(live.map((node) => node.ID));
         });
       }

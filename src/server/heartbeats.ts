@@ -32,6 +32,9 @@ export interface HeartbeatTimers {
   clearTimeout(handle: unknown): void;
 }
 
+/** Lateness of a timer, in ms, beyond which the server counts as stalled rather than the node as silent. */
+const STALL_TOLERANCE_MS = 1000;
+
 const GLOBAL_TIMERS: HeartbeatTimers = {
   setTimeout: (callback, ms) => setTimeout(callback, ms),
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
@@ -44,6 +47,8 @@ export interface HeartbeatsConfig {
   readonly timers?: HeartbeatTimers;
   /** Uniform in [0, 1); draws the stagger added to each TTL. Default Math.random. */
   readonly random?: () => number;
+  /** Monotonic clock in ms, to tell a timer that fired late. Default performance.now. */
+  readonly now?: () => number;
   readonly logger: Logger;
 }
 
@@ -59,6 +64,9 @@ export class Heartbeats {
   readonly #random: () => number;
   readonly #logger: Logger;
   readonly #pending = new Map<string, unknown>();
+  /** When each pending timer is due, on the `now` clock. */
+  readonly #due = new Map<string, number>();
+  readonly #now: () => number;
   #running = false;
 
   constructor(config: HeartbeatsConfig) {
@@ -66,6 +74,7 @@ export class Heartbeats {
     this.#onExpired = config.onExpired;
     this.#timers = config.timers ?? GLOBAL_TIMERS;
     this.#random = config.random ?? Math.random;
+    this.#now = config.now ?? (() => performance.now());
     this.#logger = config.logger;
   }
 
@@ -107,6 +116,7 @@ export class Heartbeats {
     for (const handle of this.#pending.values()) this.#timers.clearTimeout(handle);
     const cleared = this.#pending.size;
     this.#pending.clear();
+    this.#due.clear();
     if (this.#running) this.#logger.info({ cleared }, 'heartbeat timers stopped');
     this.#running = false;
   }
@@ -133,6 +143,7 @@ export class Heartbeats {
     if (handle === undefined) return;
     this.#timers.clearTimeout(handle);
     this.#pending.delete(nodeId);
+    this.#due.delete(nodeId);
   }
 
   /**
@@ -151,12 +162,26 @@ export class Heartbeats {
     if (previous !== undefined) this.#timers.clearTimeout(previous);
     const handle = this.#timers.setTimeout(() => this.#expire(nodeId, handle), ms);
     this.#pending.set(nodeId, handle);
+    this.#due.set(nodeId, this.#now() + ms);
   }
 
   #expire(nodeId: string, handle: unknown): void {
     // A timer that a reset replaced may still fire with some timer implementations; ignore it.
     if (this.#pending.get(nodeId) !== handle) return;
+    // A timer that fires well after it was due means this server was stalled (paused, swapped or
+    // starved), and heartbeats that reached it meanwhile were never handled: the silence may be
+    // its own. The node gets the failover TTL, as after an election, instead of going down.
+    const lateMs = this.#now() - (this.#due.get(nodeId) ?? this.#now());
+    if (lateMs > Math.max(STALL_TOLERANCE_MS, this.#options.heartbeatGraceMs / 2)) {
+      this.#logger.warn(
+        { nodeId, lateMs: Math.round(lateMs) },
+        'heartbeat timer fired late because this server stalled: the node gets the failover TTL instead of going down',
+      );
+      this.#arm(nodeId, this.#options.failoverHeartbeatTtlMs);
+      return;
+    }
     this.#pending.delete(nodeId);
+    this.#due.delete(nodeId);
     this.#logger.warn({ nodeId }, 'node missed its heartbeat');
     try {
       Promise.resolve(this.#onExpired(nodeId)).catch((err: unknown) =>

@@ -38,6 +38,17 @@ class FakeTimers implements HeartbeatTimers {
     }
     this.now = target;
   }
+
+  /** Moves the clock by `ms` with no timer firing, as a stalled process does, then fires what is due. */
+  stall(ms: number): void {
+    const resumed = this.now + ms;
+    const due = [...this.#timers].filter(([, timer]) => timer.at <= resumed);
+    this.now = resumed;
+    for (const [handle, timer] of due) {
+      this.#timers.delete(handle);
+      timer.callback();
+    }
+  }
 }
 
 function setUp(random = 0.5, options: ConstructorParameters<typeof Heartbeats>[0]['options'] = {}) {
@@ -52,6 +63,7 @@ function setUp(random = 0.5, options: ConstructorParameters<typeof Heartbeats>[0
       ...options,
     },
     timers,
+    now: () => timers.now,
     random: () => random,
     logger: logs.logger,
     onExpired: (nodeId) => {
@@ -67,6 +79,20 @@ describe('Heartbeats', () => {
     assert.equal(HEARTBEAT_DEFAULTS.maxHeartbeatsPerSecond, 50);
     assert.equal(HEARTBEAT_DEFAULTS.heartbeatGraceMs, 10_000);
     assert.equal(HEARTBEAT_DEFAULTS.failoverHeartbeatTtlMs, 300_000);
+  });
+
+  test('a timer that fires late after a stall gives the failover TTL', () => {
+    const { timers, expired, heartbeats, logs } = setUp(0.5);
+    heartbeats.start([]);
+    heartbeats.heartbeat('a');
+    // Due after 25 s (TTL 15 s plus 10 s grace); the process was stopped for 60 s.
+    timers.stall(60_000);
+    assert.deepEqual(expired, []);
+    assert.ok(heartbeats.has('a'));
+    assert.ok(logs.lines.some((line) => /stalled/.test(String(line.msg))));
+    // Silent through the failover TTL, the node does expire.
+    timers.advance(300_000);
+    assert.deepEqual(expired, ['a']);
   });
 
   test('TTL is the minimum plus stagger', () => {
