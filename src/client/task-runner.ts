@@ -19,7 +19,11 @@ export const TaskEventType = Object.freeze({
   Killed: 'Killed',
   RestartSignaled: 'Restart Signaled',
   Restarting: 'Restarting',
+  Signaling: 'Signaling',
 });
+
+/** Signal sent for a template with change_mode signal; the jobspec accepts no other (no ChangeSignal field). */
+const TEMPLATE_SIGNAL: NodeJS.Signals = 'SIGHUP';
 
 /** Nomad keeps the newest 10 events of a task. */
 const MAX_EVENTS = 10;
@@ -409,12 +413,11 @@ export class TaskRunner {
       return;
     }
     if (change.changed.some((template) => template.ChangeMode === 'signal')) {
-      // TODO: send SIGHUP for change_mode "signal" once task handles can signal a running task.
-      // Until then the new file is written and the task is left as it is, as with "noop".
-      this.#logger.warn(
-        { destinations },
-        'template re-rendered with change_mode signal, which is not supported yet; the task was not signalled',
-      );
+      const handle = this.#handle;
+      if (handle === null) return;
+      this.#appendEvent(TaskEventType.Signaling, `Template re-rendered: ${destinations.join(', ')}`);
+      await handle.signal(TEMPLATE_SIGNAL);
+      this.#logger.info({ destinations, signal: TEMPLATE_SIGNAL }, 'template re-rendered; task signalled');
       return;
     }
     this.#logger.info({ destinations }, 'template re-rendered; change_mode noop leaves the task as it is');

@@ -285,6 +285,32 @@ describe('templates on a client agent', { timeout: 90_000 }, () => {
     );
   });
 
+  test('signal change sends SIGHUP and keeps the task running', async () => {
+    await server.putVariable('default', 'app/limits', { max: '1' });
+    const script =
+      'trap \'echo hup >> "$NOMAD_ALLOC_DIR/data/hups"\' HUP; while true; do sleep 1 & wait $!; done';
+    const alloc = await run('signal', [
+      task(
+        'web',
+        [
+          template('local/limits.txt', '{{ with nomadVar "app/limits" }}{{ .max }}{{ end }}', {
+            ChangeMode: 'signal',
+          }),
+        ],
+        { Driver: 'raw_exec', Config: { command: '/bin/sh', args: ['-c', script] } },
+      ),
+    ]);
+    await taskState(alloc, 'web', running);
+    await server.putVariable('default', 'app/limits', { max: '2' });
+    await fileBecomes(join(taskDir(alloc, 'web'), 'local', 'limits.txt'), '2');
+    await fileBecomes(join(root, 'alloc', alloc.ID, 'alloc', 'data', 'hups'), 'hup\n');
+    const state = await taskState(alloc, 'web', (current) =>
+      current.Events.some((event) => event.Type === TaskEventType.Signaling),
+    );
+    assert.equal(state.State, 'running');
+    assert.equal(state.Restarts, 0);
+  });
+
   test('restart change restarts with new env', async () => {
     await server.putVariable('default', 'app/release', { version: '1' });
     const alloc = await run('restart', [

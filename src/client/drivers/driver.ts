@@ -61,6 +61,8 @@ export interface TaskHandle {
    * after the task exited, is harmless.
    */
   stop(killTimeoutMs: number, signal?: NodeJS.Signals): Promise<void>;
+  /** Sends `signal` to the running task without stopping it; does nothing once it has exited. */
+  signal(signal: NodeJS.Signals): Promise<void>;
 }
 
 export interface TaskDriver {

@@ -94,6 +94,14 @@ class MockHandle implements TaskHandle {
     return this.#exit;
   }
 
+  /** Records the signal; a mock task keeps running, as a process that handles it does. */
+  async signal(signal: NodeJS.Signals): Promise<void> {
+    this.signals.push(signal);
+  }
+
+  /** Signals received through `signal`, in order, for tests. */
+  readonly signals: NodeJS.Signals[] = [];
+
   /** Ends the task at once, as a process that exits on the stop signal. */
   async stop(_killTimeoutMs: number, signal: NodeJS.Signals = 'SIGINT'): Promise<void> {
     clearTimeout(this.#timer);

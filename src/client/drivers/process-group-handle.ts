@@ -63,6 +63,11 @@ export class ProcessGroupHandle implements TaskHandle {
     return this.#stopping;
   }
 
+  async signal(signal: NodeJS.Signals): Promise<void> {
+    if (this.#exited || !(await this.#stillOurs())) return;
+    signalGroup(this.#identity.pid, signal);
+  }
+
   async #stop(killTimeoutMs: number, signal: NodeJS.Signals): Promise<void> {
     if (this.#exited) return;
     if (!(await this.#stillOurs())) {
