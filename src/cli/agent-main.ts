@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import { createHttpServer } from '../http/server.js';
 import { ServerAgent } from '../server/agent.js';
 import {
@@ -26,6 +26,10 @@ export interface AgentFlags {
   readonly node?: string;
   readonly encrypt?: string;
   readonly logLevel?: string;
+  /** Server and client in one process on 127.0.0.1, with a temporary data folder (dev-agent.ts). */
+  readonly dev?: boolean;
+  readonly httpPort?: string;
+  readonly rpcPort?: string;
 }
 
 /**
@@ -35,6 +39,10 @@ export interface AgentFlags {
  * orderly stop, because its tasks' watches would keep it alive (runClientAgent).
  */
 export async function runAgent(flags: AgentFlags): Promise<number> {
+  if (flags.dev === true) {
+    const { runDevAgent } = await import('./dev-agent.js');
+    return runDevAgent(flags);
+  }
   let config: AgentConfig;
   try {
     config = await loadConfig(flags);
@@ -51,6 +59,35 @@ export async function runAgent(flags: AgentFlags): Promise<number> {
 
 async function runServerAgent(config: AgentConfig): Promise<number> {
   const logger = pino({ level: config.logLevel });
+  const server = await startServer(config, logger);
+  if (server === null) return 1;
+  const stopped = new Promise<number>((resolve) => {
+    const stop = (signal: string) => {
+      logger.info({ signal }, 'stopping the agent');
+      resolve(0);
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  const code = await Promise.race([stopped, server.failed]);
+  await server.close();
+  logger.flush();
+  return code;
+}
+
+/** A running server agent with its HTTP API. Its `failed` promise resolves to 1 when storage fails. */
+export interface RunningServer {
+  readonly agent: ServerAgent;
+  readonly httpPort: number;
+  readonly failed: Promise<number>;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the HTTP API, then the server agent. Returns null when either cannot start; the reason,
+ * with the address of a taken port, goes to stderr.
+ */
+export async function startServer(config: AgentConfig, logger: Logger): Promise<RunningServer | null> {
   let fatal: (error: unknown) => void = () => undefined;
   const failed = new Promise<number>((resolve) => {
     fatal = () => resolve(1);
@@ -73,10 +110,11 @@ async function runServerAgent(config: AgentConfig): Promise<number> {
     process.stderr.write(
       `signet agent: cannot serve the HTTP API on ${config.bindAddr}:${config.ports.http}: ${(err as Error).message}\n`,
     );
-    return 1;
+    return null;
   }
+  let started: ServerAgent;
   try {
-    agent = await ServerAgent.start({
+    started = await ServerAgent.start({
       config,
       logger,
       httpPort: http.port,
@@ -85,33 +123,50 @@ async function runServerAgent(config: AgentConfig): Promise<number> {
   } catch (err) {
     process.stderr.write(`signet agent: cannot start the server: ${(err as Error).message}\n`);
     await http.close();
-    return 1;
+    return null;
   }
+  agent = started;
   logger.info(
     {
       node: config.name,
       http: `${config.bindAddr}:${http.port}`,
-      rpc: `${config.bindAddr}:${agent.rpcPort}`,
+      rpc: `${config.bindAddr}:${started.rpcPort}`,
     },
     'agent running',
   );
-
-  const stopped = new Promise<number>((resolve) => {
-    const stop = (signal: string) => {
-      logger.info({ signal }, 'stopping the agent');
-      resolve(0);
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
-  });
-  const code = await Promise.race([stopped, failed]);
-  await http.close();
-  await agent.close();
-  logger.flush();
-  return code;
+  return {
+    agent: started,
+    httpPort: http.port,
+    failed,
+    async close() {
+      await http.close();
+      await started.close();
+    },
+  };
 }
 
 async function loadConfig(flags: AgentFlags): Promise<AgentConfig> {
+  const inputs = await readConfigInputs(flags);
+  // Checked before the rest, so that the server's own requirements (server.encrypt) do not hide it.
+  const roles = enabledRoles(inputs);
+  if (roles.server && roles.client) {
+    // Only -dev runs both: its client dials its own server, whose address it knows.
+    throw new AgentConfigError(
+      'client.enabled',
+      'cannot run a server and a client in one agent (server.enabled and client.enabled are both true): use -dev for a single-process agent on 127.0.0.1, or start two agents, one with -server and one with -client -servers HOST:PORT',
+    );
+  }
+  if (!roles.server && !roles.client) {
+    throw new AgentConfigError(
+      'server.enabled',
+      'this agent runs neither a server nor a client: pass -server or -client, or set server { enabled = true } or client { enabled = true }',
+    );
+  }
+  return resolveAgentConfig(inputs);
+}
+
+/** The configuration files in order, then the flags, so that the flags win. */
+export async function readConfigInputs(flags: AgentFlags): Promise<AgentConfigInput[]> {
   const inputs: AgentConfigInput[] = [];
   for (const file of flags.config ?? []) {
     let text: string;
@@ -126,22 +181,7 @@ async function loadConfig(flags: AgentFlags): Promise<AgentConfig> {
     inputs.push(parseAgentConfig(text, file));
   }
   inputs.push(flagInput(flags));
-  // Checked before the rest, so that the server's own requirements (server.encrypt) do not hide it.
-  const roles = enabledRoles(inputs);
-  if (roles.server && roles.client) {
-    // NOTE: a server and a client in one process is planned with -dev, and not supported before it.
-    throw new AgentConfigError(
-      'client.enabled',
-      'cannot run a server and a client in one agent yet (server.enabled and client.enabled are both true): start two agents, one with -server and one with -client -servers HOST:PORT',
-    );
-  }
-  if (!roles.server && !roles.client) {
-    throw new AgentConfigError(
-      'server.enabled',
-      'this agent runs neither a server nor a client: pass -server or -client, or set server { enabled = true } or client { enabled = true }',
-    );
-  }
-  return resolveAgentConfig(inputs);
+  return inputs;
 }
 
 /** server.enabled and client.enabled after the inputs are merged (later inputs win). */
@@ -180,11 +220,24 @@ function flagInput(flags: AgentFlags): AgentConfigInput {
   return {
     name: flags.node,
     data_dir: flags.dataDir,
+    ports: { http: portFlag('-http-port', flags.httpPort), rpc: portFlag('-rpc-port', flags.rpcPort) },
     bind_addr: flags.bind,
     log_level: flags.logLevel,
     server,
     client,
   };
+}
+
+/** Reads -http-port or -rpc-port; the range is checked with the rest of the configuration. */
+function portFlag(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^[0-9]+$/.test(value)) {
+    throw new AgentConfigError(
+      flag === '-http-port' ? 'ports.http' : 'ports.rpc',
+      `invalid ${flag} ${JSON.stringify(value)}: expected a port number`,
+    );
+  }
+  return Number(value);
 }
 
 /** Splits `-servers a:4647,b:4647` as Nomad does; blanks around the commas are ignored. */

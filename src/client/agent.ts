@@ -159,6 +159,14 @@ export class ClientAgent {
   }
 
   /**
+   * Stops every task of this client and waits until all are dead, for an agent whose tasks must
+   * not outlive it (the -dev agent). Call close() afterwards to send the last status reports.
+   */
+  async stopAllocations(): Promise<void> {
+    await Promise.all([...this.#runners.values()].map((runner) => runner.stop()));
+  }
+
+  /**
    * Stops the watch, the heartbeats and the status reports, after giving the last reports a
    * moment to reach the servers. Tasks keep running; the next start re-attaches to them.
    */
