@@ -140,7 +140,7 @@ async function bootstrap(agent: ServerAgent, logger: Logger): Promise<string | n
   const deadline = performance.now() + BOOTSTRAP_DEADLINE_MS;
   for (;;) {
     try {
-      return (await agent.operations.bootstrapAcl(null)).SecretID;
+      return (await agent.operations.acl.bootstrap(null)).SecretID;
     } catch (err) {
       const reason = (err as Error).message;
       // Before a leader is elected and has applied its first entries the request fails.

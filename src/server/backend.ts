@@ -1,20 +1,13 @@
 import type { IdentityClaims } from '../identity/claims.js';
 import type { JsonWebKeySet, RootKeyMeta } from '../keyring/index.js';
 import type { Command } from '../state/commands.js';
-import type { AclToken, StateStore, VariableEncrypted } from '../state/store.js';
+import type { StateStore } from '../state/store.js';
 import type { Allocation } from '../structs/allocation.js';
 import type { Job } from '../structs/job.js';
-import type { AclPolicyRequest } from './acl/acl-policy-request.js';
+import type { AclOperations } from './acl/acl-operations.js';
 import type { ResolvedAcl } from './acl/acl-resolver.js';
-import type { AclTokenRequest } from './acl/acl-token-request.js';
 import type { ServerMetrics } from './metrics.js';
-import type {
-  VariableChange,
-  VariableChangeResult,
-  VariableDecrypted,
-  VariableMetadata,
-  VariableWrite,
-} from './variables/variable-shapes.js';
+import type { VariableOperations } from './variables/variable-operations.js';
 
 /** One server of the Raft configuration, in Nomad's JSON shape. */
 export interface RaftServer {
@@ -123,36 +116,10 @@ export interface ServerBackend {
    * this server's own state. Throws RequestError 403 `ACL token not found` or `ACL token expired`.
    */
   resolveAcl(principal: Principal | null): Promise<ResolvedAcl>;
-  /** Returns `acl.enabled`. While it is false, every ACL endpoint replies 400 `ACL support disabled`. */
-  aclEnabled(): boolean;
-  /**
-   * Creates the initial management token, with `bootstrapSecret` as its SecretID when given. The
-   * reset index is read from `<data_dir>/server/acl-bootstrap-reset` on this server. Throws
-   * RequestError 400 when ACLs are disabled or with Nomad's messages once bootstrapped.
-   */
-  bootstrapAcl(bootstrapSecret: string | null): Promise<AclToken>;
-  /** Creates a token with a random AccessorID and SecretID. Throws RequestError 400 for an invalid request. */
-  createAclToken(request: AclTokenRequest): Promise<AclToken>;
-  /** Changes a token's name, type and policies; other fields are fixed at creation. Throws 404 for an unknown token. */
-  updateAclToken(accessorId: string, request: AclTokenRequest): Promise<AclToken>;
-  /** Deletes a token. Throws RequestError 404 for an unknown token. */
-  deleteAclToken(accessorId: string): Promise<{ Index: number }>;
-  /** Creates or replaces a policy; its rules must parse in strict mode. Throws RequestError 400 naming the problem. */
-  upsertAclPolicy(request: AclPolicyRequest): Promise<{ Index: number }>;
-  /** Deletes a policy. Throws RequestError 404 for an unknown name. */
-  deleteAclPolicy(name: string): Promise<{ Index: number }>;
-  /** Metadata of the variables of `namespace` (every one for `*`) whose path starts with `prefix`. */
-  listVariables(namespace: string, prefix: string): VariableMetadata[];
-  /** Decrypts a variable of this server's state, waiting up to 1 s for its root key. Throws RequestError 500 when it cannot. */
-  decryptVariable(row: VariableEncrypted): Promise<VariableDecrypted>;
-  /**
-   * Encrypts and writes a variable (check-and-set with `casIndex`), or returns the current one
-   * without a write when its items are unchanged. A lost check-and-set returns the current
-   * variable, with its items only when `revealConflict`.
-   */
-  writeVariable(request: VariableWrite, revealConflict: boolean): Promise<VariableChangeResult>;
-  /** Deletes a variable (check-and-set with `casIndex`), with conflicts returned as `writeVariable` does. */
-  deleteVariable(request: VariableChange, revealConflict: boolean): Promise<VariableChangeResult>;
+  /** ACL bootstrap, tokens and policies; while `acl.enabled` is false, every ACL endpoint replies 400. */
+  readonly acl: AclOperations;
+  /** Variable reads (decrypted with the row's key) and check-and-set writes. */
+  readonly variables: VariableOperations;
   leaderContact(): LeaderContact;
   /** RPC address of the leader, or '' when none is known. */
   leaderAddress(): string;

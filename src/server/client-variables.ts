@@ -13,10 +13,7 @@ const PERMISSION_DENIED = 'Permission denied';
 const MAX_PREFIX_CHARS = 128;
 
 /** The server services that the variable methods use: the same ones the HTTP API uses. */
-export type ClientVariablesBackend = Pick<
-  ServerBackend,
-  'authenticate' | 'resolveAcl' | 'decryptVariable' | 'listVariables'
->;
+export type ClientVariablesBackend = Pick<ServerBackend, 'authenticate' | 'resolveAcl' | 'variables'>;
 
 export interface ClientVariablesDeps {
   readonly state: StateStore;
@@ -88,7 +85,7 @@ export class ClientVariables {
       row = state.variable(namespace, path);
     }
     if (row === null) throw new RequestError(404, 'variable not found');
-    const variable = await this.#deps.backend.decryptVariable(row);
+    const variable = await this.#deps.backend.variables.decrypt(row);
     return { Data: variable, Index: state.tableIndex('variables') };
   }
 
@@ -99,8 +96,8 @@ export class ClientVariables {
     const { acl, workload } = await this.#resolve(body.AuthToken, node);
 
     await query.wait();
-    const visible = this.#deps.backend
-      .listVariables(namespace, prefix)
+    const visible = this.#deps.backend.variables
+      .list(namespace, prefix)
       .filter((meta) => acl.allowVariableOperation(meta.Namespace, meta.Path, 'list', workload));
     return { Data: visible, Index: this.#deps.state.tableIndex('variables') };
   }

@@ -6,13 +6,11 @@ import { RaftError } from '../raft/errors.js';
 import type { NodeId } from '../raft/types.js';
 import type { Frame, RpcTransport } from '../rpc/transport.js';
 import { type Command, encodeCommand, validateCommand } from '../state/commands.js';
-import type { AclToken, ApplyResult, StateStore, VariableEncrypted } from '../state/store.js';
+import type { ApplyResult, StateStore } from '../state/store.js';
 import type { Job } from '../structs/job.js';
 import { SIGNET_VERSION } from '../version.js';
 import { AclOperations } from './acl/acl-operations.js';
-import type { AclPolicyRequest } from './acl/acl-policy-request.js';
 import { AclResolver, type ResolvedAcl } from './acl/acl-resolver.js';
-import type { AclTokenRequest } from './acl/acl-token-request.js';
 import { bootstrapResetPath } from './acl/bootstrap-reset.js';
 import type { AgentConfig } from './agent-config.js';
 import type {
@@ -33,13 +31,6 @@ import type { PeerDirectory, PeerInfo } from './peer-directory.js';
 import { RequestError } from './request-error.js';
 import { newEvaluation, nowNanos } from './scheduling/evaluations.js';
 import { VariableOperations } from './variables/variable-operations.js';
-import type {
-  VariableChange,
-  VariableChangeResult,
-  VariableDecrypted,
-  VariableMetadata,
-  VariableWrite,
-} from './variables/variable-shapes.js';
 
 /**
  * How long a request waits for a leader before it fails, as Nomad's rpc_hold_timeout: long enough
@@ -93,8 +84,8 @@ export class ClusterOperations implements ServerBackend {
   readonly #now: () => number;
   readonly #authenticator: Authenticator;
   readonly #aclResolver: AclResolver;
-  readonly #acl: AclOperations;
-  readonly #variables: VariableOperations;
+  readonly acl: AclOperations;
+  readonly variables: VariableOperations;
   #lastLeaderContact = 0;
 
   constructor(deps: ClusterOperationsDeps) {
@@ -122,13 +113,13 @@ export class ClusterOperations implements ServerBackend {
       consistentRead: () => this.consistentRead(),
       now: this.#now,
     };
-    this.#acl = new AclOperations({
+    this.acl = new AclOperations({
       ...writes,
       enabled: deps.config.acl.enabled,
       bootstrapResetFile: bootstrapResetPath(deps.config.dataDir),
       logger: deps.logger.child({ component: 'acl' }),
     });
-    this.#variables = new VariableOperations({
+    this.variables = new VariableOperations({
       ...writes,
       keyring: deps.keyring,
       logger: deps.logger.child({ component: 'variables' }),
@@ -178,50 +169,6 @@ export class ClusterOperations implements ServerBackend {
   async resolveAcl(principal: Principal | null): Promise<ResolvedAcl> {
     await this.#aclResolver.prepare(principal);
     return this.#aclResolver.resolve(principal);
-  }
-
-  aclEnabled(): boolean {
-    return this.#acl.enabled;
-  }
-
-  bootstrapAcl(bootstrapSecret: string | null): Promise<AclToken> {
-    return this.#acl.bootstrap(bootstrapSecret);
-  }
-
-  createAclToken(request: AclTokenRequest): Promise<AclToken> {
-    return this.#acl.createToken(request);
-  }
-
-  updateAclToken(accessorId: string, request: AclTokenRequest): Promise<AclToken> {
-    return this.#acl.updateToken(accessorId, request);
-  }
-
-  deleteAclToken(accessorId: string): Promise<{ Index: number }> {
-    return this.#acl.deleteToken(accessorId);
-  }
-
-  upsertAclPolicy(request: AclPolicyRequest): Promise<{ Index: number }> {
-    return this.#acl.upsertPolicy(request);
-  }
-
-  deleteAclPolicy(name: string): Promise<{ Index: number }> {
-    return this.#acl.deletePolicy(name);
-  }
-
-  listVariables(namespace: string, prefix: string): VariableMetadata[] {
-    return this.#variables.list(namespace, prefix);
-  }
-
-  decryptVariable(row: VariableEncrypted): Promise<VariableDecrypted> {
-    return this.#variables.decrypt(row);
-  }
-
-  writeVariable(request: VariableWrite, revealConflict: boolean): Promise<VariableChangeResult> {
-    return this.#variables.write(request, revealConflict);
-  }
-
-  deleteVariable(request: VariableChange, revealConflict: boolean): Promise<VariableChangeResult> {
-    return this.#variables.delete(request, revealConflict);
   }
 
   /** Records contact with the leader; the agent calls it for every Raft message from the leader. */

@@ -34,7 +34,7 @@ describe('var commands', () => {
 
   async function decrypted(namespace: string, path: string): Promise<VariableDecrypted | null> {
     const row = server.backend.state.variable(namespace, path);
-    return row === null ? null : server.backend.decryptVariable(row);
+    return row === null ? null : server.backend.variables.decrypt(row);
   }
 
   test('put, get and purge', async () => {

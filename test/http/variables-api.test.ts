@@ -105,7 +105,7 @@ describe('variable endpoints', () => {
       assert.deepEqual(Object.keys(items).sort(), ['__proto__', 'user']);
       assert.equal(Object.getOwnPropertyDescriptor(items, '__proto__')?.value, 'x');
     }
-    const stored = await server.backend.decryptVariable(
+    const stored = await server.backend.variables.decrypt(
       server.backend.state.variable('default', 'app/proto')!,
     );
     assert.equal(Object.getOwnPropertyDescriptor(stored.Items, '__proto__')?.value, 'x');

@@ -78,8 +78,7 @@ export async function startVariablesServer(): Promise<VariablesServer> {
       await resolver.prepare(principal);
       return resolver.resolve(principal);
     },
-    decryptVariable: (row) => operations.decrypt(row),
-    listVariables: (namespace, prefix) => operations.list(namespace, prefix),
+    variables: operations,
   };
   endpoints = new ClientEndpoints({
     state,

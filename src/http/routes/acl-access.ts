@@ -9,7 +9,7 @@ import { authorize } from '../authorize.js';
 
 /** Rejects every ACL endpoint with Nomad's 400 `ACL support disabled` while ACLs are off. */
 export function requireAclEnabled(request: ApiRequest): void {
-  if (!request.backend.aclEnabled()) throw new RequestError(400, ACL_DISABLED_MESSAGE);
+  if (!request.backend.acl.enabled) throw new RequestError(400, ACL_DISABLED_MESSAGE);
 }
 
 /** Throws 403 `Permission denied` unless the request carries a management token. */

@@ -54,13 +54,13 @@ async function upsertPolicy(request: ApiRequest): Promise<ApiReply> {
   requireAclEnabled(request);
   requireManagement(request);
   const policy = policyRequestFromBody(await request.readJson(), request.params.name!);
-  const { Index } = await request.backend.upsertAclPolicy(policy);
+  const { Index } = await request.backend.acl.upsertPolicy(policy);
   return writeReply(Index);
 }
 
 async function deletePolicy(request: ApiRequest): Promise<ApiReply> {
   requireAclEnabled(request);
   requireManagement(request);
-  const { Index } = await request.backend.deleteAclPolicy(request.params.name!);
+  const { Index } = await request.backend.acl.deletePolicy(request.params.name!);
   return writeReply(Index);
 }

@@ -35,7 +35,7 @@ export function registerAclTokenRoutes(router: ApiRouter): void {
 async function bootstrapAcl(request: ApiRequest): Promise<ApiReply> {
   requireAclEnabled(request);
   const secret = hasBody(request) ? bootstrapSecretFromBody(await request.readJson()) : null;
-  const token = await request.backend.bootstrapAcl(secret);
+  const token = await request.backend.acl.bootstrap(secret);
   return tokenReply(token);
 }
 
@@ -56,7 +56,7 @@ async function createToken(request: ApiRequest): Promise<ApiReply> {
   const { accessorId, request: tokenRequest } = tokenRequestFromBody(await request.readJson());
   // A body that names an AccessorID updates that token, as Nomad's token endpoint does.
   if (accessorId !== '') return updateWith(request, accessorId, tokenRequest);
-  const token = await request.backend.createAclToken(tokenRequest);
+  const token = await request.backend.acl.createToken(tokenRequest);
   return tokenReply(token);
 }
 
@@ -75,7 +75,7 @@ async function updateWith(
   accessorId: string,
   tokenRequest: AclTokenRequest,
 ): Promise<ApiReply> {
-  const token = await request.backend.updateAclToken(accessorId, tokenRequest);
+  const token = await request.backend.acl.updateToken(accessorId, tokenRequest);
   return tokenReply(token);
 }
 
@@ -112,7 +112,7 @@ function readTokenBy(request: ApiRequest, accessorId: string): Promise<ApiReply>
 async function deleteToken(request: ApiRequest): Promise<ApiReply> {
   requireAclEnabled(request);
   requireManagement(request);
-  const { Index } = await request.backend.deleteAclToken(request.params.accessor!);
+  const { Index } = await request.backend.acl.deleteToken(request.params.accessor!);
   return writeReply(Index);
 }
 

@@ -31,8 +31,8 @@ async function listVariables(request: ApiRequest): Promise<ApiReply> {
   const { acl, workload } = request.acl;
   const { backend } = request;
   return blockingRead(request, 'variables', () => {
-    const visible = backend
-      .listVariables(namespace, prefix)
+    const visible = backend.variables
+      .list(namespace, prefix)
       .filter((meta) => acl.allowVariableOperation(meta.Namespace, meta.Path, 'list', workload));
     return { index: backend.state.tableIndex('variables'), reply: jsonReply(visible) };
   });
@@ -55,7 +55,7 @@ async function readVariable(request: ApiRequest): Promise<ApiReply> {
     return { index: found.row.ModifyIndex, reply: jsonReply(null) };
   });
   if (found.row === null) return reply;
-  const variable = await backend.decryptVariable(found.row);
+  const variable = await backend.variables.decrypt(found.row);
   return { ...reply, body: { kind: 'json', value: variable } };
 }
 
@@ -68,7 +68,7 @@ async function writeVariable(request: ApiRequest): Promise<ApiReply> {
   authorize(request, (acl) => acl.allowVariableOperation(namespace, path, 'write', workload));
   const reveal = request.acl.acl.allowVariableOperation(namespace, path, 'read', workload);
 
-  const result = await request.backend.writeVariable({ namespace, path, items, casIndex }, reveal);
+  const result = await request.backend.variables.write({ namespace, path, items, casIndex }, reveal);
   if (!result.ok) return conflictReply(result);
   return jsonReply(result.variable, { 'X-Nomad-Index': String(result.index) });
 }
@@ -83,7 +83,7 @@ async function deleteVariable(request: ApiRequest): Promise<ApiReply> {
   authorize(request, (acl) => acl.allowVariableOperation(namespace, path, 'destroy', workload));
   const reveal = request.acl.acl.allowVariableOperation(namespace, path, 'read', workload);
 
-  const result = await request.backend.deleteVariable({ namespace, path, casIndex }, reveal);
+  const result = await request.backend.variables.delete({ namespace, path, casIndex }, reveal);
   if (!result.ok) return conflictReply(result);
   return { status: 204, headers: { 'X-Nomad-Index': String(result.index) }, body: { kind: 'empty' } };
 }

@@ -14,9 +14,7 @@ import {
   wrapRootKey,
 } from '../../../src/keyring/index.js';
 import { AclOperations } from '../../../src/server/acl/acl-operations.js';
-import type { AclPolicyRequest } from '../../../src/server/acl/acl-policy-request.js';
 import { AclResolver, type ResolvedAcl } from '../../../src/server/acl/acl-resolver.js';
-import type { AclTokenRequest } from '../../../src/server/acl/acl-token-request.js';
 import type {
   AgentMember,
   JobDeregisterResult,
@@ -31,21 +29,9 @@ import { ServerKeyring } from '../../../src/server/keyring/server-keyring.js';
 import { ServerMetrics } from '../../../src/server/metrics.js';
 import { RequestError } from '../../../src/server/request-error.js';
 import { VariableOperations } from '../../../src/server/variables/variable-operations.js';
-import type {
-  VariableChange,
-  VariableChangeResult,
-  VariableDecrypted,
-  VariableMetadata,
-  VariableWrite,
-} from '../../../src/server/variables/variable-shapes.js';
 import { type Command, encodeCommand, validateCommand } from '../../../src/state/commands.js';
 import { CommandError } from '../../../src/state/errors.js';
-import {
-  type AclToken,
-  StateStore,
-  type StoredRootKey,
-  type VariableEncrypted,
-} from '../../../src/state/store.js';
+import { StateStore, type StoredRootKey } from '../../../src/state/store.js';
 import type { EvalTrigger, Evaluation } from '../../../src/structs/evaluation.js';
 import type { Job } from '../../../src/structs/job.js';
 
@@ -92,8 +78,8 @@ export class TestBackend implements ServerBackend {
   readonly #kek = keyEncryptionKey(randomBytes(32));
   readonly #signingKeys = new SigningKeyCache();
   readonly #aclResolver: AclResolver;
-  readonly #acl: AclOperations;
-  readonly #variables: VariableOperations;
+  readonly acl: AclOperations;
+  readonly variables: VariableOperations;
   /** Where `bootstrapAcl` reads the reset index, as a server reads `<data_dir>/server/acl-bootstrap-reset`; null for none. */
   bootstrapResetFile: string | null = null;
   /** Log lines of the ACL and variable writers, for checks that no secret is logged. */
@@ -122,7 +108,7 @@ export class TestBackend implements ServerBackend {
       logger,
     };
     const resetFile = (): string | null => this.bootstrapResetFile;
-    this.#acl = new AclOperations({
+    this.acl = new AclOperations({
       ...writes,
       enabled: options.aclEnabled ?? false,
       // A getter, so that tests may set `bootstrapResetFile` after construction.
@@ -130,7 +116,7 @@ export class TestBackend implements ServerBackend {
         return resetFile();
       },
     });
-    this.#variables = new VariableOperations({
+    this.variables = new VariableOperations({
       ...writes,
       keyring: new ServerKeyring({ state: this.state, kek: this.#kek, logger }),
     });
@@ -188,50 +174,6 @@ export class TestBackend implements ServerBackend {
   async resolveAcl(principal: Principal | null): Promise<ResolvedAcl> {
     await this.#aclResolver.prepare(principal);
     return this.#aclResolver.resolve(principal);
-  }
-
-  aclEnabled(): boolean {
-    return this.#acl.enabled;
-  }
-
-  bootstrapAcl(bootstrapSecret: string | null): Promise<AclToken> {
-    return this.#acl.bootstrap(bootstrapSecret);
-  }
-
-  createAclToken(request: AclTokenRequest): Promise<AclToken> {
-    return this.#acl.createToken(request);
-  }
-
-  updateAclToken(accessorId: string, request: AclTokenRequest): Promise<AclToken> {
-    return this.#acl.updateToken(accessorId, request);
-  }
-
-  deleteAclToken(accessorId: string): Promise<{ Index: number }> {
-    return this.#acl.deleteToken(accessorId);
-  }
-
-  upsertAclPolicy(request: AclPolicyRequest): Promise<{ Index: number }> {
-    return this.#acl.upsertPolicy(request);
-  }
-
-  deleteAclPolicy(name: string): Promise<{ Index: number }> {
-    return this.#acl.deletePolicy(name);
-  }
-
-  listVariables(namespace: string, prefix: string): VariableMetadata[] {
-    return this.#variables.list(namespace, prefix);
-  }
-
-  decryptVariable(row: VariableEncrypted): Promise<VariableDecrypted> {
-    return this.#variables.decrypt(row);
-  }
-
-  writeVariable(request: VariableWrite, revealConflict: boolean): Promise<VariableChangeResult> {
-    return this.#variables.write(request, revealConflict);
-  }
-
-  deleteVariable(request: VariableChange, revealConflict: boolean): Promise<VariableChangeResult> {
-    return this.#variables.delete(request, revealConflict);
   }
 
   #signingKey(row: StoredRootKey): SigningKey {
