@@ -9,7 +9,7 @@ export const T0 = 1_767_225_600_000_000_000;
 /** Task resources of every benchmark allocation. */
 const TASK_RESOURCES = { CPU: 20, MemoryMB: 20 };
 
-/** A ready node with room for `cpu` MHz and `memoryMB` MB, running the mock and raw_exec drivers. */
+/** Builds a ready node with room for `cpu` MHz and `memoryMB` MB, running the mock and raw_exec drivers. */
 export function benchNode(name: string, cpu: number, memoryMB: number): Node {
   return {
     ID: randomUUID(),
@@ -29,7 +29,7 @@ export function benchNode(name: string, cpu: number, memoryMB: number): Node {
   };
 }
 
-/** A service job `id` with one group `web` of `count` one-task (`server`, mock driver) allocations. */
+/** Builds a service job `id` with one group `web` of `count` one-task (`server`, mock driver) allocations. */
 export function benchJob(id: string, count: number): Job {
   return {
     ID: id,

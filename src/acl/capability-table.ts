@@ -70,7 +70,7 @@ export function addLabelCapabilities<C extends string>(
 
 /**
  * Unions capabilities into a set in which `deny` is sticky: `deny` clears the set, and a set that
- * holds `deny` ignores later additions.
+ * contains `deny` ignores later additions.
  */
 export function addWithStickyDeny<C extends string>(set: Set<C>, capabilities: readonly C[]): void {
   if (set.has('deny' as C)) return;

@@ -150,7 +150,7 @@ async function loadConfig(flags: AgentFlags): Promise<AgentConfig> {
   // Checked before the rest, so that the server's own requirements (server.encrypt) do not hide it.
   const roles = enabledRoles(inputs);
   if (roles.server && roles.client) {
-    // Only -dev runs both: its client dials its own server, whose address it knows.
+    // Only -dev runs both: its client dials its own server, whose address is fixed.
     throw new AgentConfigError(
       'client.enabled',
       'cannot run a server and a client in one agent (server.enabled and client.enabled are both true): use -dev for a single-process agent on 127.0.0.1, or start two agents, one with -server and one with -client -servers HOST:PORT',

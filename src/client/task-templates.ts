@@ -191,7 +191,7 @@ export class TaskTemplates {
           onFailure(err);
           return;
         }
-        // A server that cannot be reached says nothing about the variables, so the files stay as
+        // A server that cannot be reached gives no information about the variables, so the files stay as
         // they are, and the index stays behind so that the next pass renders again.
         this.#logger.warn({ destination: err.destination, retryMs }, 'template re-render failed; retrying');
         await abortableSleep(retryMs, signal);

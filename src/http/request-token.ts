@@ -14,8 +14,8 @@ export function requestToken(headers: IncomingHttpHeaders): string | null {
 
   const authorization = headers.authorization;
   if (authorization === undefined) return null;
-  // RFC 7235 allows any run of spaces or tabs after the scheme; splitting on single spaces only
-  // would turn `Bearer<TAB>TOKEN` into an anonymous request instead of checking its token.
+  // RFC 7235 allows any run of spaces or tabs after the scheme. Splitting on single spaces would
+  // turn `Bearer<TAB>TOKEN` into an anonymous request instead of checking its token.
   const [scheme, bearer] = authorization.trim().split(/[ \t]+/);
   if (scheme?.toLowerCase() !== 'bearer' || bearer === undefined || bearer === '') return null;
   return bearer;

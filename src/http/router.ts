@@ -38,7 +38,7 @@ export class ApiRouter {
 
   /**
    * Registers a route. `auth` defaults to `required`, so a route skips authentication only when
-   * its registration says so.
+   * its registration declares it.
    */
   on(
     methods: ApiMethod | readonly ApiMethod[],

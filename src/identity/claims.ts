@@ -3,8 +3,8 @@ import type { Allocation } from '../structs/allocation.js';
 import type { Job, Task, WorkloadIdentity } from '../structs/job.js';
 
 /**
- * Claims of a workload identity token, with Nomad's names. The four `nomad_*` claims say whose
- * identity it is; the registered JWT claims (RFC 7519) follow Nomad 1.7 and later.
+ * Claims of a workload identity token, with Nomad's names. The four `nomad_*` claims name the
+ * workload, and the registered JWT claims (RFC 7519) follow Nomad 1.7 and later.
  */
 export interface IdentityClaims {
   readonly nomad_namespace: string;

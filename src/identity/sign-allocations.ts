@@ -8,7 +8,7 @@ import { IdentityError } from './errors.js';
 import { signIdentity } from './sign.js';
 
 /**
- * Signing time between two yields to the event loop, in milliseconds. A server holds its event loop
+ * Signing time between two yields to the event loop, in milliseconds. A server blocks its event loop
  * for no more than about 10 ms at a time, so that heartbeats and Raft ticks keep their timing. One
  * identity takes about 40 µs to sign (bench/identity.ts on a 2-core VM), so a chunk ends within
  * one signature of this budget. Garbage collection pauses come on top.

@@ -57,8 +57,8 @@ export interface RootKeyRotateResult {
 }
 
 /**
- * Who made a request, once its token checked out. A UUID token is an ACL token (resolved in the
- * ACL layer); any other token was verified as a workload identity.
+ * Sender of a request whose token checked out. A UUID token is an ACL token, resolved in the ACL
+ * layer. Any other token was verified as a workload identity.
  */
 export type Principal =
   | { readonly kind: 'acl-token'; readonly secretId: string }

@@ -197,7 +197,7 @@ function checkUniqueSecrets(rows: ReadonlyMap<string, AclToken>, field: string):
 
 /**
  * Key of the secret index: the SHA-256 of the secret. A lookup's timing then depends on the
- * digest, which tells an attacker nothing about the secrets that exist; the secret itself is
+ * digest, which reveals nothing about the secrets that exist; the secret itself is
  * compared in constant time (`findBySecret`).
  */
 export function secretDigest(secretId: string): string {

@@ -28,9 +28,9 @@ export interface PlanResult {
  * an allocation that completed stays complete.
  *
  * The whole command is rejected when a placement names a node or job that does not exist, was
- * signed with a root key that does not exist, or reuses the ID of another job's allocation, or
- * when a stop names an unknown allocation. No command deletes
- * allocations or nodes, so only a faulty proposer builds such a plan.
+ * signed with a root key that does not exist, or reuses the ID of another job's allocation. It is
+ * also rejected when a stop names an unknown allocation. No command deletes allocations or nodes,
+ * so only a faulty proposer builds such a plan (or a key removal that committed after signing).
  */
 export function applyPlan(txn: Transaction, tables: Tables, plan: PlanResult): ApplyResult {
   const allocs = txn.draft(tables.allocs);

@@ -11,7 +11,7 @@ import type { Tables } from './tables.js';
 import { variableKeyOf } from './variables.js';
 
 /**
- * A root key as the replicated state holds it: metadata and the material wrapped under the
+ * A root key as the replicated state contains it: metadata and the material wrapped under the
  * key-encryption key (base64 of nonce, ciphertext and tag). The plaintext never enters the state.
  */
 export interface StoredRootKey {
@@ -34,7 +34,7 @@ export const ROOT_KEY_STATES: readonly RootKeyState[] = Object.freeze([
   'deprecated',
 ]);
 
-/** What the key that was active becomes when a new key takes over: `rekeying` for a full rotation. */
+/** State of the previously active key once a new key takes over: `rekeying` for a full rotation. */
 export type DemotedState = 'inactive' | 'rekeying';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -49,7 +49,7 @@ export function readKeyId(value: unknown, field: string, fail: FieldErrorFactory
 export function readWrappedKey(value: unknown, field: string, fail: FieldErrorFactory): string {
   const text = readString(value, field, fail, { maxBytes: 128 });
   if (text.length !== WRAPPED_KEY_CHARS || !BASE64.test(text)) {
-    // The value is ciphertext, but describing it is still needless; its length says enough.
+    // The value is ciphertext, but echoing it is needless, so the message gives only its length.
     throw fail(
       field,
       `must be ${WRAPPED_KEY_CHARS} characters of base64 (a ${WRAPPED_ROOT_KEY_BYTES}-byte wrapped key), got ${text.length} characters`,

@@ -181,7 +181,7 @@ export class StateStore {
     return this.#tables.rootKeys.get(keyId);
   }
 
-  /** The key that signs new identities; null until the leader creates the first one. */
+  /** Returns the key that signs new identities, or null until the leader creates the first one. */
   activeRootKey(): StoredRootKey | null {
     return this.#tables.rootKeys.list().find((row) => row.Meta.State === 'active') ?? null;
   }

@@ -52,7 +52,7 @@ const fileAndEnv = { Name: 'default', Audience: ['nomadproject.io'], Env: true, 
 
 /**
  * `reader` requests the file and the variable and copies both into the shared data folder. `plain`
- * has no identity block and records what it sees of either.
+ * has no identity block and records which of them it gets.
  */
 const identityJob: Job = makeJob({
   ID: 'ident',

@@ -12,7 +12,7 @@ import type { Node } from '../../src/structs/node.js';
 import { ClientProcess } from '../support/client-process.js';
 import { CLUSTER_TEST_TIMEOUT_MS, startTestCluster, type TestCluster, withServerLogs } from './fixture.js';
 
-/** A task that copies its workload identity into the allocation folder, then sleeps. */
+/** Builds a task that copies its workload identity into the allocation folder, then sleeps. */
 function tokenTask(name: string) {
   return {
     Name: name,

@@ -25,7 +25,7 @@ import { CLUSTER_TEST_TIMEOUT_MS, startTestCluster, type TestCluster, withServer
 // Snapshots every few entries, so that a server that joins late catches up from a snapshot.
 const TUNING = { raft_snapshot_threshold: 16, raft_trailing_logs: 4 };
 
-/** A service job whose task copies its token from secrets/ and from NOMAD_TOKEN into the alloc folder. */
+/** Builds a service job whose task copies its token from secrets/ and NOMAD_TOKEN into the alloc folder. */
 function identityJob(id: string) {
   return {
     Job: {
@@ -135,9 +135,9 @@ describe('workload identities on a three-server cluster', { timeout: CLUSTER_TES
   }
 
   /**
-   * Waits until every live server accepts each of `accepted` (a server may still be applying the
-   * entries that carry them), then checks once that each server refuses every one of `refused`: a
-   * forged token must be refused at its first try.
+   * Waits until every live server accepts each of `accepted`, because a server may still be
+   * applying their entries. Then checks once that each server rejects every one of `refused`: a
+   * forged token must be rejected at its first try.
    */
   async function expectOnEveryServer(accepted: readonly string[], refused: readonly string[] = []) {
     for (const server of cluster().live()) {
@@ -191,7 +191,7 @@ describe('workload identities on a three-server cluster', { timeout: CLUSTER_TES
       const unknownHeader = base64url({ alg: 'EdDSA', kid: randomUUID(), typ: 'JWT' });
       const unknownKid = `${unknownHeader}.${payloadPart}.${sign(null, Buffer.from(`${unknownHeader}.${payloadPart}`), stranger.privateKey).toString('base64url')}`;
 
-      // An expired token signed with the real key: the test holds the cluster key, so it can
+      // An expired token signed with the real key: the test knows the cluster key, so it can
       // unwrap the root key from a stopped follower's log, as no API ever allows.
       const leader = await cluster().waitForLeader(30_000);
       const follower = cluster()

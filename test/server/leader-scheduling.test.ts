@@ -41,7 +41,7 @@ describe('leader scheduling', () => {
     assert.equal(evaluation.BlockedEval, '');
   });
 
-  test('signs one identity per task of each placed allocation with the active root key', async (t) => {
+  test('signs each placed task with the active key', async (t) => {
     const server = await startLeaderServer(t);
     await server.addNode(makeNode('n1', { NodeResources: { CPU: 4000, MemoryMB: 4096 } }));
     await server.register(

@@ -42,8 +42,8 @@ function states(store: StateStore): string[] {
 }
 
 /**
- * A store with the given root keys (the last one active), job `web`, and one allocation per given
- * signing key and client status.
+ * Builds a store with the given root keys (the last one active), job `web`, and one allocation per
+ * given signing key and client status.
  */
 function storeWithAllocs(
   keys: readonly Extract<RootKeyCommand, { type: 'root-key-upsert' }>[],
@@ -100,7 +100,7 @@ describe('root keys', () => {
     assert.equal(store.tableIndex('rootKeys'), store.latestIndex);
   });
 
-  test('a repeated key id is refused and changes nothing', () => {
+  test('repeated key id is rejected', () => {
     const store = bootstrappedStore();
     const key = newKey();
     apply(store, key);
@@ -117,8 +117,8 @@ describe('root keys', () => {
     apply(store, { ...newKey(T0 + 1e9), demoteTo: 'rekeying' });
     const active = store.activeRootKey()!.Meta.KeyID;
 
-    const refused = apply(store, { type: 'root-key-state', v: 1, keyId: active, state: 'inactive' });
-    assert.equal(refused.ok === false && refused.status, 400);
+    const rejection = apply(store, { type: 'root-key-state', v: 1, keyId: active, state: 'inactive' });
+    assert.equal(rejection.ok === false && rejection.status, 400);
     const unknown = apply(store, { type: 'root-key-state', v: 1, keyId: randomUUID(), state: 'inactive' });
     assert.equal(unknown.ok === false && unknown.status, 404);
 
@@ -142,16 +142,21 @@ describe('root keys', () => {
     const active = newKey(T0 + 2e9);
     apply(store, active);
 
-    const activeRefused = apply(store, {
+    const activeRejection = apply(store, {
       type: 'root-key-delete',
       v: 1,
       keyId: active.key.KeyID,
       force: true,
     });
-    assert.equal(activeRefused.ok === false && activeRefused.status, 400);
-    const usedRefused = apply(store, { type: 'root-key-delete', v: 1, keyId: inUse.key.KeyID, force: false });
-    assert.equal(usedRefused.ok === false && usedRefused.status, 400);
-    assert.match(usedRefused.ok === false ? usedRefused.message : '', /alloc-0/);
+    assert.equal(activeRejection.ok === false && activeRejection.status, 400);
+    const usedRejection = apply(store, {
+      type: 'root-key-delete',
+      v: 1,
+      keyId: inUse.key.KeyID,
+      force: false,
+    });
+    assert.equal(usedRejection.ok === false && usedRejection.status, 400);
+    assert.match(usedRejection.ok === false ? usedRejection.message : '', /alloc-0/);
 
     // The only allocation that key signed has completed, so its tokens no longer verify anyway.
     assert.equal(
@@ -186,7 +191,7 @@ describe('root keys', () => {
     assert.deepEqual(store.allocationsBySigningKey(randomUUID()), []);
   });
 
-  test('commands with a bad key id, wrapped key or state are refused with the field named', () => {
+  test('invalid key commands name the field', () => {
     const key = newKey();
     const cases: [unknown, string][] = [
       [{ ...key, key: { ...key.key, KeyID: 'not-a-uuid' } }, 'key.KeyID'],

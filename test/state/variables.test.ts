@@ -573,7 +573,7 @@ describe('variables and their neighbours', () => {
     assert.equal(state(third.keyId), 'inactive');
   });
 
-  test('a full rotation logged as version 1 keeps its old meaning: the active key alone', () => {
+  test('version 1 full rotation demotes active key only', () => {
     const store = bootstrappedStore();
     const first = addRootKey(store);
     const second = addRootKey(store);

@@ -34,7 +34,7 @@ export async function readStoppedServerState(dataDir: string): Promise<StateStor
 
 /**
  * Unwraps root key `keyId` from a stopped server's state with the cluster key, as a test that
- * holds the cluster key may. Returns the plaintext material too, so that tests can search for it.
+ * knows the cluster key may. Returns the plaintext material too, so that tests can search for it.
  */
 export function unwrapStoredKey(
   store: StateStore,

@@ -27,7 +27,7 @@ export interface AuthenticatorDeps {
 
 /**
  * Finds who sent a request from its token. A UUID is an ACL token, which with ACLs enabled must
- * exist in this server's own state; any other token must be a workload identity that verifies
+ * exist in this server's own state. Any other token must be a workload identity that verifies
  * against that state. Every failure reaches the caller as the same 403 `Permission denied`, and
  * the reason goes to this server's log with its code. The token itself is never logged. Whether
  * an ACL token has expired is left to the ACL resolver, which rejects it with its own message.

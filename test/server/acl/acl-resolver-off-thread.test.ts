@@ -43,7 +43,7 @@ function storeWithToken(rules: string): StateStore {
 
 describe('AclResolver.prepare off the event loop', () => {
   test('resolve uses what prepare parsed', async () => {
-    // The stub returns agent write for rules that say agent read, so the ACL shows which parse won.
+    // The stub returns agent write for rules that grant agent read, so the ACL shows which parse won.
     const { parse, calls } = recordingParser(async (_rules, mode) => parsePolicy(AGENT_WRITE, mode));
     const store = storeWithToken(AGENT_READ);
     const acls = new AclResolver({ state: store, enabled: true, now: () => T0_MS, parseOffThread: parse });
