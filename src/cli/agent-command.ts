@@ -29,7 +29,10 @@ export function registerAgentCommand(program: Command): void {
     )
     .option('--retry-join <addr...>', 'server RPC address to join, host or host:port (repeatable)')
     .option('--node <name>', 'node name, unique in the cluster (sets name)')
-    .option('--encrypt <key>', 'cluster key, 32 bytes in base64 (sets server.encrypt)')
+    .option(
+      '--encrypt <key>',
+      'cluster key, 32 bytes in base64 (sets server.encrypt; wins over SIGNET_ENCRYPT, which wins over config files)',
+    )
     .option('--http-port <port>', 'port of the HTTP API (sets ports.http; default 4646)')
     .option('--rpc-port <port>', 'port of the server RPC (sets ports.rpc; default 4647)')
     .option('--log-level <level>', 'trace, debug, info, warn or error (sets log_level)')

@@ -9,6 +9,7 @@ import {
   parseAgentConfig,
   resolveAgentConfig,
 } from '../server/agent-config.js';
+import { agentEnvInput } from '../server/agent-env.js';
 import type { ServerBackend } from '../server/backend.js';
 import { RequestError } from '../server/request-error.js';
 
@@ -165,8 +166,14 @@ async function loadConfig(flags: AgentFlags): Promise<AgentConfig> {
   return resolveAgentConfig(inputs);
 }
 
-/** The configuration files in order, then the flags, so that the flags win. */
-export async function readConfigInputs(flags: AgentFlags): Promise<AgentConfigInput[]> {
+/**
+ * Reads the configuration inputs in merge order: the files, then the environment (SIGNET_ENCRYPT),
+ * then the flags, so that the flags win.
+ */
+export async function readConfigInputs(
+  flags: AgentFlags,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<AgentConfigInput[]> {
   const inputs: AgentConfigInput[] = [];
   for (const file of flags.config ?? []) {
     let text: string;
@@ -180,6 +187,7 @@ export async function readConfigInputs(flags: AgentFlags): Promise<AgentConfigIn
     }
     inputs.push(parseAgentConfig(text, file));
   }
+  inputs.push(agentEnvInput(env));
   inputs.push(flagInput(flags));
   return inputs;
 }

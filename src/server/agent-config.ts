@@ -455,7 +455,7 @@ function validateAgentConfig(config: AgentConfig): void {
     if (server.encrypt === null) {
       throw new AgentConfigError(
         'server.encrypt',
-        'missing server.encrypt: servers authenticate each other with a shared key; create one with signet operator keygen and set it on every server',
+        'missing server.encrypt: servers authenticate each other with a shared key; create one with signet operator keygen and set it on every server (server.encrypt, -encrypt or the SIGNET_ENCRYPT environment variable)',
       );
     }
     try {
