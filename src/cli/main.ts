@@ -12,6 +12,8 @@ import { registerNamespaceCommands } from './namespace-command.js';
 import { registerNodeCommands } from './node-command.js';
 import { registerOperatorKeyringCommands } from './operator-keyring-command.js';
 import { registerOperatorRaftCommands } from './operator-raft-command.js';
+import { registerOperatorRaftRecoverCommand } from './operator-raft-recover.js';
+import { registerOperatorSnapshotCommands } from './operator-snapshot-command.js';
 import { registerServerCommands } from './server-command.js';
 import { registerVarCommands } from './var-command.js';
 
@@ -40,6 +42,8 @@ export function buildProgram(): Command {
       process.stdout.write(`${generateClusterKey()}\n`);
     });
   registerOperatorRaftCommands(operator);
+  registerOperatorRaftRecoverCommand(operator);
+  registerOperatorSnapshotCommands(operator);
   registerOperatorKeyringCommands(operator);
 
   registerServerCommands(program);

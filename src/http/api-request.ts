@@ -37,6 +37,7 @@ export interface ApiRequest {
 export type ApiReplyBody =
   | { readonly kind: 'json'; readonly value: unknown }
   | { readonly kind: 'text'; readonly value: string; readonly contentType: string }
+  | { readonly kind: 'binary'; readonly value: Uint8Array; readonly contentType: string }
   | { readonly kind: 'empty' };
 
 export interface ApiReply {
@@ -56,6 +57,11 @@ export function jsonReply(value: unknown, headers?: Record<string, string>, stat
 /** Reply of a write, which Nomad sends with an empty body and the Raft index of the change. */
 export function writeReply(index: number): ApiReply {
   return { body: { kind: 'empty' }, headers: { 'X-Nomad-Index': String(index) } };
+}
+
+/** Builds a reply of raw bytes, such as a snapshot archive. */
+export function binaryReply(value: Uint8Array, contentType: string): ApiReply {
+  return { body: { kind: 'binary', value, contentType } };
 }
 
 export function emptyReply(): ApiReply {

@@ -18,6 +18,7 @@ import { registerMetricsRoutes } from './routes/metrics.js';
 import { registerNamespaceRoutes } from './routes/namespaces.js';
 import { registerNodeRoutes } from './routes/nodes.js';
 import { registerOperatorRaftRoutes } from './routes/operator-raft.js';
+import { registerOperatorSnapshotRoutes } from './routes/operator-snapshot.js';
 import { registerStatusRoutes } from './routes/status.js';
 import { registerVariableRoutes } from './routes/variables.js';
 import { registerWellKnownRoutes } from './routes/well-known.js';
@@ -49,6 +50,7 @@ export function buildApiRouter(): ApiRouter {
   registerStatusRoutes(router);
   registerAgentRoutes(router);
   registerOperatorRaftRoutes(router);
+  registerOperatorSnapshotRoutes(router);
   registerKeyringRoutes(router);
   registerWellKnownRoutes(router);
   registerNamespaceRoutes(router);
@@ -192,6 +194,12 @@ function writeReply(res: ServerResponse, reply: ApiReply): void {
   const body = reply.body;
   if (body.kind === 'empty') {
     res.end();
+    return;
+  }
+  if (body.kind === 'binary') {
+    res.setHeader('Content-Type', body.contentType);
+    res.setHeader('Content-Length', body.value.byteLength);
+    res.end(body.value);
     return;
   }
   const text = body.kind === 'json' ? JSON.stringify(body.value) : body.value;

@@ -1,5 +1,6 @@
 import type { IdentityClaims } from '../identity/claims.js';
 import type { JsonWebKeySet, RootKeyMeta } from '../keyring/index.js';
+import type { Membership } from '../raft/types.js';
 import type { Command } from '../state/commands.js';
 import type { StateStore } from '../state/store.js';
 import type { Allocation } from '../structs/allocation.js';
@@ -17,6 +18,14 @@ export interface RaftServer {
   readonly Leader: boolean;
   readonly Voter: boolean;
   readonly RaftProtocol: string;
+}
+
+/** Raft facts that a snapshot archive records beside the state. */
+export interface SnapshotContext {
+  /** This server's current term. */
+  readonly term: number;
+  /** The membership in force on this server (the latest in its log, committed or not). */
+  readonly membership: Membership;
 }
 
 /** One server as `server members` lists it (Nomad's serf member shape). */
@@ -126,6 +135,8 @@ export interface ServerBackend {
   /** RPC addresses of the voters. */
   peers(): string[];
   raftConfiguration(): { Index: number; Servers: RaftServer[] };
+  /** Term and membership for a snapshot archive; read it in the same turn as `state.snapshot()`. */
+  snapshotContext(): SnapshotContext;
   removePeer(id: string): Promise<void>;
   /** Moves leadership to server `id`, or to the most up-to-date voter when `id` is null. */
   transferLeadership(id: string | null): Promise<void>;

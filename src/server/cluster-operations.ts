@@ -22,6 +22,7 @@ import type {
   RaftServer,
   RootKeyRotateResult,
   ServerBackend,
+  SnapshotContext,
 } from './backend.js';
 import type { Heartbeats } from './heartbeats.js';
 import { Authenticator } from './keyring/authenticator.js';
@@ -324,6 +325,11 @@ export class ClusterOperations implements ServerBackend {
       });
     }
     return { Index: status.commit, Servers: servers };
+  }
+
+  snapshotContext(): SnapshotContext {
+    const { term, membership } = this.#deps.driver.status();
+    return { term, membership };
   }
 
   members(): AgentMember[] {

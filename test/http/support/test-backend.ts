@@ -24,6 +24,7 @@ import type {
   RaftServer,
   RootKeyRotateResult,
   ServerBackend,
+  SnapshotContext,
 } from '../../../src/server/backend.js';
 import { ServerKeyring } from '../../../src/server/keyring/server-keyring.js';
 import { ServerMetrics } from '../../../src/server/metrics.js';
@@ -268,6 +269,13 @@ export class TestBackend implements ServerBackend {
 
   raftConfiguration(): { Index: number; Servers: RaftServer[] } {
     return { Index: 7, Servers: this.servers };
+  }
+
+  /** Term and voters of the stand-in cluster in `servers`. */
+  snapshotContext(): SnapshotContext {
+    const voters = this.servers.filter((server) => server.Voter).map((server) => Number(server.ID));
+    const learners = this.servers.filter((server) => !server.Voter).map((server) => Number(server.ID));
+    return { term: 3, membership: { voters, learners, removed: [] } };
   }
 
   async removePeer(id: string): Promise<void> {
