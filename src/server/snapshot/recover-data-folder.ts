@@ -54,10 +54,11 @@ export interface RecoverResult {
  * snapshot of the state at index `index` whose membership names this server as the only voter.
  * Every other server ever seen (in the folder's log and snapshot, the archive's header and the
  * replicated servers table) is marked removed. The same save deletes the whole log and writes a
- * hard state at `term` with no vote. Before that write the folder is unchanged, after it the folder is recovered, so a crash
- * in between is harmless. Index and term are one above anything the folder or the archive held,
- * so no entry of the old cluster has the same index and term, and the old servers' vote requests
- * are refused (their logs are older and they are not voters).
+ * hard state at `term` with no vote. Before that write the folder is unchanged, and after it the
+ * folder is recovered, so a crash in between is harmless. Index and term are one above anything
+ * the folder or the archive contains, so no entry known here has the same index and term. Old
+ * servers whose logs end in an earlier term are refused votes, because they are not voters and
+ * their logs are older.
  *
  * NOTE: an old server that still runs with its data can still depose the recovered server with a
  * higher term and overwrite it, as after Nomad's peers.json recovery. Stop the old servers and
