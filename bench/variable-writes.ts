@@ -125,11 +125,8 @@ export async function runVariableWritesBench(): Promise<string[]> {
   try {
     const leader = await cluster.waitForLeader(60_000);
     const follower = cluster.servers().find((server) => server !== leader)!;
-    const { SecretID: token } = await requestJson<{ SecretID: string }>(
-      leader.httpAddr,
-      'POST',
-      '/v1/acl/bootstrap',
-    );
+    // With acl: true the launcher bootstraps the ACLs itself.
+    const token = cluster.managementToken!;
     await waitForToken(follower, token);
 
     const lines: string[] = [];

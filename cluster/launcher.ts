@@ -1,22 +1,33 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { generateClusterKey } from '../src/rpc/cluster-key.js';
 import type { LogLevel } from '../src/server/agent-config.js';
 import type { RaftServer } from '../src/server/backend.js';
+import type { Node } from '../src/structs/node.js';
+import { ensureManagementToken, TOKEN_FILE } from './acl-bootstrap.js';
 import { readAgentConfig, type ServerConfigSpec, type ServerTuning } from './agent-config-file.js';
+import { type AgentEntry, checkEntry, findRepoRoot } from './agent-entry.js';
+import { ClientHandle } from './client-handle.js';
 import { freePorts, portFree } from './free-port.js';
 import { requestJson } from './http-client.js';
-import { type AgentEntry, AgentStartError, type ExitInfo, ServerHandle } from './server-handle.js';
+import { AgentStartError, type ExitInfo, ServerHandle } from './server-handle.js';
 import { done, pending, waitFor } from './wait.js';
 
-export { type AgentEntry, AgentStartError, type ExitInfo, ServerHandle } from './server-handle.js';
+export { TOKEN_FILE } from './acl-bootstrap.js';
+export type { AgentEntry } from './agent-entry.js';
+export { ClientHandle } from './client-handle.js';
+export { AgentStartError, type ExitInfo, ServerHandle } from './server-handle.js';
 
 export interface ClusterOptions {
   /** Number of founding servers; each is started with bootstrap_expect set to this number. */
   readonly servers: number;
+  /**
+   * Number of client agents, each with raw_exec enabled and every server's RPC address in its
+   * `client.servers`, in `<root>/client-N/`. start() waits until their nodes are ready. Default 0.
+   */
+  readonly clients?: number;
   /**
    * Folder for the servers' folders. When given it is kept after stop(), and a folder that contains
    * a cluster from an earlier run is started again with its key, ports and data. Default: a new
@@ -36,9 +47,16 @@ export interface ClusterOptions {
   readonly logLevel?: LogLevel;
   /** Extra fields for every server's `server` block, such as raft_snapshot_threshold. */
   readonly tuning?: ServerTuning;
-  /** Start every server with `acl { enabled = true }`; bootstrap a token before other requests. Default false. */
+  /**
+   * Start every server with `acl { enabled = true }` and bootstrap the ACLs: start() returns once
+   * `managementToken` works, and the launcher's own requests send it. Default false. A kept
+   * cluster whose servers have ACLs on is bootstrapped even without this option.
+   */
   readonly acl?: boolean;
-  /** Deadline for one agent's HTTP API to respond after its start, in ms. Default 60 000. */
+  /**
+   * Deadline for one agent's HTTP API to respond after its start, and for the ACL bootstrap and
+   * the clients' nodes to be ready, in ms. Default 60 000.
+   */
   readonly startTimeoutMs?: number;
   /** Time between SIGTERM and SIGKILL when stopping a server, in ms. Default 10 000. */
   readonly stopTimeoutMs?: number;
@@ -48,10 +66,10 @@ export interface ClusterOptions {
    */
   readonly handleSignals?: boolean;
   /**
-   * Called when a running server exits without the launcher having signalled it (a crash). A
-   * server that exits while it starts makes the start raise AgentStartError instead.
+   * Called when a running server or client exits without the launcher having signalled it (a
+   * crash). A server that exits while it starts makes the start raise AgentStartError instead.
    */
-  readonly onUnexpectedExit?: (server: ServerHandle, exit: ExitInfo) => void;
+  readonly onUnexpectedExit?: (agent: ServerHandle | ClientHandle, exit: ExitInfo) => void;
 }
 
 export interface AddServerOptions {
@@ -75,7 +93,8 @@ const SERVER_FOLDER = /^s(\d+)$/;
 
 /**
  * A local cluster of server agents, each a separate process on 127.0.0.1 with its own ports,
- * data folder, config file and log (`<root>/sN/{data,config.json,agent.log}`).
+ * data folder, config file and log (`<root>/sN/{data,config.json,agent.log}`), and of client
+ * agents (`<root>/client-N/{data,client.json,agent.log}`).
  */
 export class Cluster {
   readonly root: string;
@@ -88,10 +107,19 @@ export class Cluster {
   readonly #repoRoot: string;
   readonly #bootstrapExpect: number;
   #members: ServerHandle[] = [];
+  #clients: ClientHandle[] = [];
+  #managementToken: string | null = null;
   /** Removed servers and servers with another key: stopped by stop(), never counted as members. */
   #others: ServerHandle[] = [];
   #stopping: Promise<void> | null = null;
   readonly #signalHandler = (signal: NodeJS.Signals) => this.#onSignal(signal);
+  /**
+   * Passes a crash on to the caller. Once stop() has begun, an agent that exits before its turn
+   * is not reported: Ctrl-C in a terminal signals every agent of the process group at once.
+   */
+  readonly #reportExit = (agent: ServerHandle | ClientHandle, exit: ExitInfo): void => {
+    if (this.#stopping === null) this.#options.onUnexpectedExit?.(agent, exit);
+  };
 
   private constructor(
     options: ClusterOptions,
@@ -109,10 +137,18 @@ export class Cluster {
     this.#repoRoot = findRepoRoot();
   }
 
-  /** Starts the servers and waits until each one's HTTP API responds. It does not wait for a leader. */
+  /**
+   * Starts the servers and waits until each one's HTTP API responds. Without ACLs or clients it
+   * does not wait for a leader. With ACLs it bootstraps them (which needs a leader); with clients
+   * it waits until their nodes are ready.
+   */
   static async start(options: ClusterOptions): Promise<Cluster> {
     if (!Number.isInteger(options.servers) || options.servers < 1) {
       throw new Error(`invalid servers=${options.servers}: expected a whole number of servers, at least 1`);
+    }
+    const clients = options.clients ?? 0;
+    if (!Number.isInteger(clients) || clients < 0) {
+      throw new Error(`invalid clients=${clients}: expected a whole number of clients, at least 0`);
     }
     checkEntry(options.entry, findRepoRoot());
     const root =
@@ -133,6 +169,15 @@ export class Cluster {
     try {
       if (earlier.length > 0) await cluster.#startKept(earlier);
       else await cluster.#startFounders(options.servers);
+      await cluster.#startClients(clients);
+      if (cluster.#members.some((server) => server.spec.aclEnabled)) {
+        cluster.#managementToken = await ensureManagementToken(
+          root,
+          () => cluster.waitForLeader(cluster.#startTimeoutMs()),
+          cluster.#startTimeoutMs(),
+        );
+      }
+      await cluster.#waitForClientNodes();
     } catch (err) {
       // The folder stays, so that the logs named in the error can be read.
       await cluster.stop({ keepData: true });
@@ -145,6 +190,29 @@ export class Cluster {
   /** Members of the cluster started by the launcher, running or not, in start order. */
   servers(): readonly ServerHandle[] {
     return this.#members;
+  }
+
+  /** Client agents started by the launcher, in start order. */
+  clients(): readonly ClientHandle[] {
+    return this.#clients;
+  }
+
+  /**
+   * Secret of the management token when the servers have ACLs on, else null. It is also in
+   * `<root>/bootstrap-token` (0600). Secret: print it only where the user asked for it.
+   */
+  get managementToken(): string | null {
+    return this.#managementToken;
+  }
+
+  /** Path of the file with the management token's secret; it exists only when ACLs are on. */
+  get tokenFile(): string {
+    return join(this.root, TOKEN_FILE);
+  }
+
+  /** Request headers that carry the management token, or none without ACLs. */
+  authHeaders(): Record<string, string> {
+    return this.#managementToken === null ? {} : { 'X-Nomad-Token': this.#managementToken };
   }
 
   /** Members whose process runs, responds to HTTP and is not paused. */
@@ -196,6 +264,7 @@ export class Cluster {
     if (server === undefined) throw new Error('cannot read the Raft configuration: no live server');
     return requestJson<RaftConfiguration>(server.httpAddr, 'GET', '/v1/operator/raft/configuration', {
       timeoutMs: 5_000,
+      headers: this.authHeaders(),
     });
   }
 
@@ -251,7 +320,9 @@ export class Cluster {
     const via = leader !== server ? leader : this.live().find((other) => other !== server);
     if (via === undefined) throw new Error(`cannot remove ${server.name}: it is the only live server`);
     const id = await this.raftId(server, via);
-    await requestJson(via.httpAddr, 'DELETE', `/v1/operator/raft/peer?id=${encodeURIComponent(id)}`);
+    await requestJson(via.httpAddr, 'DELETE', `/v1/operator/raft/peer?id=${encodeURIComponent(id)}`, {
+      headers: this.authHeaders(),
+    });
 
     await waitFor(
       `${server.name} (id ${id}) to leave the Raft configuration`,
@@ -269,24 +340,41 @@ export class Cluster {
   }
 
   /**
-   * Stops every process the launcher started (SIGTERM, then SIGKILL after the stop timeout) and
-   * removes the temporary root, unless a dataRoot was given or `keepData` is set. Safe to call twice.
+   * Stops every process the launcher started and removes the temporary root, unless a dataRoot was
+   * given or `keepData` is set. Clients go first (SIGTERM), then their tasks' process groups
+   * (SIGKILL), which outlive a client agent, then the servers (SIGTERM, then SIGKILL after the
+   * stop timeout). Raises, after stopping the servers and keeping the root, when a task still
+   * runs. Safe to call twice.
    */
   stop(options: { keepData?: boolean } = {}): Promise<void> {
     this.#stopping ??= (async () => {
       process.off('SIGINT', this.#signalHandler);
       process.off('SIGTERM', this.#signalHandler);
+      const clientStops = await Promise.allSettled(
+        this.#clients.map(async (client) => {
+          await client.stop();
+          await client.killTasks();
+        }),
+      );
       await Promise.all([...this.#members, ...this.#others].map((server) => server.stop()));
+      const failures = clientStops.flatMap((result) => (result.status === 'rejected' ? [result.reason] : []));
+      if (failures.length > 0) {
+        throw new AggregateError(failures, `cannot stop every task; folders kept in ${this.root}`);
+      }
       if (!this.#keepRoot && options.keepData !== true) await rm(this.root, { recursive: true, force: true });
     })();
     return this.#stopping;
   }
 
   #onSignal(signal: NodeJS.Signals): void {
-    void this.stop().finally(() => {
-      // With no other handler left, the signal's default action ends this process as it would have.
-      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-    });
+    void this.stop()
+      .catch((err: unknown) => {
+        process.stderr.write(`cluster stop after ${signal} failed: ${(err as Error).message}\n`);
+      })
+      .finally(() => {
+        // With no other handler left, the signal's default action ends this process as it would have.
+        if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+      });
   }
 
   async #startFounders(count: number): Promise<void> {
@@ -298,8 +386,68 @@ export class Cluster {
   }
 
   async #startKept(specs: readonly ServerConfigSpec[]): Promise<void> {
-    for (const spec of specs) this.#members.push(this.#createHandle(spec));
+    for (const spec of specs) {
+      // -acl turns the ACLs on for a kept cluster that ran without them; it never turns them off.
+      const aclEnabled = spec.aclEnabled || this.#options.acl === true;
+      const server = this.#createHandle({ ...spec, aclEnabled });
+      if (aclEnabled !== spec.aclEnabled) await server.configure(server.spec);
+      this.#members.push(server);
+    }
     await Promise.all(this.#members.map((server) => server.start()));
+  }
+
+  /**
+   * Starts `count` clients, each dialing every member. A kept folder `client-N` is reused, so the
+   * client keeps its node identity; its config is written again with the servers' current addresses.
+   */
+  async #startClients(count: number): Promise<void> {
+    const servers = this.#members.map((server) => server.rpcAddr);
+    for (let number = 1; number <= count; number++) {
+      const name = `client-${number}`;
+      const client = new ClientHandle(join(this.root, name), name, {
+        entry: this.#options.entry ?? 'source',
+        logLevel: this.#options.logLevel ?? 'info',
+        stopTimeoutMs: this.#options.stopTimeoutMs ?? 10_000,
+        onUnexpectedExit: this.#reportExit,
+      });
+      await client.writeConfig(servers);
+      // Tracked before the start, so that stop() ends it even when the start fails half-way.
+      this.#clients.push(client);
+      client.start();
+    }
+  }
+
+  /** Waits until every client's node is registered and ready; raises when a client exits first. */
+  async #waitForClientNodes(): Promise<void> {
+    for (const client of this.#clients) {
+      const ready = await waitFor(
+        `node ${client.name} to be ready`,
+        { timeoutMs: this.#startTimeoutMs(), intervalMs: 100 },
+        async () => {
+          if (!client.running) return done(false);
+          const server = this.live()[0];
+          if (server === undefined) return pending('no live server');
+          const nodeId = await client.nodeId();
+          const node = await requestJson<Node>(server.httpAddr, 'GET', `/v1/node/${nodeId}`, {
+            timeoutMs: 2_000,
+            headers: this.authHeaders(),
+          });
+          return node.Status === 'ready' ? done(true) : pending(`node ${nodeId} is ${node.Status}`);
+        },
+      ).catch(async (err: unknown) => {
+        if (err instanceof Error) err.message += `; log: ${client.logPath}\n${await client.logTail(30)}`;
+        throw err;
+      });
+      if (!ready) {
+        throw new Error(
+          `${client.name} exited during start; log: ${client.logPath}\n${await client.logTail(30)}`,
+        );
+      }
+    }
+  }
+
+  #startTimeoutMs(): number {
+    return this.#options.startTimeoutMs ?? 60_000;
   }
 
   /**
@@ -378,7 +526,7 @@ export class Cluster {
       repoRoot: this.#repoRoot,
       startTimeoutMs: this.#options.startTimeoutMs ?? 60_000,
       stopTimeoutMs: this.#options.stopTimeoutMs ?? 10_000,
-      onUnexpectedExit: this.#options.onUnexpectedExit,
+      onUnexpectedExit: this.#reportExit,
     });
   }
 
@@ -415,39 +563,4 @@ async function readKeptServers(root: string): Promise<ServerConfigSpec[]> {
     specs.push(await readAgentConfig(join(dir, 'config.json')));
   }
   return specs.filter((spec) => spec.encrypt === specs[0]!.encrypt);
-}
-
-/** Returns the nearest folder above this file that contains a package.json, so the launcher works from cluster/ and from dist/cluster/. */
-function findRepoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`no package.json above ${fileURLToPath(import.meta.url)}`);
-    dir = parent;
-  }
-  return dir;
-}
-
-/** Returns the most recently modified .ts file under `dir`, or null when there is none. */
-function newestSourceFile(dir: string): { path: string; mtimeMs: number } | null {
-  let newest: { path: string; mtimeMs: number } | null = null;
-  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (!entry.isFile() || !entry.name.endsWith('.ts')) continue;
-    const path = join(entry.parentPath, entry.name);
-    const { mtimeMs } = statSync(path);
-    if (newest === null || mtimeMs > newest.mtimeMs) newest = { path, mtimeMs };
-  }
-  return newest;
-}
-
-/** Raises when `entry` is 'dist' and the build is missing or older than the sources. */
-function checkEntry(entry: AgentEntry | undefined, repoRoot: string): void {
-  if (entry !== 'dist') return;
-  const built = join(repoRoot, 'dist/src/cli/main.js');
-  if (!existsSync(built)) throw new Error(`missing ${built}: run npm run build, or start from source`);
-  // tsc rewrites every output file on each build, so main.js is as old as the last build.
-  const newest = newestSourceFile(join(repoRoot, 'src'));
-  if (newest !== null && newest.mtimeMs > statSync(built).mtimeMs) {
-    throw new Error(`${built} is older than ${newest.path}: run npm run build, or start from source`);
-  }
 }

@@ -4,11 +4,11 @@ import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { buildAgentConfig, type ServerConfigSpec, writeAgentConfig } from './agent-config-file.js';
+import { type AgentEntry, signetArgs } from './agent-entry.js';
 import { type HttpResponse, httpRequest, type RequestOptions } from './http-client.js';
 import { done, WaitTimeoutError, waitFor } from './wait.js';
 
-/** Agent entry point: the TypeScript sources through tsx, or the compiled `dist/`. */
-export type AgentEntry = 'source' | 'dist';
+export type { AgentEntry } from './agent-entry.js';
 
 /**
  * `starting`: the process runs but its HTTP API has not responded yet. `paused`: stopped with
@@ -234,10 +234,7 @@ export class ServerHandle {
   }
 
   #entryArgs(): string[] {
-    const root = this.#options.repoRoot;
-    return this.#options.entry === 'dist'
-      ? [join(root, 'dist/src/cli/main.js')]
-      : ['--import', 'tsx', join(root, 'src/cli/main.ts')];
+    return signetArgs(this.#options.entry, this.#options.repoRoot);
   }
 
   /**

@@ -1,13 +1,17 @@
 #!/usr/bin/env node
-// Starts a local cluster of server agents, prints their addresses and the leader, and keeps it
-// running until Ctrl-C (SIGINT) or SIGTERM, then stops every server.
+// Starts a local cluster of server agents (and client agents with -clients), prints their
+// addresses, the leader, the management token with -acl and commands to try, and keeps it running
+// until Ctrl-C (SIGINT) or SIGTERM. Then it stops every agent and task it started and exits 0.
 import { Command, Option } from 'commander';
 import type { LogLevel } from '../src/server/agent-config.js';
 import { integerAtLeast, nomadStyleArgv } from './cli-args.js';
 import { Cluster } from './launcher.js';
+import { startBanner } from './start-banner.js';
 
 interface StartFlags {
   readonly servers: number;
+  readonly clients: number;
+  readonly acl?: boolean;
   readonly data?: string;
   readonly httpPort?: number;
   readonly dist?: boolean;
@@ -22,9 +26,14 @@ const program = new Command('cluster/start.ts')
     integerAtLeast(1),
     3,
   )
+  .option('--clients <n>', 'number of client agents, with raw_exec enabled', integerAtLeast(0), 0)
+  .option(
+    '--acl',
+    'enable ACLs on every server and bootstrap them; the management token is printed and written to <folder>/bootstrap-token',
+  )
   .option(
     '--data <dir>',
-    'folder for the servers (kept at exit; a folder from an earlier run starts that cluster again). Default: a temporary folder, removed at exit',
+    'folder for the agents (kept at exit; a folder from an earlier run starts that cluster again). Default: a temporary folder, removed at exit',
   )
   .option(
     '--http-port <port>',
@@ -42,20 +51,35 @@ const program = new Command('cluster/start.ts')
 
 const flags = program.opts<StartFlags>();
 let cluster: Cluster | null = null;
-let stopping = false;
+/** The signal that asked for a stop, or null while the cluster should run. */
+let stopSignal: NodeJS.Signals | null = null;
 // With the output piped (npm start | tee log), Ctrl-C may close the reader first; a write to it
-// then fails with EPIPE, which must not stop the launcher before it has stopped the servers.
+// then fails with EPIPE, which must not stop the launcher before it has stopped the agents.
 process.stdout.on('error', () => undefined);
 
+/** Stops the cluster and exits: 0 when every agent and task stopped, 1 otherwise. */
+async function stopAndExit(running: Cluster): Promise<never> {
+  const clients = running.clients().length;
+  const agents = `${running.servers().length} servers${clients === 0 ? '' : ` and ${clients} client${clients === 1 ? '' : 's'}`}`;
+  process.stdout.write(
+    `\n${stopSignal ?? 'stop'}: stopping ${agents}${clients === 0 ? '' : ' and their tasks'}...\n`,
+  );
+  try {
+    await running.stop();
+  } catch (err) {
+    process.stderr.write(`cannot stop the cluster cleanly: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  process.stdout.write(`stopped${flags.data === undefined ? '' : `; data kept in ${running.root}`}\n`);
+  process.exit(0);
+}
+
 function onSignal(signal: NodeJS.Signals): void {
-  // The launcher's own handler stops servers that are still starting.
-  if (cluster === null || stopping) return;
-  stopping = true;
-  process.stdout.write(`\n${signal}: stopping ${cluster.servers().length} servers...\n`);
-  void cluster.stop().then(() => {
-    process.stdout.write(`stopped${flags.data === undefined ? '' : `; data kept in ${cluster?.root}`}\n`);
-    process.exit(0);
-  });
+  if (stopSignal !== null) return;
+  stopSignal = signal;
+  // While the cluster starts, the launcher's own handler stops what has started. The start then
+  // raises or returns, and the code after Cluster.start() finishes the exit.
+  if (cluster !== null) void stopAndExit(cluster);
 }
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
@@ -64,45 +88,35 @@ const startedAt = performance.now();
 try {
   cluster = await Cluster.start({
     servers: flags.servers,
+    clients: flags.clients,
+    acl: flags.acl === true,
     dataRoot: flags.data,
     basePort: flags.httpPort,
     entry: flags.dist === true ? 'dist' : 'source',
     logLevel: flags.logLevel,
-    onUnexpectedExit(server, exit) {
+    onUnexpectedExit(agent, exit) {
       process.stderr.write(
-        `${server.name} exited by itself (code ${exit.code}, signal ${exit.signal}); log: ${server.logPath}\n`,
+        `${agent.name} exited by itself (code ${exit.code}, signal ${exit.signal}); log: ${agent.logPath}\n`,
       );
     },
   });
 } catch (err) {
+  if (stopSignal !== null) {
+    process.stdout.write(`${stopSignal} during the start: stopped\n`);
+    process.exit(0);
+  }
   process.stderr.write(`cannot start the cluster: ${(err as Error).message}\n`);
-
   process.exit(1);
 }
-
-const where = flags.data === undefined ? 'a temporary folder, removed at exit' : 'kept at exit';
-process.stdout.write(
-  `${cluster.reused ? 'restarted' : 'started'} ${cluster.servers().length} servers in ${cluster.root} (${where})\n`,
-);
-const rows = cluster
-  .servers()
-  .map((server) => [server.name, server.httpAddr, server.rpcAddr, server.logPath]);
-for (const row of [['name', 'http', 'rpc', 'log'], ...rows]) {
-  process.stdout.write(`  ${row[0]!.padEnd(6)}${row[1]!.padEnd(22)}${row[2]!.padEnd(22)}${row[3]}\n`);
-}
+if (stopSignal !== null) await stopAndExit(cluster);
 
 try {
   const leader = await cluster.waitForLeader(60_000);
-  const seconds = ((performance.now() - startedAt) / 1000).toFixed(1);
-  process.stdout.write(
-    `leader: ${leader.name} (rpc ${leader.rpcAddr}), known ${seconds} s after the launch\n`,
-  );
+  const seconds = (performance.now() - startedAt) / 1000;
+  process.stdout.write(startBanner({ cluster, leader, seconds, temporary: flags.data === undefined }));
 } catch (err) {
   process.stderr.write(`no leader: ${(err as Error).message}\n`);
-  await cluster.stop({ keepData: true });
-  process.stderr.write(`servers stopped; logs kept in ${cluster.root}\n`);
+  await cluster.stop({ keepData: true }).catch(() => undefined);
+  process.stderr.write(`agents stopped; logs kept in ${cluster.root}\n`);
   process.exit(1);
 }
-const first = cluster.servers()[0]!.httpAddr;
-process.stdout.write(`try: export NOMAD_ADDR=http://${first}; npx signet operator raft list-peers\n`);
-process.stdout.write('press Ctrl-C to stop the cluster\n');

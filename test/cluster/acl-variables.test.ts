@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { httpRequest, requestJson } from '../../cluster/http-client.js';
+import { httpRequest } from '../../cluster/http-client.js';
 import type { Cluster, ServerHandle } from '../../cluster/launcher.js';
 import { done, pending, waitFor } from '../../cluster/wait.js';
 import type { Allocation } from '../../src/structs/allocation.js';
@@ -102,10 +102,9 @@ describe('ACL policies tied to a job, a group and a task', { timeout: CLUSTER_TE
 
   before(async () => {
     root = await mkdtemp(join(tmpdir(), 'signet-acl-'));
+    // With acl: true the launcher bootstraps the ACLs itself.
     setup = await startTestCluster(3, { acl: true });
-    const leader = await setup.cluster.waitForLeader(60_000);
-    const bootstrap = await requestJson<{ SecretID: string }>(leader.httpAddr, 'POST', '/v1/acl/bootstrap');
-    management = bootstrap.SecretID;
+    management = setup.cluster.managementToken!;
 
     client = new ClientProcess(join(root, 'client'), 'client-1');
     await client.writeConfig(setup.cluster.servers().map((server) => server.rpcAddr));

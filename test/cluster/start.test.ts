@@ -1,0 +1,261 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { type FileHandle, mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { parseLogLines } from '../../cluster/agent-log.js';
+import { httpRequest, requestJson } from '../../cluster/http-client.js';
+import { done, pending, waitFor } from '../../cluster/wait.js';
+import { parseProcStat } from '../../src/client/drivers/proc-stat.js';
+import type { Allocation } from '../../src/structs/allocation.js';
+import { CLUSTER_TEST_TIMEOUT_MS } from './fixture.js';
+
+const REPO_ROOT = resolve(import.meta.dirname, '../..');
+/** Deadline for the start, through tsx, of 3 servers and a client while other test files share 2 cores. */
+const START_TIMEOUT_MS = 150_000;
+const TOKEN_LINE = /^\s*export NOMAD_ADDR=http:\/\/(\S+) NOMAD_TOKEN=(\S+)$/m;
+const ROOT_LINE = /^(?:started|restarted) .* in (\S+) \(/m;
+
+/** One run of `cluster/start.ts` as a child process, with its output so far. */
+class StartProcess {
+  readonly child: ChildProcess;
+  output = '';
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  constructor(args: readonly string[]) {
+    const env = { ...process.env };
+    delete env.NODE_TEST_CONTEXT;
+    // A process group of its own, as a terminal gives a foreground command, so that interrupt()
+    // can signal the whole group as Ctrl-C does.
+    this.child = spawn(process.execPath, ['--import', 'tsx', 'cluster/start.ts', ...args], {
+      cwd: REPO_ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    this.child.stdout!.on('data', (chunk: Buffer) => {
+      this.output += chunk.toString('utf8');
+    });
+    this.child.stderr!.on('data', (chunk: Buffer) => {
+      this.output += chunk.toString('utf8');
+    });
+    this.exited = new Promise((resolveExit) => {
+      this.child.once('close', (code, signal) => resolveExit({ code, signal }));
+    });
+  }
+
+  /** Waits for the line with NOMAD_ADDR and NOMAD_TOKEN; returns them and the cluster's folder. */
+  async ready(): Promise<{ address: string; token: string; root: string }> {
+    return waitFor('the token line', { timeoutMs: START_TIMEOUT_MS, intervalMs: 100 }, async () => {
+      if (this.child.exitCode !== null) throw new Error(`start.ts exited early:\n${this.output}`);
+      const token = TOKEN_LINE.exec(this.output);
+      const root = ROOT_LINE.exec(this.output);
+      if (token === null || root === null) return pending(this.output.slice(-300));
+      return done({ address: token[1]!, token: token[2]!, root: root[1]! });
+    });
+  }
+
+  /**
+   * Sends SIGINT to the launcher alone, or with `group` to its whole process group (the agents
+   * too, but not the tasks, which lead sessions of their own), as Ctrl-C in a terminal does.
+   * Returns how the launcher exited.
+   */
+  async interrupt(group = false): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    if (group) process.kill(-this.child.pid!, 'SIGINT');
+    else this.child.kill('SIGINT');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 60_000);
+    try {
+      return await this.exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/**
+ * Returns the pids of running (not zombie) processes whose command line names `root` (the agents,
+ * through their -config path) or whose working folder is inside it (the tasks).
+ */
+function processesUnder(root: string): number[] {
+  const found: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    try {
+      const stat = parseProcStat(readFileSync(`/proc/${name}/stat`, 'utf8'));
+      if (stat === null || stat.state === 'Z' || stat.state === 'X') continue;
+      const cmdline = readFileSync(`/proc/${name}/cmdline`, 'utf8');
+      const cwd = readlinkSync(`/proc/${name}/cwd`);
+      if (cmdline.includes(root) || cwd.startsWith(root)) found.push(Number(name));
+    } catch {
+      // The process exited while it was read.
+    }
+  }
+  return found;
+}
+
+function processRuns(pid: number): boolean {
+  try {
+    const stat = parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    return stat !== null && stat.state !== 'Z' && stat.state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
+/** A service job whose raw_exec task writes its pid into the allocation folder and sleeps. */
+const SLEEPER_JOB = {
+  Job: {
+    ID: 'sleeper',
+    Type: 'service',
+    TaskGroups: [
+      {
+        Name: 'g',
+        Count: 1,
+        Tasks: [
+          {
+            Name: 'sleep',
+            Driver: 'raw_exec',
+            Config: {
+              command: '/bin/sh',
+              args: ['-c', 'echo $$ > "$NOMAD_ALLOC_DIR/data/pid"; exec sleep 300'],
+            },
+            Resources: { CPU: 100, MemoryMB: 32 },
+          },
+        ],
+      },
+    ],
+  },
+};
+
+/** Runs the sleeper job with `token` and returns the pid of its task once it runs. */
+async function runSleeper(address: string, token: string, root: string): Promise<number> {
+  const headers = { 'X-Nomad-Token': token };
+  await requestJson(address, 'PUT', '/v1/jobs', { body: SLEEPER_JOB, headers });
+  const alloc = await waitFor<Allocation>(
+    'the sleeper to run',
+    { timeoutMs: 90_000, intervalMs: 200 },
+    async () => {
+      const allocs = await requestJson<Allocation[]>(address, 'GET', '/v1/job/sleeper/allocations', {
+        headers,
+      });
+      const running = allocs.find((candidate) => candidate.ClientStatus === 'running');
+      return running === undefined ? pending(allocs.map((a) => a.ClientStatus).join(', ')) : done(running);
+    },
+  );
+  const pidFile = join(root, 'client-1', 'data', 'alloc', alloc.ID, 'alloc', 'data', 'pid');
+  return waitFor<number>('the task to write its pid', { timeoutMs: 30_000 }, async () => {
+    const text = await readFile(pidFile, 'utf8').catch(() => '');
+    return /^\d+\n$/.test(text) ? done(Number(text)) : pending('no pid yet');
+  });
+}
+
+/** Opens every agent's log, so they stay readable after the launcher removes the folder. */
+async function openLogs(root: string): Promise<Map<string, FileHandle>> {
+  const logs = new Map<string, FileHandle>();
+  for (const agent of ['s1', 's2', 's3', 'client-1'])
+    logs.set(agent, await open(join(root, agent, 'agent.log'), 'r'));
+  return logs;
+}
+
+/** Stops whatever a failed test left behind, by the folders the processes run in. */
+async function cleanUp(runs: readonly StartProcess[], roots: readonly string[]): Promise<void> {
+  for (const run of runs) {
+    if (run.child.exitCode !== null || run.child.signalCode !== null) continue;
+    run.child.kill('SIGKILL');
+    await run.exited;
+  }
+  for (const root of roots) {
+    for (const pid of processesUnder(root)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+describe('cluster/start.ts with clients and ACLs', { timeout: CLUSTER_TEST_TIMEOUT_MS * 2 }, () => {
+  const runs: StartProcess[] = [];
+  const roots: string[] = [];
+  after(() => cleanUp(runs, roots));
+
+  function start(args: readonly string[]): StartProcess {
+    const run = new StartProcess(args);
+    runs.push(run);
+    return run;
+  }
+
+  test('token works, task runs, SIGINT cleans up', async () => {
+    const run = start(['-servers', '3', '-clients', '1', '-acl']);
+    const ready = await run.ready();
+    const root = ready.root;
+    roots.push(root);
+    assert.notEqual(ready.address.split(':')[1], '4646', 'the test leaves 4646 to npm start');
+    assert.equal(run.output.split(ready.token).length - 1, 1, 'the token is printed once');
+
+    const file = join(root, 'bootstrap-token');
+    assert.equal((await stat(file)).mode & 0o777, 0o600);
+    assert.equal((await readFile(file, 'utf8')).trim(), ready.token);
+
+    const self = await requestJson<{ Type: string }>(ready.address, 'GET', '/v1/acl/token/self', {
+      headers: { 'X-Nomad-Token': ready.token },
+    });
+    assert.equal(self.Type, 'management');
+    assert.equal((await httpRequest(ready.address, 'GET', '/v1/jobs')).status, 403, 'ACLs are on');
+
+    const taskPid = await runSleeper(ready.address, ready.token, root);
+    assert.equal(processRuns(taskPid), true);
+    const agents = processesUnder(root);
+    assert.ok(agents.length >= 5, `3 servers, a client and a task run under ${root}: ${agents.join(', ')}`);
+
+    const logs = await openLogs(root);
+    try {
+      const exit = await run.interrupt();
+      assert.deepEqual(exit, { code: 0, signal: null }, run.output.slice(-2000));
+      assert.deepEqual(processesUnder(root), [], 'no agent or task process is left');
+      assert.equal(processRuns(taskPid), false, 'the task was killed');
+      assert.equal(existsSync(root), false, 'the temporary folder is removed');
+
+      for (const [agent, log] of logs) {
+        const text = (await log.readFile()).toString('utf8');
+        assert.equal(text.includes(ready.token), false, `the token is not in the log of ${agent}`);
+        const stops = parseLogLines(text).filter((line) => line.msg === 'stopping the agent');
+        assert.deepEqual(
+          stops.map((line) => line.signal),
+          ['SIGTERM'],
+          `the launcher stopped ${agent} with SIGTERM`,
+        );
+      }
+    } finally {
+      for (const log of logs.values()) await log.close();
+    }
+  });
+
+  test('kept -data folder restarts with its token', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'signet-start-'));
+    roots.push(root);
+    const data = join(root, 'cluster');
+    let run = start(['-servers', '3', '-clients', '1', '-acl', '-data', data]);
+    const first = await run.ready();
+    assert.deepEqual(await run.interrupt(true), { code: 0, signal: null }, run.output.slice(-2000));
+    assert.doesNotMatch(run.output, /exited by itself/, 'agents stopped by Ctrl-C are no crash');
+    assert.equal(existsSync(join(data, 'bootstrap-token')), true, 'the folder and its token file are kept');
+    assert.deepEqual(processesUnder(data), []);
+
+    run = start(['-servers', '3', '-clients', '1', '-acl', '-data', data]);
+    const second = await run.ready();
+    assert.match(run.output, /^restarted 3 servers and 1 client in /m);
+    assert.equal(second.token, first.token);
+    assert.equal(second.address, first.address, 'the kept servers keep their ports');
+    const self = await requestJson<{ Type: string }>(second.address, 'GET', '/v1/acl/token/self', {
+      headers: { 'X-Nomad-Token': second.token },
+    });
+    assert.equal(self.Type, 'management');
+    assert.deepEqual(await run.interrupt(), { code: 0, signal: null }, run.output.slice(-2000));
+    assert.deepEqual(processesUnder(data), []);
+  });
+});
