@@ -26,7 +26,8 @@ interface RecordedHandle {
 /**
  * Reads the raw_exec handles from the client's local state (`DATA_DIR/client/allocs/*.json`,
  * written by src/client/local-state.ts). Synchronous, so that a process 'exit' handler can use it.
- * Unreadable records are skipped: a record that is being rewritten is renamed into place whole.
+ * A record that does not parse is skipped. The client renames each record into place whole, so a
+ * half-written one is never read.
  */
 export function recordedTaskProcessGroups(clientDataDir: string): TaskProcessGroup[] {
   const dir = clientPaths(clientDataDir).allocStateDir;
@@ -56,7 +57,7 @@ export function recordedTaskProcessGroups(clientDataDir: string): TaskProcessGro
 
 /**
  * Returns the pids of the processes in process group `pgid` that have not exited. Zombies are left
- * out: an orphaned task is reaped by whoever adopts it, maybe late, but it runs no code any more.
+ * out: an orphaned task is reaped by the process that adopts it (init or a subreaper), maybe late, but it runs no code any more.
  */
 export function liveGroupMembers(pgid: number): number[] {
   const members: number[] = [];
