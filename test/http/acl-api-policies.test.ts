@@ -175,7 +175,7 @@ describe('ACL policy endpoints', () => {
       const denied = await callText(server, 'PUT', '/v1/acl/policy/mine', token, 403, {
         Rules: READ_DEFAULT,
       });
-      assert.equal(denied, 'Permission denied');
+      assert.equal(denied, 'Permission denied: a management token is required');
       await callText(server, 'DELETE', '/v1/acl/policy/readonly', token, 403);
     }
     assert.equal(server.backend.state.aclPolicy('mine'), null);

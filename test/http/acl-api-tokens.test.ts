@@ -209,7 +209,7 @@ describe('ACL token endpoints', () => {
       const message = await callText(server, 'PUT', '/v1/acl/token', token, 403, {
         Type: 'management',
       });
-      assert.equal(message, 'Permission denied');
+      assert.equal(message, 'Permission denied: a management token is required');
       await callText(server, 'GET', '/v1/acl/tokens', token, 403);
       await callText(server, 'DELETE', `/v1/acl/token/${client.AccessorID}`, token, 403);
       await callText(server, 'POST', `/v1/acl/token/${client.AccessorID}`, token, 403, {
@@ -267,7 +267,7 @@ describe('ACL token endpoints', () => {
 
     assert.equal(
       await callText(server, 'GET', `/v1/acl/token/${alice.AccessorID}`, bob.SecretID!, 403),
-      'Permission denied',
+      'Permission denied: a management token is required',
     );
     // Another caller learns nothing about whether a token exists.
     await callText(server, 'GET', `/v1/acl/token/${randomUUID()}`, bob.SecretID!, 403);

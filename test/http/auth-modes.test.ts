@@ -149,7 +149,10 @@ describe('ACL resolution after the consistent read', () => {
       policies: [makePolicy({ Name: 'write-default', Rules: READ_DEFAULT })],
     });
     const text = await callText(server, 'PUT', '/v1/jobs', writer.SecretID!, 403, { Job: jobInput('late') });
-    assert.equal(text, 'Permission denied');
+    assert.equal(
+      text,
+      'Permission denied: missing capability "submit-job" or "register-job" in namespace "default"',
+    );
     assert.equal(server.backend.state.job('default', 'late'), null);
   });
 

@@ -62,7 +62,10 @@ describe('variable endpoints with ACLs', () => {
     );
     const read = await callJson<VariableDecrypted>(server, 'GET', '/v1/var/app/db', token, 200);
     assert.deepEqual(read.Items, { path: 'app/db' });
-    assert.equal(await callText(server, 'GET', '/v1/var/other/thing', token, 403), 'Permission denied');
+    assert.equal(
+      await callText(server, 'GET', '/v1/var/other/thing', token, 403),
+      'Permission denied: missing variables capability "read" on path "other/thing" in namespace "default"',
+    );
     // Denied before the lookup, so a missing path is no different from a present one.
     await callText(server, 'GET', '/v1/var/other/missing', token, 403);
     // `read` implies `list`.
