@@ -249,6 +249,11 @@ export class StateStore {
     return this.#tables.variables.listBy('keyId', keyId);
   }
 
+  /** Returns how many variables are encrypted with root key `keyId`: the size of its index bucket, without sorting. */
+  variableCountByKey(keyId: string): number {
+    return this.#tables.variables.bucket('keyId', keyId)?.size ?? 0;
+  }
+
   /**
    * Resolves when `tableIndex(table)` exceeds `afterIndex`, at once if it already does, or when
    * `signal` aborts. Never rejects, so a blocking query responds with whatever state it reads then.

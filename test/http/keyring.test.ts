@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, beforeEach, describe, test } from 'node:test';
+import type { RootKeyListEntry } from '../../src/http/routes/keyring.js';
 import type { RootKeyMeta } from '../../src/keyring/index.js';
 import { placeAllocationSignedWith } from './support/keyring-fixtures.js';
 import { startTestServer, type TestServer, waitUntil } from './support/test-backend.js';
@@ -28,10 +29,10 @@ describe('keyring endpoints', () => {
     return body;
   }
 
-  async function listKeys(query = ''): Promise<{ response: Response; keys: RootKeyMeta[] }> {
+  async function listKeys(query = ''): Promise<{ response: Response; keys: RootKeyListEntry[] }> {
     const response = await fetch(`${server.url}/v1/operator/keyring/keys${query}`);
     assert.equal(response.status, 200);
-    return { response, keys: (await response.json()) as RootKeyMeta[] };
+    return { response, keys: (await response.json()) as RootKeyListEntry[] };
   }
 
   test('list starts empty with read headers', async () => {
@@ -65,7 +66,8 @@ describe('keyring endpoints', () => {
     assert.ok(first.Key.CreateTime > 0);
 
     const { response, keys } = await listKeys();
-    assert.deepEqual(keys, [first.Key]);
+    // The list adds Signet's EncryptedVariables to the metadata that the rotation returned.
+    assert.deepEqual(keys, [{ ...first.Key, EncryptedVariables: 0 }]);
     assert.equal(response.headers.get('x-nomad-index'), String(first.Index));
   });
 
@@ -207,10 +209,26 @@ describe('keyring endpoints', () => {
         'Algorithm',
         'CreateIndex',
         'CreateTime',
+        'EncryptedVariables',
         'KeyID',
         'ModifyIndex',
         'State',
       ]);
     }
+  });
+
+  test('list counts the variables under each key', async () => {
+    const old = await rotate();
+    for (const path of ['app/a', 'app/b']) {
+      const written = await server.backend.variables.write(
+        { namespace: 'default', path, casIndex: null, items: { value: 'x' } },
+        false,
+      );
+      assert.ok(written.ok);
+    }
+    const current = await rotate('?full');
+    const { keys } = await listKeys();
+    const counts = Object.fromEntries(keys.map((key) => [key.KeyID, key.EncryptedVariables]));
+    assert.deepEqual(counts, { [old.Key.KeyID]: 2, [current.Key.KeyID]: 0 });
   });
 });

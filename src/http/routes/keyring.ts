@@ -1,4 +1,4 @@
-import { ROOT_KEY_ALGORITHM } from '../../keyring/index.js';
+import { ROOT_KEY_ALGORITHM, type RootKeyMeta } from '../../keyring/index.js';
 import { RequestError } from '../../server/request-error.js';
 import type { ApiReply, ApiRequest } from '../api-request.js';
 import { jsonReply } from '../api-request.js';
@@ -21,13 +21,30 @@ export function registerKeyringRoutes(router: ApiRouter): void {
   router.on('DELETE', '/v1/operator/keyring/key/:id', removeRootKey);
 }
 
-/** Metadata only: the backend never returns key material, wrapped or not. */
+/**
+ * A key's metadata as the list returns it, with a field Nomad does not have: the number of
+ * variables still encrypted under the key, which shows how far a rekey is.
+ */
+export type RootKeyListEntry = RootKeyMeta & { readonly EncryptedVariables: number };
+
+/**
+ * Metadata only: the backend never returns key material, wrapped or not. A blocking query wakes on
+ * changes of the root key table. `EncryptedVariables` moves with the variables table instead, so a
+ * client that follows a rekey also reads again after a short `wait`.
+ */
 async function listRootKeys(request: ApiRequest): Promise<ApiReply> {
   authorize(request, (acl) => acl.operatorOperation('keyring-read'));
   const { backend } = request;
   return blockingRead(request, 'rootKeys', () => ({
     index: backend.state.tableIndex('rootKeys'),
-    reply: jsonReply(backend.rootKeys()),
+    reply: jsonReply(
+      backend.rootKeys().map(
+        (meta): RootKeyListEntry => ({
+          ...meta,
+          EncryptedVariables: backend.state.variableCountByKey(meta.KeyID),
+        }),
+      ),
+    ),
   }));
 }
 
