@@ -1,24 +1,27 @@
 import type { Command } from 'commander';
-import { type AclTokenJson, formatToken } from './acl-format.js';
+import { ACL_NAMESPACE_IGNORED, type AclTokenJson, formatToken } from './acl-format.js';
 import { registerAclPolicyCommands } from './acl-policy-command.js';
 import { registerAclTokenCommands } from './acl-token-command.js';
-import { type ApiFlags, apiAction, clientFor, printJson, withApiFlags } from './api-command.js';
+import { type ApiFlags, apiAction, clientFor, withApiFlags, withNamespaceFlag } from './api-command.js';
 import { readInputFile } from './input-file.js';
+import { type OutputFlags, outputChoice, printOutput, withOutputFlags } from './output-flags.js';
 
 /** Registers `acl bootstrap` and the `acl token` and `acl policy` commands. */
 export function registerAclCommands(program: Command): void {
   const acl = program.command('acl').description('bootstrap ACLs and manage ACL tokens and policies');
 
-  withApiFlags(acl.command('bootstrap'))
+  withOutputFlags(withNamespaceFlag(withApiFlags(acl.command('bootstrap')), ACL_NAMESPACE_IGNORED), 'token')
     .description('create the initial management token; works once, unless reset')
-    .argument('[path]', 'file (or - for stdin) that holds the SecretID to use, a UUID')
-    .option('--json', 'print the token as JSON')
+    .argument(
+      '[path]',
+      'file (or - for stdin) that holds the SecretID to use, a UUID (default: a random one)',
+    )
     .action(
-      apiAction(async (path: string | undefined, flags: ApiFlags & { json?: boolean }) => {
+      apiAction(async (path: string | undefined, flags: ApiFlags & OutputFlags) => {
+        const output = outputChoice(flags);
         const body = path === undefined ? undefined : { BootstrapSecret: await readSecret(path) };
         const { body: token } = await clientFor(flags).put<AclTokenJson>('/v1/acl/bootstrap', body);
-        if (flags.json === true) printJson(token);
-        else process.stdout.write(formatToken(token));
+        await printOutput(output, token, () => formatToken(token));
       }),
     );
 

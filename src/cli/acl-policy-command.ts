@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
 import type { JobAcl } from '../acl/index.js';
-import { type AclPolicyJson, formatPolicy } from './acl-format.js';
-import { type ApiFlags, apiAction, clientFor, printJson, withApiFlags } from './api-command.js';
+import { ACL_NAMESPACE_IGNORED, type AclPolicyJson, formatPolicy } from './acl-format.js';
+import { type ApiFlags, apiAction, clientFor, withApiFlags, withNamespaceFlag } from './api-command.js';
 import { readInputFile } from './input-file.js';
+import { type OutputFlags, outputChoice, printOutput, withOutputFlags } from './output-flags.js';
 import { formatTable } from './table.js';
 
-type JsonFlags = ApiFlags & { json?: boolean };
+type JsonFlags = ApiFlags & OutputFlags;
 
 /** Flags of `acl policy apply`. `namespace` is the JobACL's, not the request's namespace. */
 interface ApplyFlags extends ApiFlags {
@@ -24,11 +25,14 @@ export function registerAclPolicyCommands(acl: Command): void {
     .description('create or replace an ACL policy from a rules file (needs a management token)')
     .argument('<name>', 'policy name: letters, digits and dashes, up to 128 characters')
     .argument('<path>', 'file with the rules in HCL or JSON, or - for stdin')
-    .option('--description <text>', 'human-readable description (at most 256 bytes)')
-    .option('--namespace <name>', 'tie the policy to the workloads of this namespace')
-    .option('--job <id>', 'tie the policy to this job of -namespace')
-    .option('--group <name>', 'tie the policy to this task group of -job')
-    .option('--task <name>', 'tie the policy to this task of -group')
+    .option('--description <text>', 'human-readable description, at most 256 bytes (default: empty)')
+    .option(
+      '--namespace <name>',
+      'tie the policy to the workloads of this namespace; SIGNET_NAMESPACE and NOMAD_NAMESPACE do not set it (default: not tied)',
+    )
+    .option('--job <id>', 'tie the policy to this job of -namespace (default: every job)')
+    .option('--group <name>', 'tie the policy to this task group of -job (default: every group)')
+    .option('--task <name>', 'tie the policy to this task of -group (default: every task)')
     .action(
       apiAction(async (name: string, path: string, flags: ApplyFlags) => {
         const jobAcl = jobAclFromFlags(flags);
@@ -39,34 +43,35 @@ export function registerAclPolicyCommands(acl: Command): void {
       }),
     );
 
-  withApiFlags(policy.command('info'))
+  withOutputFlags(withNamespaceFlag(withApiFlags(policy.command('info')), ACL_NAMESPACE_IGNORED), 'policy')
     .description('show an ACL policy and its rules')
     .argument('<name>', 'policy name')
-    .option('--json', 'print the policy as JSON')
     .action(
       apiAction(async (name: string, flags: JsonFlags) => {
+        const output = outputChoice(flags);
         const { body } = await clientFor(flags).get<AclPolicyJson>(policyPath(name));
-        if (flags.json === true) printJson(body);
-        else process.stdout.write(formatPolicy(body));
+        await printOutput(output, body, () => formatPolicy(body));
       }),
     );
 
-  withApiFlags(policy.command('list'))
+  withOutputFlags(withNamespaceFlag(withApiFlags(policy.command('list')), ACL_NAMESPACE_IGNORED), 'policies')
     .description('list the ACL policies the token may read (all of them for a management token)')
-    .option('--json', 'print the policies as JSON')
     .action(
       apiAction(async (flags: JsonFlags) => {
+        const output = outputChoice(flags);
         const { body } = await clientFor(flags).get<AclPolicyJson[]>('/v1/acl/policies');
-        if (flags.json === true) printJson(body);
-        else if (body.length === 0) process.stdout.write('No policies found\n');
-        else {
-          const rows = body.map((entry) => [entry.Name, entry.Description]);
-          process.stdout.write(formatTable(['Name', 'Description'], rows));
-        }
+        await printOutput(output, body, () =>
+          body.length === 0
+            ? 'No policies found\n'
+            : formatTable(
+                ['Name', 'Description'],
+                body.map((entry) => [entry.Name, entry.Description]),
+              ),
+        );
       }),
     );
 
-  withApiFlags(policy.command('delete'))
+  withNamespaceFlag(withApiFlags(policy.command('delete')), ACL_NAMESPACE_IGNORED)
     .description('delete an ACL policy (needs a management token)')
     .argument('<name>', 'policy name')
     .action(

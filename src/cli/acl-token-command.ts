@@ -1,8 +1,9 @@
-import type { Command } from 'commander';
-import { type AclTokenJson, formatToken, formatTokenList } from './acl-format.js';
-import { type ApiFlags, apiAction, clientFor, printJson, withApiFlags } from './api-command.js';
+import { type Command, Option } from 'commander';
+import { ACL_NAMESPACE_IGNORED, type AclTokenJson, formatToken, formatTokenList } from './acl-format.js';
+import { type ApiFlags, apiAction, clientFor, withApiFlags, withNamespaceFlag } from './api-command.js';
+import { type OutputFlags, outputChoice, printOutput, withOutputFlags } from './output-flags.js';
 
-type JsonFlags = ApiFlags & { json?: boolean };
+type JsonFlags = ApiFlags & OutputFlags;
 type CreateFlags = JsonFlags & {
   name?: string;
   type: string;
@@ -16,16 +17,20 @@ type UpdateFlags = JsonFlags & { name?: string; type?: string; policy: string[] 
 export function registerAclTokenCommands(acl: Command): void {
   const token = acl.command('token').description('create, list, show, update and delete ACL tokens');
 
-  withApiFlags(token.command('create'))
+  tokenCommand(token, 'create')
     .description('create an ACL token (needs a management token)')
-    .option('--name <name>', 'human-readable name of the token')
+    .option('--name <name>', 'human-readable name of the token (default: empty)')
     .option('--type <type>', 'client or management', 'client')
-    .option('--global', 'mark the token global (replicated to every region)')
-    .option('--policy <name>', 'policy of a client token; repeat for several', collect, [])
-    .option('--ttl <duration>', 'lifetime of the token, such as 1h (from 1m to 24h)')
-    .option('--json', 'print the token as JSON')
+    .option('--global', 'mark the token global (replicated to every region)', false)
+    .addOption(
+      new Option('--policy <name>', 'policy of a client token; repeat for several')
+        .default([], 'none')
+        .argParser(collect),
+    )
+    .option('--ttl <duration>', 'lifetime of the token, such as 1h, from 1m to 24h (default: no expiry)')
     .action(
       apiAction(async (flags: CreateFlags) => {
+        const output = outputChoice(flags);
         const body = {
           Name: flags.name ?? '',
           Type: flags.type,
@@ -34,52 +39,56 @@ export function registerAclTokenCommands(acl: Command): void {
           ...(flags.ttl === undefined ? {} : { ExpirationTTL: flags.ttl }),
         };
         const { body: created } = await clientFor(flags).put<AclTokenJson>('/v1/acl/token', body);
-        printToken(created, flags);
+        await printOutput(output, created, () => formatToken(created));
       }),
     );
 
-  withApiFlags(token.command('list'))
+  tokenCommand(token, 'list', 'tokens')
     .description('list the ACL tokens, without their secrets (needs a management token)')
-    .option('--json', 'print the tokens as JSON')
     .action(
       apiAction(async (flags: JsonFlags) => {
+        const output = outputChoice(flags);
         const { body } = await clientFor(flags).get<AclTokenJson[]>('/v1/acl/tokens');
-        if (flags.json === true) printJson(body);
-        else if (body.length === 0) process.stdout.write('No tokens found\n');
-        else process.stdout.write(formatTokenList(body, Date.now()));
+        await printOutput(output, body, () =>
+          body.length === 0 ? 'No tokens found\n' : formatTokenList(body, Date.now()),
+        );
       }),
     );
 
-  withApiFlags(token.command('info'))
+  tokenCommand(token, 'info')
     .description('show an ACL token (needs a management token, or the token itself)')
     .argument('<accessor-id>', 'AccessorID of the token')
-    .option('--json', 'print the token as JSON')
     .action(
       apiAction(async (accessorId: string, flags: JsonFlags) => {
+        const output = outputChoice(flags);
         const { body } = await clientFor(flags).get<AclTokenJson>(tokenPath(accessorId));
-        printToken(body, flags);
+        await printOutput(output, body, () => formatToken(body));
       }),
     );
 
-  withApiFlags(token.command('self'))
-    .description('show the ACL token given with -token or SIGNET_TOKEN')
-    .option('--json', 'print the token as JSON')
+  tokenCommand(token, 'self')
+    .description('show the ACL token given with -token, SIGNET_TOKEN or NOMAD_TOKEN')
     .action(
       apiAction(async (flags: JsonFlags) => {
+        const output = outputChoice(flags);
         const { body } = await clientFor(flags).get<AclTokenJson>('/v1/acl/token/self');
-        printToken(body, flags);
+        await printOutput(output, body, () => formatToken(body));
       }),
     );
 
-  withApiFlags(token.command('update'))
+  tokenCommand(token, 'update')
     .description('change the name, type or policies of an ACL token (needs a management token)')
     .argument('<accessor-id>', 'AccessorID of the token')
-    .option('--name <name>', 'new name')
-    .option('--type <type>', 'new type: client or management')
-    .option('--policy <name>', 'replaces the policies; repeat for several', collect, [])
-    .option('--json', 'print the token as JSON')
+    .option('--name <name>', 'new name (default: unchanged)')
+    .option('--type <type>', 'new type: client or management (default: unchanged)')
+    .addOption(
+      new Option('--policy <name>', 'replaces the policies; repeat for several')
+        .default([], 'unchanged')
+        .argParser(collect),
+    )
     .action(
       apiAction(async (accessorId: string, flags: UpdateFlags) => {
+        const output = outputChoice(flags);
         const client = clientFor(flags);
         // As in Nomad, fields without a flag keep their current value.
         const { body: current } = await client.get<AclTokenJson>(tokenPath(accessorId));
@@ -94,11 +103,11 @@ export function registerAclTokenCommands(acl: Command): void {
           Policies: policies,
         };
         const { body: updated } = await client.request<AclTokenJson>('POST', tokenPath(accessorId), {}, body);
-        printToken(updated, flags);
+        await printOutput(output, updated, () => formatToken(updated));
       }),
     );
 
-  withApiFlags(token.command('delete'))
+  withNamespaceFlag(withApiFlags(token.command('delete')), ACL_NAMESPACE_IGNORED)
     .description('delete an ACL token (needs a management token)')
     .argument('<accessor-id>', 'AccessorID of the token')
     .action(
@@ -109,9 +118,9 @@ export function registerAclTokenCommands(acl: Command): void {
     );
 }
 
-function printToken(token: AclTokenJson, flags: JsonFlags): void {
-  if (flags.json === true) printJson(token);
-  else process.stdout.write(formatToken(token));
+/** Adds a token subcommand with the API flags, an ignored -namespace, -json and -t. */
+function tokenCommand(token: Command, name: string, noun = 'token'): Command {
+  return withOutputFlags(withNamespaceFlag(withApiFlags(token.command(name)), ACL_NAMESPACE_IGNORED), noun);
 }
 
 function tokenPath(accessorId: string): string {

@@ -11,7 +11,7 @@ export function registerAllocCommands(program: Command): void {
     noun: 'allocation',
     listPath: '/v1/allocations',
     itemPath: (full) => `/v1/allocation/${encodeURIComponent(full)}`,
-    verboseHelp: 'print full IDs and times',
+    verboseHelp: 'print full IDs and exact times instead of 8-character IDs and ages',
     describe: describeAllocation,
   });
 }

@@ -7,9 +7,13 @@ export interface ApiFlags {
   readonly token?: string;
 }
 
-/** Adds `-address` and `-token`, which every API command takes, as in Nomad. */
+/**
+ * Adds `-address` and `-token`, which every API command takes, as in Nomad. The command's help
+ * then lists long flags with one dash, as Nomad users type them; `normalizeFlags` accepts both.
+ */
 export function withApiFlags(command: Command): Command {
   return command
+    .configureHelp({ optionTerm: (option) => option.flags.replace(/(^|[ ,])--(?=[a-z])/g, '$1-') })
     .option(
       '--address <url>',
       'HTTP API address of a Signet agent (default: SIGNET_ADDR, NOMAD_ADDR or http://127.0.0.1:4646)',
@@ -22,8 +26,18 @@ export interface NamespaceFlags extends ApiFlags {
   readonly namespace?: string;
 }
 
-/** Adds `-namespace`, as Nomad's namespaced commands take it. */
-export function withNamespaceFlag(command: Command): Command {
+/**
+ * Adds `-namespace`, as Nomad's namespaced commands take it. A command about objects outside any
+ * namespace passes `ignoredBecause`: it accepts the flag, as Nomad's general options do, so that
+ * scripts which set it everywhere keep working, and its help gives the reason it has no effect.
+ */
+export function withNamespaceFlag(command: Command, ignoredBecause?: string): Command {
+  if (ignoredBecause !== undefined) {
+    return command.option(
+      '--namespace <name>',
+      `accepted and ignored, because ${ignoredBecause} (default: none)`,
+    );
+  }
   return command.option(
     '--namespace <name>',
     'namespace of the request (default: SIGNET_NAMESPACE, NOMAD_NAMESPACE or default; * for all where lists allow it)',

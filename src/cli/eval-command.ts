@@ -11,7 +11,7 @@ export function registerEvalCommands(program: Command): void {
     noun: 'evaluation',
     listPath: '/v1/evaluations',
     itemPath: (full) => `/v1/evaluation/${encodeURIComponent(full)}`,
-    verboseHelp: 'print full IDs',
+    verboseHelp: 'print full IDs instead of their first 8 characters',
     describe: describeEvaluation,
   });
 }

@@ -1,4 +1,4 @@
-import type { ApiClient } from '../http/client.js';
+import { type ApiClient, ApiError } from '../http/client.js';
 import type { AllocListStub } from '../http/routes/views.js';
 import type { EvalStatus, Evaluation } from '../structs/evaluation.js';
 import { compareStrings, shortId } from './display.js';
@@ -18,19 +18,45 @@ export interface MonitorOptions {
   /** Print full IDs instead of their first 8 characters. */
   readonly verbose: boolean;
   readonly write: (text: string) => void;
+  /** Stops following (Ctrl-C or a deadline); the evaluation goes on without the monitor. */
+  readonly signal?: AbortSignal;
+}
+
+/** Outcome of an evaluation that the monitor followed until it was final. */
+export interface EvaluationOutcome {
+  /** EXIT_PLACEMENT_FAILED when some allocations could not be placed, else EXIT_OK. */
+  readonly exitCode: number;
+  readonly evaluation: Evaluation;
+  /** IDs of the allocations the evaluation created, in the order they were first seen. */
+  readonly allocationIds: readonly string[];
 }
 
 /**
  * Follows an evaluation with blocking reads until the scheduler is done with it, printing each
- * status change and each allocation it created, the way Nomad's `job run` monitor does. Returns
- * EXIT_PLACEMENT_FAILED when some allocations could not be placed (queued allocations left, or
- * the evaluation failed or is blocked), else EXIT_OK. Throws ApiError when a read fails.
+ * status change and each allocation it created, the way Nomad's `job run` monitor does. The exit
+ * code is EXIT_PLACEMENT_FAILED when some allocations could not be placed (queued allocations
+ * left, or the evaluation failed or is blocked). Returns null when `signal` stopped the monitor
+ * first. Throws ApiError when a read fails.
  */
 export async function monitorEvaluation(
   client: ApiClient,
   evalId: string,
   options: MonitorOptions,
-): Promise<number> {
+): Promise<EvaluationOutcome | null> {
+  try {
+    return await followEvaluation(client, evalId, options);
+  } catch (err) {
+    if (err instanceof ApiError && err.code === 'ABORTED') return null;
+    throw err;
+  }
+}
+
+async function followEvaluation(
+  client: ApiClient,
+  evalId: string,
+  options: MonitorOptions,
+): Promise<EvaluationOutcome> {
+  const requestOptions = options.signal === undefined ? {} : { signal: options.signal };
   const line = (text: string): void => options.write(`${text}\n`);
   const id = (value: string): string => shortId(value, options.verbose);
   const evalPath = `/v1/evaluation/${encodeURIComponent(evalId)}`;
@@ -42,12 +68,12 @@ export async function monitorEvaluation(
   let evaluation: Evaluation;
   for (;;) {
     const query = index > 0 ? { index: String(index), wait: BLOCKING_WAIT } : {};
-    const response = await client.get<Evaluation>(evalPath, query);
+    const response = await client.get<Evaluation>(evalPath, query, requestOptions);
     evaluation = response.body;
     index = response.index ?? index;
 
     if (status === null) line(`    ${describeTrigger(evaluation)}`);
-    const allocs = await client.get<AllocListStub[]>(`${evalPath}/allocations`);
+    const allocs = await client.get<AllocListStub[]>(`${evalPath}/allocations`, {}, requestOptions);
     for (const alloc of allocs.body) {
       if (seenAllocs.has(alloc.ID)) continue;
       seenAllocs.add(alloc.ID);
@@ -62,7 +88,8 @@ export async function monitorEvaluation(
     if (FINAL_STATUSES.has(status)) break;
   }
 
-  return reportOutcome(evaluation, line, id);
+  const exitCode = reportOutcome(evaluation, line, id);
+  return { exitCode, evaluation, allocationIds: [...seenAllocs] };
 }
 
 function reportOutcome(

@@ -2,9 +2,11 @@
  * Rewrites Nomad-style single-dash long flags into the double-dash form that commander parses.
  *
  * The rule: an argument that starts with one dash followed by a letter and at least one more
- * character (`-address=http://x`, `-json`, `-peer-id`) gets a second dash. Everything else is
+ * character (`-address=http://x`, `-json`, `-peer-id`) gets a second dash. A one-letter flag with
+ * an attached value (`-t={{.ID}}`) is split into the flag and the value, because Go's flag
+ * package reads it that way and commander would keep the `=` in the value. Everything else is
  * left alone:
- * - one-letter short flags (`-v`, `-h`), so commander's short options keep working;
+ * - one-letter short flags (`-v`, `-h`, `-t`), so commander's short options keep working;
  * - arguments that already start with `--`, a lone `-` (stdin by convention), and arguments
  *   that do not start with a letter after the dash (`-5`, `-.5`);
  * - every argument after a bare `--`, which ends the options.
@@ -25,14 +27,17 @@ export function normalizeFlags(args: readonly string[]): string[] {
       normalized.push(arg);
       continue;
     }
-    normalized.push(isSingleDashLongFlag(arg) ? `-${arg}` : arg);
+    if (isShortFlagWithValue(arg)) normalized.push(arg.slice(0, 2), arg.slice(3));
+    else normalized.push(isSingleDashLongFlag(arg) ? `-${arg}` : arg);
   }
   return normalized;
 }
 
+function isShortFlagWithValue(arg: string): boolean {
+  return arg.length >= 3 && arg[0] === '-' && arg[2] === '=' && /^[A-Za-z]$/.test(arg[1]!);
+}
+
 function isSingleDashLongFlag(arg: string): boolean {
-  if (arg.length < 3 || arg[0] !== '-' || arg[1] === '-') return false;
-  // `-x=value` is a one-letter flag with an attached value, which commander reads as it is.
-  if (arg[2] === '=') return false;
+  if (arg.length < 3 || arg[0] !== '-' || arg[1] === '-' || arg[2] === '=') return false;
   return /^[A-Za-z]$/.test(arg[1]!);
 }

@@ -9,27 +9,37 @@ import {
   clientFor,
   type NamespaceFlags,
   namespaceFor,
-  printJson,
   withApiFlags,
   withNamespaceFlag,
 } from './api-command.js';
 import { formatNanos } from './display.js';
 import { EXIT_ERROR, monitorEvaluation } from './eval-monitor.js';
+import { parseMonitorTimeout } from './follow-stop.js';
 import { readJobFile } from './job-file.js';
+import { followJob } from './job-follow.js';
+import { type OutputFlags, outputChoice, printOutput, withOutputFlags } from './output-flags.js';
 import { formatKeyValues, formatTable } from './table.js';
 
-interface JobFlags extends NamespaceFlags {
-  readonly json?: boolean;
+interface StatusFlags extends NamespaceFlags, OutputFlags {
   readonly verbose?: boolean;
 }
 
-interface RunFlags extends JobFlags {
+interface RunFlags extends NamespaceFlags {
   readonly detach?: boolean;
+  /** Whether to read the job file as JSON whatever it starts with. */
+  readonly json?: boolean;
+  readonly verbose?: boolean;
+  readonly monitorTimeout: string;
 }
 
-interface StopFlags extends RunFlags {
+interface StopFlags extends NamespaceFlags {
+  readonly detach?: boolean;
+  readonly verbose?: boolean;
   readonly purge?: boolean;
 }
+
+/** Default of `job run -monitor-timeout`. */
+const DEFAULT_MONITOR_TIMEOUT = '5m';
 
 interface RegisterResponse {
   readonly EvalID: string;
@@ -42,22 +52,27 @@ export function registerJobCommands(program: Command): void {
 
   withNamespaceFlag(withApiFlags(job.command('run')))
     .description(
-      'submit a job from an HCL or JSON file (- for stdin) and follow its evaluation until placement; ' +
-        'exits 2 when allocations could not be placed',
+      'submit a job from an HCL or JSON file (- for stdin), follow its evaluation until placement, then ' +
+        'its allocations until they run; exits 2 when allocations could not be placed, 1 when one failed',
     )
     .argument('<file>', 'job file in HCL or JSON (Nomad API shape), or - to read stdin')
-    .option('--detach', 'print the evaluation ID and exit without following it')
-    .option('--json', 'read the file as JSON whatever it starts with')
-    .option('--verbose', 'print full IDs')
+    .option('--detach', 'print the evaluation ID and exit without following it', false)
+    .option('--json', 'read the job file as JSON whatever it starts with', false)
+    .option('--verbose', 'print full IDs instead of their first 8 characters', false)
+    .option(
+      '--monitor-timeout <duration>',
+      'stop following after this long (a Go duration, 0 for no limit) and exit as if placement ended there; ' +
+        'Ctrl-C does the same',
+      DEFAULT_MONITOR_TIMEOUT,
+    )
     .action((file: string, flags: RunFlags) => runCommand(() => runJob(file, flags)));
 
-  withNamespaceFlag(withApiFlags(job.command('status')))
+  withOutputFlags(withNamespaceFlag(withApiFlags(job.command('status'))), 'job or the job list')
     .description('list the jobs, or show one job with its allocations')
     .argument('[id]', 'job ID or ID prefix')
-    .option('--json', 'print JSON instead of tables')
-    .option('--verbose', 'print full IDs and times')
+    .option('--verbose', 'print full IDs and exact times', false)
     .action(
-      apiAction(async (id: string | undefined, flags: JobFlags) => {
+      apiAction(async (id: string | undefined, flags: StatusFlags) => {
         if (id === undefined) await listJobs(flags);
         else await showJob(id, flags);
       }),
@@ -65,10 +80,10 @@ export function registerJobCommands(program: Command): void {
 
   withNamespaceFlag(withApiFlags(job.command('stop')))
     .description('stop a job and its allocations; with -purge, also delete it from the state')
-    .argument('<id>', 'job ID')
-    .option('--purge', 'delete the job instead of keeping it as stopped')
-    .option('--detach', 'print the evaluation ID and exit without following it')
-    .option('--verbose', 'print full IDs')
+    .argument('<id>', 'job ID or ID prefix')
+    .option('--purge', 'delete the job instead of keeping it as stopped', false)
+    .option('--detach', 'print the evaluation ID and exit without following it', false)
+    .option('--verbose', 'print full IDs instead of their first 8 characters', false)
     .action((id: string, flags: StopFlags) => runCommand(() => stopJob(id, flags)));
 }
 
@@ -85,26 +100,40 @@ async function runCommand(run: () => Promise<number>): Promise<void> {
 }
 
 async function runJob(file: string, flags: RunFlags): Promise<number> {
+  const deadlineMs = parseMonitorTimeout(flags.monitorTimeout);
   const namespace = namespaceFor(flags);
   const job = await readJobFile(file, flags.json === true, namespace);
   if (namespace !== null && (job.Namespace === undefined || job.Namespace === '')) job.Namespace = namespace;
 
   const client = clientFor(flags);
-  const body = await submitJob(client, job);
+  const body = await submitJob(client, job, namespace);
   if (flags.detach === true) {
     process.stdout.write(`Job registration successful\nEvaluation ID: ${body.EvalID}\n`);
     return 0;
   }
-  return monitorEvaluation(client, body.EvalID, { verbose: flags.verbose === true, write: writeStdout });
+  return followJob(client, body.EvalID, {
+    jobId: typeof job.ID === 'string' ? job.ID : '',
+    verbose: flags.verbose === true,
+    deadlineMs,
+  });
 }
 
 /**
- * Sends the job to `PUT /v1/jobs`. A rejected job's problems come one per line, and the client's
- * one-line error message would run them together, so they are passed on as the server wrote them.
+ * Sends the job to `PUT /v1/jobs`. The server takes the namespace from the job, and the query
+ * repeats it so that a 403 may name it, because a 403 names only namespaces the request carried.
+ * A rejected job's problems come one per line, and the client's one-line error message would run
+ * them together, so they are passed on as the server wrote them.
  */
-async function submitJob(client: ApiClient, job: Record<string, unknown>): Promise<RegisterResponse> {
+async function submitJob(
+  client: ApiClient,
+  job: Record<string, unknown>,
+  flagNamespace: string | null,
+): Promise<RegisterResponse> {
+  const namespace = typeof job.Namespace === 'string' && job.Namespace !== '' ? job.Namespace : flagNamespace;
   try {
-    return (await client.put<RegisterResponse>('/v1/jobs', { Job: job })).body;
+    return (
+      await client.put<RegisterResponse>('/v1/jobs', { Job: job }, { namespace: namespace ?? undefined })
+    ).body;
   } catch (err) {
     if (err instanceof ApiError && err.status === 400 && err.serverMessage !== null) {
       throw new Error(`Job rejected by ${client.address}: ${err.serverMessage}`);
@@ -125,21 +154,21 @@ async function stopJob(id: string, flags: StopFlags): Promise<number> {
     process.stdout.write(`${body.EvalID === '' ? 'Job stopped' : body.EvalID}\n`);
     return 0;
   }
-  return monitorEvaluation(client, body.EvalID, { verbose: flags.verbose === true, write: writeStdout });
+  const outcome = await monitorEvaluation(client, body.EvalID, {
+    verbose: flags.verbose === true,
+    write: writeStdout,
+  });
+  // Without a signal, the monitor runs until the evaluation is final.
+  return outcome?.exitCode ?? EXIT_ERROR;
 }
 
-async function listJobs(flags: JobFlags): Promise<void> {
+async function listJobs(flags: StatusFlags): Promise<void> {
+  const output = outputChoice(flags);
   const query = namespaceQuery(flags);
   const { body } = await clientFor(flags).get<JobListStub[]>('/v1/jobs', query);
-  if (flags.json === true) {
-    printJson(body);
-    return;
-  }
-  if (body.length === 0) {
-    process.stdout.write('No running jobs\n');
-    return;
-  }
-  process.stdout.write(jobListTable(body, query.namespace === '*'));
+  await printOutput(output, body, () =>
+    body.length === 0 ? 'No running jobs\n' : jobListTable(body, query.namespace === '*'),
+  );
 }
 
 function jobListTable(jobs: readonly JobListStub[], allNamespaces: boolean): string {
@@ -155,18 +184,19 @@ function jobListTable(jobs: readonly JobListStub[], allNamespaces: boolean): str
   return formatTable(header, rows);
 }
 
-async function showJob(id: string, flags: JobFlags): Promise<void> {
+async function showJob(id: string, flags: StatusFlags): Promise<void> {
+  const output = outputChoice(flags);
   const client = clientFor(flags);
   const query = namespaceQuery(flags);
   const job = await findJob(client, id, query);
+  if (output.kind !== 'human') {
+    await printOutput(output, job, () => '');
+    return;
+  }
   const path = jobPath(job.ID);
   const jobQuery = { namespace: job.Namespace };
   const allocs = (await client.get<AllocListStub[]>(`${path}/allocations`, jobQuery)).body;
   const evals = (await client.get<Evaluation[]>(`${path}/evaluations`, jobQuery)).body;
-  if (flags.json === true) {
-    printJson(job);
-    return;
-  }
 
   const verbose = flags.verbose === true;
   const out: string[] = [

@@ -2,10 +2,16 @@ import type { Command } from 'commander';
 import type { ApiClient } from '../http/client.js';
 import { ApiError } from '../http/client.js';
 import type { Namespace } from '../state/namespaces.js';
-import { type ApiFlags, apiAction, clientFor, printJson, withApiFlags } from './api-command.js';
+import { type ApiFlags, apiAction, clientFor, withApiFlags, withNamespaceFlag } from './api-command.js';
+import { compareStrings } from './display.js';
+import { type OutputFlags, outputChoice, printOutput, withOutputFlags } from './output-flags.js';
 import { formatKeyValues, formatTable } from './table.js';
 
-type JsonFlags = ApiFlags & { json?: boolean };
+type JsonFlags = ApiFlags & OutputFlags;
+
+/** Why these commands ignore -namespace; in Nomad, the general -namespace flag has no effect on them either. */
+const NAMESPACE_IGNORED =
+  'namespaces belong to no namespace; commands that act on one take its name as an argument';
 
 /** Registers `namespace apply`, `list`, `status` and `delete`. */
 export function registerNamespaceCommands(program: Command): void {
@@ -13,10 +19,13 @@ export function registerNamespaceCommands(program: Command): void {
     .command('namespace')
     .description('create, list, show (status) and delete namespaces');
 
-  withApiFlags(namespace.command('apply'))
+  withNamespaceFlag(withApiFlags(namespace.command('apply')), NAMESPACE_IGNORED)
     .description('create a namespace, or update the fields given as flags of an existing one')
     .argument('<name>', 'namespace name: letters, digits and dashes, up to 128 characters')
-    .option('--description <text>', 'human-readable description (at most 256 bytes)')
+    .option(
+      '--description <text>',
+      'human-readable description, at most 256 bytes (default: the current one, or empty for a new namespace)',
+    )
     .action(
       apiAction(async (name: string, flags: ApiFlags & { description?: string }) => {
         const client = clientFor(flags);
@@ -32,54 +41,38 @@ export function registerNamespaceCommands(program: Command): void {
       }),
     );
 
-  withApiFlags(namespace.command('list'))
+  withOutputFlags(withNamespaceFlag(withApiFlags(namespace.command('list')), NAMESPACE_IGNORED), 'namespaces')
     .description('list the namespaces')
-    .option('--json', 'print the namespaces as JSON')
     .action(
       apiAction(async (flags: JsonFlags) => {
+        const output = outputChoice(flags);
         const { body } = await clientFor(flags).get<Namespace[]>('/v1/namespaces');
-        if (flags.json === true) {
-          printJson(body);
-          return;
-        }
-        if (body.length === 0) {
-          process.stdout.write('No namespaces found\n');
-          return;
-        }
-        process.stdout.write(
-          formatTable(
-            ['Name', 'Description'],
-            body.map((entry) => [entry.Name, entry.Description]),
-          ),
+        await printOutput(output, body, () =>
+          body.length === 0
+            ? 'No namespaces found\n'
+            : formatTable(
+                ['Name', 'Description'],
+                body.map((entry) => [entry.Name, entry.Description]),
+              ),
         );
       }),
     );
 
-  withApiFlags(namespace.command('status'))
+  withOutputFlags(
+    withNamespaceFlag(withApiFlags(namespace.command('status')), NAMESPACE_IGNORED),
+    'namespace',
+  )
     .description('show one namespace')
     .argument('<name>', 'namespace name')
-    .option('--json', 'print the namespace as JSON')
     .action(
       apiAction(async (name: string, flags: JsonFlags) => {
+        const output = outputChoice(flags);
         const { body } = await clientFor(flags).get<Namespace>(namespacePath(name));
-        if (flags.json === true) {
-          printJson(body);
-          return;
-        }
-        process.stdout.write(
-          formatKeyValues([
-            ['Name', body.Name],
-            ['Description', body.Description],
-            ['Create Index', String(body.CreateIndex)],
-            ['Modify Index', String(body.ModifyIndex)],
-          ]),
-        );
-        const meta = Object.entries(body.Meta ?? {}).sort(([a], [b]) => compareStrings(a, b));
-        if (meta.length > 0) process.stdout.write(`\nMetadata\n${formatKeyValues(meta)}`);
+        await printOutput(output, body, () => formatNamespace(body));
       }),
     );
 
-  withApiFlags(namespace.command('delete'))
+  withNamespaceFlag(withApiFlags(namespace.command('delete')), NAMESPACE_IGNORED)
     .description('delete a namespace (the default namespace cannot be deleted)')
     .argument('<name>', 'namespace name')
     .action(
@@ -90,9 +83,16 @@ export function registerNamespaceCommands(program: Command): void {
     );
 }
 
-function compareStrings(a: string, b: string): number {
-  if (a === b) return 0;
-  return a < b ? -1 : 1;
+/** Formats a namespace as Nomad's `namespace status` prints it, with its metadata when it has any. */
+function formatNamespace(body: Namespace): string {
+  const fields = formatKeyValues([
+    ['Name', body.Name],
+    ['Description', body.Description],
+    ['Create Index', String(body.CreateIndex)],
+    ['Modify Index', String(body.ModifyIndex)],
+  ]);
+  const meta = Object.entries(body.Meta ?? {}).sort(([a], [b]) => compareStrings(a, b));
+  return meta.length === 0 ? fields : `${fields}\nMetadata\n${formatKeyValues(meta)}`;
 }
 
 function namespacePath(name: string): string {

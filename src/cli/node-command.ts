@@ -1,25 +1,27 @@
 import type { Command } from 'commander';
 import type { AllocListStub, NodeListStub, PublicNode } from '../http/routes/views.js';
 import { allocationTable } from './alloc-table.js';
-import { type ApiFlags, apiAction, clientFor, printJson, withApiFlags } from './api-command.js';
+import { type ApiFlags, apiAction, clientFor, withApiFlags, withNamespaceFlag } from './api-command.js';
 import { formatNanos, orNone, shortId } from './display.js';
 import { findByPrefix } from './find-by-prefix.js';
+import { type OutputFlags, outputChoice, printOutput, withOutputFlags } from './output-flags.js';
 import { formatKeyValues, formatTable } from './table.js';
 
-interface NodeFlags extends ApiFlags {
-  readonly json?: boolean;
+interface NodeFlags extends ApiFlags, OutputFlags {
   readonly verbose?: boolean;
 }
 
-/** Registers `node status`. Nodes belong to no namespace, so it takes no -namespace. */
+/** Registers `node status`. Nodes belong to no namespace, so it ignores -namespace. */
 export function registerNodeCommands(program: Command): void {
   const node = program.command('node').description('inspect client nodes');
 
-  withApiFlags(node.command('status'))
+  withOutputFlags(
+    withNamespaceFlag(withApiFlags(node.command('status')), 'nodes belong to no namespace'),
+    'node or the node list',
+  )
     .description('list the client nodes, or show one node with its allocations')
     .argument('[id]', 'node ID or ID prefix')
-    .option('--json', 'print JSON instead of tables')
-    .option('--verbose', 'print full IDs')
+    .option('--verbose', 'print full IDs instead of their first 8 characters', false)
     .action(
       apiAction(async (id: string | undefined, flags: NodeFlags) => {
         if (id === undefined) await listNodes(flags);
@@ -29,15 +31,14 @@ export function registerNodeCommands(program: Command): void {
 }
 
 async function listNodes(flags: NodeFlags): Promise<void> {
+  const output = outputChoice(flags);
   const { body } = await clientFor(flags).get<NodeListStub[]>('/v1/nodes');
-  if (flags.json === true) {
-    printJson(body);
-    return;
-  }
-  if (body.length === 0) {
-    process.stdout.write('No nodes registered\n');
-    return;
-  }
+  await printOutput(output, body, () =>
+    body.length === 0 ? 'No nodes registered\n' : nodeTable(body, flags),
+  );
+}
+
+function nodeTable(body: readonly NodeListStub[], flags: NodeFlags): string {
   const verbose = flags.verbose === true;
   const rows = body.map((node) => [
     shortId(node.ID, verbose),
@@ -47,10 +48,11 @@ async function listNodes(flags: NodeFlags): Promise<void> {
     node.SchedulingEligibility,
     node.Status,
   ]);
-  process.stdout.write(formatTable(['ID', 'DC', 'Name', 'Class', 'Eligibility', 'Status'], rows));
+  return formatTable(['ID', 'DC', 'Name', 'Class', 'Eligibility', 'Status'], rows);
 }
 
 async function showNode(id: string, flags: NodeFlags): Promise<void> {
+  const output = outputChoice(flags);
   const client = clientFor(flags);
   const node = await findByPrefix<PublicNode>(client, {
     id,
@@ -58,12 +60,12 @@ async function showNode(id: string, flags: NodeFlags): Promise<void> {
     listPath: '/v1/nodes',
     itemPath: (full) => `/v1/node/${encodeURIComponent(full)}`,
   });
-  const allocs = (await client.get<AllocListStub[]>(`/v1/node/${encodeURIComponent(node.ID)}/allocations`))
-    .body;
-  if (flags.json === true) {
-    printJson(node);
+  if (output.kind !== 'human') {
+    await printOutput(output, node, () => '');
     return;
   }
+  const allocs = (await client.get<AllocListStub[]>(`/v1/node/${encodeURIComponent(node.ID)}/allocations`))
+    .body;
 
   const verbose = flags.verbose === true;
   const drivers = Object.entries(node.Drivers)

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { RaftServer } from '../server/backend.js';
-import { type ApiFlags, apiAction, clientFor, withApiFlags } from './api-command.js';
+import { type ApiFlags, apiAction, clientFor, withApiFlags, withNamespaceFlag } from './api-command.js';
 import { formatTable } from './table.js';
 
 interface RaftConfiguration {
@@ -19,9 +19,9 @@ export function registerOperatorRaftCommands(operator: Command): void {
     .command('raft')
     .description('inspect and change the Raft configuration of the servers');
 
-  withApiFlags(raft.command('list-peers'))
+  raftCommand(raft, 'list-peers')
     .description('list the servers of the Raft configuration')
-    .option('--stale', 'read from the agent that serves the request, even without a leader')
+    .option('--stale', 'read from the agent that serves the request, even without a leader', false)
     .action(
       apiAction(async (flags: ApiFlags & { stale?: boolean }) => {
         const { body } = await clientFor(flags).get<RaftConfiguration>('/v1/operator/raft/configuration', {
@@ -39,10 +39,13 @@ export function registerOperatorRaftCommands(operator: Command): void {
       }),
     );
 
-  withApiFlags(raft.command('remove-peer'))
+  raftCommand(raft, 'remove-peer')
     .description('remove a server from the Raft configuration')
-    .option('--peer-id <id>', 'Raft ID of the server to remove, as list-peers shows it')
-    .option('--peer-address <host:port>', 'RPC address of the server to remove, instead of -peer-id')
+    .option('--peer-id <id>', 'Raft ID of the server to remove, as list-peers shows it (default: none)')
+    .option(
+      '--peer-address <host:port>',
+      'RPC address of the server to remove, instead of -peer-id (default: none)',
+    )
     .action(
       apiAction(async (flags: PeerFlags) => {
         const peer = peerQuery(flags);
@@ -53,10 +56,13 @@ export function registerOperatorRaftCommands(operator: Command): void {
       }),
     );
 
-  withApiFlags(raft.command('transfer-leadership'))
+  raftCommand(raft, 'transfer-leadership')
     .description('move leadership to another server (by default, the most up-to-date voter)')
-    .option('--peer-id <id>', 'Raft ID of the server that should lead')
-    .option('--peer-address <host:port>', 'RPC address of the server that should lead, instead of -peer-id')
+    .option('--peer-id <id>', 'Raft ID of the server that should lead (default: the most up-to-date voter)')
+    .option(
+      '--peer-address <host:port>',
+      'RPC address of the server that should lead, instead of -peer-id (default: the most up-to-date voter)',
+    )
     .action(
       apiAction(async (flags: PeerFlags) => {
         const peer = peerQuery(flags);
@@ -65,6 +71,14 @@ export function registerOperatorRaftCommands(operator: Command): void {
         process.stdout.write(`Transferred leadership to ${target}\n`);
       }),
     );
+}
+
+/** Adds a raft subcommand with the API flags and an ignored -namespace. */
+function raftCommand(raft: Command, name: string): Command {
+  return withNamespaceFlag(
+    withApiFlags(raft.command(name)),
+    'the Raft configuration belongs to no namespace',
+  );
 }
 
 type PeerQuery = { id: string } | { address: string };

@@ -1,6 +1,13 @@
 import type { Command } from 'commander';
 import type { AgentMember, RaftServer } from '../server/backend.js';
-import { type ApiFlags, apiAction, clientFor, printJson, withApiFlags } from './api-command.js';
+import {
+  type ApiFlags,
+  apiAction,
+  clientFor,
+  printJson,
+  withApiFlags,
+  withNamespaceFlag,
+} from './api-command.js';
 import { formatTable } from './table.js';
 
 interface MembersResponse {
@@ -12,9 +19,9 @@ interface MembersResponse {
 export function registerServerCommands(program: Command): void {
   const server = program.command('server').description('inspect the server agents');
 
-  withApiFlags(server.command('members'))
+  withNamespaceFlag(withApiFlags(server.command('members')), 'servers belong to no namespace')
     .description('list the servers that the agent knows, and which one leads')
-    .option('--json', 'print the members as JSON')
+    .option('--json', 'print the members as JSON', false)
     .action(
       apiAction(async (flags: ApiFlags & { json?: boolean }) => {
         const client = clientFor(flags);

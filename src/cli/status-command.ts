@@ -4,14 +4,13 @@ import {
   clientFor,
   type NamespaceFlags,
   namespaceFor,
-  printJson,
   withApiFlags,
   withNamespaceFlag,
 } from './api-command.js';
 import { findByPrefix } from './find-by-prefix.js';
+import { type OutputFlags, outputChoice, printOutput, withOutputFlags } from './output-flags.js';
 
-interface StatusFlags extends NamespaceFlags {
-  readonly json?: boolean;
+interface StatusFlags extends NamespaceFlags, OutputFlags {
   readonly verbose?: boolean;
 }
 
@@ -28,16 +27,17 @@ export interface StatusCommandSpec<T> {
 
 /**
  * Adds `status <id>` under `parent`: finds one object by ID or unique ID prefix in the request's
- * namespace, then prints it as JSON (`-json`) or as text, the way Nomad's status commands do.
+ * namespace, then prints it as text, as JSON (`-json`) or through a template (`-t`), the way
+ * Nomad's status commands do.
  */
 export function addStatusCommand<T>(parent: Command, spec: StatusCommandSpec<T>): void {
-  withNamespaceFlag(withApiFlags(parent.command('status')))
+  withOutputFlags(withNamespaceFlag(withApiFlags(parent.command('status'))), spec.noun)
     .description(spec.description)
     .argument('<id>', `${spec.noun} ID or ID prefix`)
-    .option('--json', `print the ${spec.noun} as JSON`)
-    .option('--verbose', spec.verboseHelp)
+    .option('--verbose', spec.verboseHelp, false)
     .action(
       apiAction(async (id: string, flags: StatusFlags) => {
+        const output = outputChoice(flags);
         const namespace = namespaceFor(flags);
         const found = await findByPrefix<T>(clientFor(flags), {
           id,
@@ -46,11 +46,7 @@ export function addStatusCommand<T>(parent: Command, spec: StatusCommandSpec<T>)
           itemPath: spec.itemPath,
           query: namespace === null ? {} : { namespace },
         });
-        if (flags.json === true) {
-          printJson(found);
-          return;
-        }
-        process.stdout.write(spec.describe(found, flags.verbose === true));
+        await printOutput(output, found, () => spec.describe(found, flags.verbose === true));
       }),
     );
 }

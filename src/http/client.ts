@@ -20,8 +20,25 @@ export type ApiErrorCode =
   | 'INVALID_ADDRESS'
   | 'CONNECTION_FAILED'
   | 'TIMEOUT'
+  /** The caller's `signal` aborted the request, as Ctrl-C does while a command follows progress. */
+  | 'ABORTED'
   | 'HTTP_STATUS'
   | 'INVALID_RESPONSE';
+
+/** Where the address or the token came from, so that an error message names the setting to change. */
+export type SettingSource =
+  | 'flag'
+  | 'SIGNET_ADDR'
+  | 'NOMAD_ADDR'
+  | 'SIGNET_TOKEN'
+  | 'NOMAD_TOKEN'
+  | 'default';
+
+/** Per-request options. */
+export interface RequestOptions {
+  /** Aborts the request, which then rejects with ApiError `ABORTED`. */
+  readonly signal?: AbortSignal;
+}
 
 /** A failed API call. `message` is one line: what failed and what to try next. */
 export class ApiError extends Error {
@@ -58,25 +75,34 @@ type Query = Readonly<Record<string, string | boolean | undefined>>;
 /** Client of the Signet (and Nomad-compatible) HTTP API, used by the CLI. */
 export class ApiClient {
   readonly address: string;
+  /** The setting that `address` came from: `-address`, an environment variable or the default. */
+  readonly addressSource: SettingSource;
   readonly #token: string;
+  /** The setting that the token came from, or null when no token is sent. */
+  readonly #tokenSource: SettingSource | null;
   readonly #timeoutMs: number;
 
   constructor(options: ApiClientOptions = {}) {
     const env = options.env ?? process.env;
-    this.address = normalizeAddress(
-      nonEmpty(options.address) ?? nonEmpty(env.SIGNET_ADDR) ?? nonEmpty(env.NOMAD_ADDR) ?? DEFAULT_ADDRESS,
-    );
-    this.#token = (
-      nonEmpty(options.token) ??
-      nonEmpty(env.SIGNET_TOKEN) ??
-      nonEmpty(env.NOMAD_TOKEN) ??
-      ''
-    ).trim();
+    const address = firstSetting([
+      ['flag', options.address],
+      ['SIGNET_ADDR', env.SIGNET_ADDR],
+      ['NOMAD_ADDR', env.NOMAD_ADDR],
+    ]);
+    this.address = normalizeAddress(address?.value ?? DEFAULT_ADDRESS);
+    this.addressSource = address?.source ?? 'default';
+    const token = firstSetting([
+      ['flag', options.token],
+      ['SIGNET_TOKEN', env.SIGNET_TOKEN],
+      ['NOMAD_TOKEN', env.NOMAD_TOKEN],
+    ]);
+    this.#token = (token?.value ?? '').trim();
+    this.#tokenSource = this.#token === '' ? null : (token?.source ?? null);
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   }
 
-  get<T>(path: string, query: Query = {}): Promise<ApiResponse<T>> {
-    return this.request<T>('GET', path, query, undefined);
+  get<T>(path: string, query: Query = {}, options: RequestOptions = {}): Promise<ApiResponse<T>> {
+    return this.request<T>('GET', path, query, undefined, options);
   }
 
   put<T>(path: string, body?: unknown, query: Query = {}): Promise<ApiResponse<T>> {
@@ -87,7 +113,13 @@ export class ApiClient {
     return this.request<T>('DELETE', path, query, undefined);
   }
 
-  async request<T>(method: string, path: string, query: Query, body: unknown): Promise<ApiResponse<T>> {
+  async request<T>(
+    method: string,
+    path: string,
+    query: Query,
+    body: unknown,
+    options: RequestOptions = {},
+  ): Promise<ApiResponse<T>> {
     const url = new URL(path, this.address);
     for (const [name, value] of Object.entries(query)) {
       if (value === undefined || value === false) continue;
@@ -104,16 +136,20 @@ export class ApiClient {
 
     let response: RawResponse;
     try {
-      response = await send(url, method, headers, payload, this.#timeoutMs);
+      response = await send(url, method, headers, payload, this.#timeoutMs, options.signal);
     } catch (err) {
+      if (options.signal?.aborted === true) {
+        throw new ApiError('ABORTED', `${method} ${url.pathname} to ${this.address} was cancelled`);
+      }
       throw this.#transportError(method, url, err);
     }
 
     if (response.status < 200 || response.status > 299) {
       const serverMessage = response.text.trim();
+      const hint = this.#statusHint(response.status, serverMessage, url);
       throw new ApiError(
         'HTTP_STATUS',
-        `${method} ${url.pathname} failed with status ${response.status}: ${oneLine(serverMessage) || '(empty body)'}${statusHint(response.status)}`,
+        `${method} ${url.pathname} failed with status ${response.status}: ${oneLine(serverMessage) || '(empty body)'}${hint === '' ? '' : `; ${hint}`}`,
         response.status,
         serverMessage,
       );
@@ -150,10 +186,35 @@ export class ApiClient {
         : error.code === 'ENOTFOUND'
           ? 'host not found'
           : error.message;
+    const from =
+      this.addressSource === 'default'
+        ? 'the default address'
+        : `set by ${settingName(this.addressSource, '-address')}`;
     return new ApiError(
       'CONNECTION_FAILED',
-      `Cannot reach the Signet API at ${this.address} (${reason}); start an agent there or set -address, SIGNET_ADDR or NOMAD_ADDR`,
+      `Cannot reach the Signet API at ${this.address}, ${from} (${reason}); start an agent there or set -address, SIGNET_ADDR or NOMAD_ADDR`,
     );
+  }
+
+  /** Returns the next step to suggest after an error status, or '' when the server's message is enough. */
+  #statusHint(status: number, serverMessage: string, url: URL): string {
+    if (status === 401 || status === 403) {
+      if (this.#tokenSource === null) return 'no token was sent: set -token, SIGNET_TOKEN or NOMAD_TOKEN';
+      const token = `the token set by ${settingName(this.#tokenSource, '-token')}`;
+      // A capability detail follows Nomad's prefix when the token was valid but its policies fall short.
+      if (serverMessage.startsWith('Permission denied: '))
+        return `${token} lacks it: use a token whose policies grant it`;
+      return `check ${token}`;
+    }
+    if (status === 404) {
+      const namespace = url.searchParams.get('namespace');
+      if (namespace === null) return 'check the ID, name or path';
+      return `check the ID, name or path, and -namespace (the request used ${JSON.stringify(namespace)})`;
+    }
+    if (status === 500 && serverMessage === 'No cluster leader') {
+      return 'the servers have no leader: retry once one is elected, and check them with signet server members';
+    }
+    return '';
   }
 }
 
@@ -173,10 +234,13 @@ function send(
   headers: Record<string, string>,
   payload: Buffer | undefined,
   timeoutMs: number,
+  callerSignal: AbortSignal | undefined,
 ): Promise<RawResponse> {
   const requestFn = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const signal = callerSignal === undefined ? timeout : AbortSignal.any([timeout, callerSignal]);
   return new Promise((resolve, reject) => {
-    const req = requestFn(url, { method, headers, signal: AbortSignal.timeout(timeoutMs) }, (res) => {
+    const req = requestFn(url, { method, headers, signal }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () =>
@@ -214,15 +278,20 @@ export function normalizeAddress(address: string): string {
   return url.origin;
 }
 
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value === '' ? undefined : value;
+/** Returns the first setting with a non-empty value, and where it came from. */
+function firstSetting(
+  candidates: readonly (readonly [SettingSource, string | undefined])[],
+): { value: string; source: SettingSource } | null {
+  for (const [source, value] of candidates) {
+    if (value !== undefined && value !== '') return { value, source };
+  }
+  return null;
+}
+
+function settingName(source: SettingSource, flag: string): string {
+  return source === 'flag' ? flag : source;
 }
 
 function oneLine(text: string): string {
   return text.replace(/\s*\n\s*/g, ' ');
-}
-
-function statusHint(status: number): string {
-  if (status === 401 || status === 403) return '; check -token, SIGNET_TOKEN or NOMAD_TOKEN';
-  return '';
 }

@@ -157,7 +157,40 @@ describe('acl commands', () => {
 
     const denied = await acl(['token', 'list'], { token: secret });
     assert.equal(denied.code, 1);
-    assert.match(denied.stderr, /status 403: Permission denied/);
+    assert.equal(
+      denied.stderr,
+      'Error: GET /v1/acl/tokens failed with status 403: Permission denied: a management token is required; ' +
+        'the token set by -token lacks it: use a token whose policies grant it\n',
+    );
+    assert.ok(!denied.stderr.includes(secret));
+
+    const anonymous = await acl(['token', 'list'], { token: null });
+    assert.equal(anonymous.code, 1);
+    assert.match(anonymous.stderr, /; no token was sent: set -token, SIGNET_TOKEN or NOMAD_TOKEN\n$/);
+
+    const template = await acl(['token', 'self', '-t', '{{.Type}} {{index .Policies 0}}'], { token: secret });
+    assert.equal(template.code, 0, template.stderr);
+    assert.equal(template.stdout, 'client readonly\n');
+  });
+
+  test('denied job read names the capability', async () => {
+    await bootstrap();
+    const nodeOnly = join(folder, 'node-read.hcl');
+    await writeFile(nodeOnly, 'node { policy = "read" }\n');
+    await acl(['policy', 'apply', 'node-read', nodeOnly]);
+    const created = await acl(['token', 'create', '-policy=node-read', '-json']);
+    const secret = (JSON.parse(created.stdout) as { SecretID: string }).SecretID;
+
+    trustStoredTokens(server.backend);
+    const denied = await signet(['job', 'status', `-address=${server.url}`], {
+      env: { NOMAD_TOKEN: secret },
+    });
+    assert.equal(denied.code, 1);
+    assert.equal(
+      denied.stderr,
+      'Error: GET /v1/jobs failed with status 403: Permission denied: missing capability "list-jobs" in namespace "default"; ' +
+        'the token set by NOMAD_TOKEN lacks it: use a token whose policies grant it\n',
+    );
   });
 
   test('token create rejects bad input', async () => {
@@ -201,6 +234,11 @@ describe('acl commands', () => {
     const table = parseTable(listed.stdout);
     assert.deepEqual(table.header, ['Name', 'Description']);
     assert.deepEqual(table.rows, [['readonly', 'read jobs'], ['stdin-policy']]);
+
+    const names = await acl(['policy', 'list', '-t', '{{range .}}{{.Name}} {{end}}']);
+    assert.equal(names.stdout, 'readonly stdin-policy \n');
+    const rules = await acl(['policy', 'info', 'stdin-policy', '-t', '{{.Rules}}']);
+    assert.equal(rules.stdout, 'node { policy = "read" }\n');
 
     const deleted = await acl(['policy', 'delete', 'readonly']);
     assert.equal(deleted.code, 0, deleted.stderr);

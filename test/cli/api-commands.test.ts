@@ -147,6 +147,19 @@ describe('API commands', () => {
     const statusJson = await signet(['namespace', 'status', '-json', address, 'team-b']);
     assert.equal((JSON.parse(statusJson.stdout) as { Name: string }).Name, 'team-b');
 
+    const template = await signet([
+      'namespace',
+      'list',
+      address,
+      '-t',
+      '{{range .}}{{.Name}}={{.Description}};{{end}}',
+    ]);
+    assert.equal(template.code, 0, template.stderr);
+    assert.equal(template.stdout, 'default=Default shared namespace;team-b=Team B;\n');
+
+    const statusTemplate = await signet(['namespace', 'status', address, '-t={{.Name}}', 'team-b']);
+    assert.equal(statusTemplate.stdout, 'team-b\n');
+
     const deleted = await signet(['namespace', 'delete', address, 'team-b']);
     assert.equal(deleted.code, 0, deleted.stderr);
     assert.equal(server.backend.state.namespace('team-b'), null);
@@ -158,7 +171,7 @@ describe('API commands', () => {
     assert.equal(missing.stdout, '');
     assert.match(
       missing.stderr,
-      /^Error: GET \/v1\/namespace\/nope failed with status 404: Namespace not found\n$/,
+      /^Error: GET \/v1\/namespace\/nope failed with status 404: Namespace not found; check the ID, name or path\n$/,
     );
 
     const invalid = await signet(['namespace', 'apply', address, 'bad_name']);
@@ -178,6 +191,40 @@ describe('API commands', () => {
     assert.equal(result.stderr.trimEnd().split('\n').length, 1);
     assert.ok(result.stderr.includes(`http://127.0.0.1:${port}`), result.stderr);
     assert.match(result.stderr, /connection refused/);
+    assert.match(result.stderr, /set by -address/);
+
+    const fromEnv = await signet(['namespace', 'list'], { NOMAD_ADDR: `http://127.0.0.1:${port}` });
+    assert.equal(fromEnv.code, 1);
+    assert.match(fromEnv.stderr, /set by NOMAD_ADDR/);
+  });
+
+  test('-json and -t together fail', async () => {
+    const result = await signet(['namespace', 'list', address, '-json', '-t', '{{.}}']);
+    assert.equal(result.code, 1);
+    assert.equal(result.stdout, '');
+    assert.equal(result.stderr, 'Error: -json and -t cannot be used together: choose one output format\n');
+  });
+
+  test('template errors fail in one line', async () => {
+    const before = server.backend.consistentReads;
+    const syntax = await signet(['namespace', 'list', address, '-t', '{{range .}}{{.Name}']);
+    assert.equal(syntax.code, 1);
+    assert.equal(syntax.stdout, '');
+    assert.match(syntax.stderr, /^Error: invalid -t template: template: -t:1:\d+: .+\n$/);
+    // A template that does not parse stops the command before any request.
+    assert.equal(server.backend.consistentReads, before);
+
+    const render = await signet(['namespace', 'list', address, '-t', '{{index . "x"}}']);
+    assert.equal(render.code, 1);
+    assert.equal(render.stdout, '');
+    assert.match(render.stderr, /^Error: cannot render the -t template: template: -t:1:\d+: .+\n$/);
+  });
+
+  test('help lists flags with one dash', async () => {
+    const help = await signet(['namespace', 'list', '-help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /^ {2}-address <url> /m);
+    assert.match(help.stdout, /^ {2}-t <template> /m);
   });
 
   test('short -v and -help still work', async () => {

@@ -25,6 +25,11 @@ test('address and token precedence', () => {
   assert.equal(new ApiClient({ env }).address, 'http://signet:1');
   assert.equal(new ApiClient({ env, address: 'http://flag:3' }).address, 'http://flag:3');
   assert.equal(new ApiClient({ env: { SIGNET_ADDR: '127.0.0.1:4646' } }).address, 'http://127.0.0.1:4646');
+
+  assert.equal(new ApiClient({ env: {} }).addressSource, 'default');
+  assert.equal(new ApiClient({ env: { NOMAD_ADDR: 'http://nomad:2' } }).addressSource, 'NOMAD_ADDR');
+  assert.equal(new ApiClient({ env }).addressSource, 'SIGNET_ADDR');
+  assert.equal(new ApiClient({ env, address: 'http://flag:3' }).addressSource, 'flag');
 });
 
 test('invalid address is an INVALID_ADDRESS error', () => {
@@ -45,6 +50,7 @@ test('connection refused names the address', async () => {
     assert.equal(err.code, 'CONNECTION_FAILED');
     assert.ok(err.message.includes(`http://127.0.0.1:${port}`));
     assert.ok(err.message.includes('connection refused'));
+    assert.ok(err.message.includes('set by -address'));
     assert.ok(!err.message.includes('\n'));
     return true;
   });
@@ -54,7 +60,7 @@ test('token header, status errors and JSON bodies', async () => {
   const seen: (string | undefined)[] = [];
   const server = createServer((req, res) => {
     seen.push(req.headers['x-nomad-token'] as string | undefined);
-    if (req.url === '/v1/missing') {
+    if (req.url?.startsWith('/v1/missing')) {
       res.writeHead(404, { 'Content-Type': 'text/plain' });
       res.end('Namespace not found\n');
     } else if (req.url === '/v1/denied') {
@@ -84,12 +90,19 @@ test('token header, status errors and JSON bodies', async () => {
       assert.equal(err.status, 404);
       assert.equal(err.serverMessage, 'Namespace not found');
       assert.ok(!err.message.includes('\n'));
+      assert.ok(err.message.endsWith('; check the ID, name or path'), err.message);
+      return true;
+    });
+    await assert.rejects(client.get('/v1/missing', { namespace: 'prod' }), (err: unknown) => {
+      assert.ok(err instanceof ApiError);
+      assert.ok(err.message.endsWith('and -namespace (the request used "prod")'), err.message);
       return true;
     });
     await assert.rejects(client.get('/v1/denied'), (err: unknown) => {
       assert.ok(err instanceof ApiError);
       assert.equal(err.status, 403);
-      assert.match(err.message, /NOMAD_TOKEN/);
+      assert.ok(err.message.endsWith('; check the token set by NOMAD_TOKEN'), err.message);
+      assert.ok(!err.message.includes('secret-token'));
       return true;
     });
     await assert.rejects(
@@ -100,7 +113,33 @@ test('token header, status errors and JSON bodies', async () => {
     const anonymous = new ApiClient({ env: {}, address: `127.0.0.1:${port}` });
     await anonymous.get('/v1/fine');
     assert.equal(seen.at(-1), undefined);
+    await assert.rejects(anonymous.get('/v1/denied'), (err: unknown) => {
+      assert.ok(err instanceof ApiError);
+      assert.ok(
+        err.message.endsWith('; no token was sent: set -token, SIGNET_TOKEN or NOMAD_TOKEN'),
+        err.message,
+      );
+      return true;
+    });
   } finally {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+});
+
+test('aborted request is ABORTED', async () => {
+  const server = createServer(() => {
+    // never answers
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  try {
+    const client = new ApiClient({ env: {}, address: `http://127.0.0.1:${port}` });
+    const controller = new AbortController();
+    const pending = client.get('/v1/jobs', { index: '5' }, { signal: controller.signal });
+    controller.abort();
+    await assert.rejects(pending, (err: unknown) => err instanceof ApiError && err.code === 'ABORTED');
+  } finally {
+    server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 });

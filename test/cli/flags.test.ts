@@ -22,7 +22,12 @@ test('short flags and dashes stay', () => {
   assert.deepEqual(normalizeFlags(['--json', '--address=x']), ['--json', '--address=x']);
   assert.deepEqual(normalizeFlags(['-']), ['-']);
   assert.deepEqual(normalizeFlags(['-5', '-.5', '-1s']), ['-5', '-.5', '-1s']);
-  assert.deepEqual(normalizeFlags(['-x=1']), ['-x=1']);
+});
+
+test('short flag with = splits', () => {
+  assert.deepEqual(normalizeFlags(['-t={{.ID}}']), ['-t', '{{.ID}}']);
+  assert.deepEqual(normalizeFlags(['-t=']), ['-t', '']);
+  assert.deepEqual(normalizeFlags(['-t', '{{.ID}}']), ['-t', '{{.ID}}']);
 });
 
 test('arguments after -- stay', () => {

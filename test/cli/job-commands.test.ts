@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { promisify } from 'node:util';
+import type { Allocation, AllocClientStatus } from '../../src/structs/allocation.js';
 import type { Evaluation } from '../../src/structs/evaluation.js';
 import type { Node } from '../../src/structs/node.js';
 import { completeEvaluation, jobInput, registerNode, testNode } from '../http/support/fixtures.js';
@@ -94,11 +95,50 @@ describe('job, alloc, eval and node commands', () => {
     };
   }
 
-  test('job run follows placement', async () => {
-    scheduleAfterBlock(async (evaluation) => {
-      await completeEvaluation(server.backend, evaluation, { node, allocCount: 2 });
+  /** Reports client statuses as a client agent would, one `alloc-client-update` entry per call. */
+  async function reportClientStatus(
+    allocs: readonly Allocation[],
+    status: Exclude<AllocClientStatus, 'lost'>,
+    description = '',
+  ): Promise<void> {
+    await server.backend.apply({
+      type: 'alloc-client-update',
+      v: 1,
+      updates: allocs.map((alloc) => ({
+        ID: alloc.ID,
+        ClientStatus: status,
+        ClientDescription: description,
+        TaskStates: {},
+      })),
+      evals: [],
+      time: Date.now() * 1_000_000,
     });
-    const result = await signet(['job', 'run', address, await jobFile('web.nomad.hcl', jobHcl('web'))]);
+  }
+
+  /** Waits until the CLI blocks on the allocations table, so that the CLI reads each report as a change. */
+  async function allocationWatchers(count: number): Promise<void> {
+    await waitUntil(
+      () => server.backend.state.pendingWaits('allocs') >= count,
+      'the CLI to block on allocations',
+      20_000,
+    );
+  }
+
+  test('job run follows placement and allocations', async () => {
+    scheduleAfterBlock(async (evaluation) => {
+      const placed = await completeEvaluation(server.backend, evaluation, { node, allocCount: 2 });
+      await allocationWatchers(1);
+      await reportClientStatus([placed[0]!], 'running');
+      await allocationWatchers(1);
+      await reportClientStatus([placed[1]!], 'running');
+    });
+    const result = await signet([
+      'job',
+      'run',
+      address,
+      '-monitor-timeout=60s',
+      await jobFile('web.nomad.hcl', jobHcl('web')),
+    ]);
     assert.equal(result.code, 0, result.stderr);
 
     const lines = result.stdout.trimEnd().split('\n');
@@ -109,13 +149,96 @@ describe('job, alloc, eval and node commands', () => {
     assert.equal(created.length, 2);
     for (const line of created) assert.ok(line.endsWith(`node "${node.ID.slice(0, 8)}", group "app"`), line);
     assert.ok(lines.includes('    Evaluation status changed: "pending" -> "complete"'));
-    assert.equal(
-      lines.at(-1),
-      `==> Evaluation "${evaluation.ID.slice(0, 8)}" finished with status "complete"`,
+    assert.ok(
+      lines.includes(`==> Evaluation "${evaluation.ID.slice(0, 8)}" finished with status "complete"`),
+      result.stdout,
     );
+
+    // Not a terminal, so one plain line per change and no carriage returns.
+    assert.ok(!result.stdout.includes('\r'));
+    assert.ok(lines.includes('==> Following 2 allocations until they run'), result.stdout);
+    const changes = lines.filter((line) => line.includes('status changed: "pending" -> "running"'));
+    assert.equal(changes.length, 2, result.stdout);
+    const allocIds = server.backend.state
+      .allocationsByJob('default', 'web')
+      .map((alloc) => alloc.ID.slice(0, 8));
+    for (const change of changes) assert.ok(allocIds.includes(/"([0-9a-f]{8})"/.exec(change)![1]!), change);
+    assert.equal(lines.at(-1), '==> Allocations: 2 running');
 
     const job = server.backend.state.job('default', 'web');
     assert.equal(job?.TaskGroups[0]?.Count, 2);
+  });
+
+  test('job run exits 1 when an allocation fails', async () => {
+    scheduleAfterBlock(async (evaluation) => {
+      const placed = await completeEvaluation(server.backend, evaluation, { node, allocCount: 1 });
+      await allocationWatchers(1);
+      await reportClientStatus(placed, 'failed', 'Failed tasks');
+    });
+    const result = await signet(['job', 'run', address, await jobFile('crash.hcl', jobHcl('crash', 1))]);
+    assert.equal(result.code, 1, result.stdout);
+    const alloc = server.backend.state.allocationsByJob('default', 'crash')[0]!;
+    const short = alloc.ID.slice(0, 8);
+    assert.match(
+      result.stdout,
+      new RegExp(`Allocation "${short}" status changed: "pending" -> "failed" \\(Failed tasks\\)`),
+    );
+    assert.equal(
+      result.stdout.trimEnd().split('\n').at(-1),
+      `==> Allocations: 1 failed; see why with signet alloc status ${short}`,
+    );
+  });
+
+  test('job run deadline stops following', async () => {
+    scheduleAfterBlock(async (evaluation) => {
+      await completeEvaluation(server.backend, evaluation, { node, allocCount: 1 });
+    });
+    const started = Date.now();
+    const result = await signet([
+      'job',
+      'run',
+      address,
+      '-monitor-timeout',
+      '3s',
+      await jobFile('slow.hcl', jobHcl('slow', 1)),
+    ]);
+    // The job was placed, so stopping at the deadline is not a failure, as in Nomad's monitor.
+    assert.equal(result.code, 0, result.stderr);
+    assert.ok(Date.now() - started >= 3000);
+    assert.equal(
+      result.stdout.trimEnd().split('\n').at(-1),
+      '==> Stopped following after -monitor-timeout 3s (allocations: 1 pending); the job stays submitted: check it with signet job status slow',
+    );
+    assert.equal(server.backend.state.job('default', 'slow')?.Stop, false);
+  });
+
+  test('job run stops following at SIGINT', async () => {
+    scheduleAfterBlock(async (evaluation) => {
+      await completeEvaluation(server.backend, evaluation, { node, allocCount: 1 });
+    });
+    const path = await jobFile('interrupted.hcl', jobHcl('interrupted', 1));
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/main.ts', 'job', 'run', address, path],
+      {
+        env: { PATH: process.env.PATH ?? '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString('utf8');
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    await waitUntil(
+      () => stdout.includes('==> Following 1 allocation'),
+      'the CLI to follow allocations',
+      20_000,
+    );
+    await allocationWatchers(1);
+    child.kill('SIGINT');
+    assert.equal(await exited, 0, stdout);
+    assert.match(stdout, /==> Stopped following at Ctrl-C \(allocations: 1 pending\)/);
   });
 
   test('job run exits 2 when placement fails', async () => {
@@ -204,11 +327,32 @@ describe('job, alloc, eval and node commands', () => {
       assert.equal(cells[1], node.ID.slice(0, 8));
       assert.equal(cells[2], 'app');
       assert.equal(cells[4], 'run');
-      assert.equal(cells[5], 'pending');
+      assert.equal(cells[5], 'running');
     }
 
     const json = await signet(['job', 'status', '-json', address, 'web']);
     assert.equal((JSON.parse(json.stdout) as { ID: string }).ID, 'web');
+
+    const template = await signet([
+      'job',
+      'status',
+      address,
+      '-t',
+      '{{.ID}} {{.Type}} {{len .TaskGroups}}',
+      'web',
+    ]);
+    assert.equal(template.code, 0, template.stderr);
+    assert.equal(template.stdout, 'web service 1\n');
+
+    const listTemplate = await signet([
+      'job',
+      'status',
+      address,
+      '-t',
+      '{{range .}}{{if eq .ID "web"}}{{.Status}}{{end}}{{end}}',
+    ]);
+    assert.equal(listTemplate.code, 0, listTemplate.stderr);
+    assert.equal(listTemplate.stdout, 'running\n');
 
     const missing = await signet(['job', 'status', address, 'zzz']);
     assert.equal(missing.code, 1);
@@ -255,6 +399,16 @@ describe('job, alloc, eval and node commands', () => {
     assert.equal(json.code, 0, json.stderr);
     assert.ok(!json.stdout.includes('SecretID'));
     assert.ok(!json.stdout.includes(node.SecretID));
+
+    const template = await signet([
+      'node',
+      'status',
+      address,
+      '-t',
+      '{{range .}}{{.Name}} {{.Status}}{{end}}',
+    ]);
+    assert.equal(template.code, 0, template.stderr);
+    assert.equal(template.stdout, 'client-cli ready\n');
   });
 
   test('alloc status and eval status by prefix', async () => {
@@ -264,10 +418,30 @@ describe('job, alloc, eval and node commands', () => {
     assert.match(allocResult.stdout, new RegExp(`^ID +\\= ${alloc.ID.slice(0, 8)}$`, 'm'));
     assert.match(allocResult.stdout, /^Task "server" is "pending"$/m);
 
+    const allocTemplate = await signet([
+      'alloc',
+      'status',
+      address,
+      '-t',
+      '{{.JobID}}/{{.ClientStatus}}',
+      alloc.ID,
+    ]);
+    assert.equal(allocTemplate.code, 0, allocTemplate.stderr);
+    assert.equal(allocTemplate.stdout, 'web/running\n');
+
     const evalResult = await signet(['eval', 'status', address, alloc.EvalID.slice(0, 8)]);
     assert.equal(evalResult.code, 0, evalResult.stderr);
     assert.match(evalResult.stdout, /^Status += complete$/m);
     assert.match(evalResult.stdout, /^TriggeredBy += job-register$/m);
+
+    const evalTemplate = await signet([
+      'eval',
+      'status',
+      address,
+      '-t={{.Status}} {{.TriggeredBy}}',
+      alloc.EvalID,
+    ]);
+    assert.equal(evalTemplate.stdout, 'complete job-register\n');
 
     const missing = await signet(['alloc', 'status', address, 'ffffffff']);
     assert.equal(missing.code, 1);

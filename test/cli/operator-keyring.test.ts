@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { after, beforeEach, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import type { RootKeyMeta } from '../../src/keyring/index.js';
+import type { RootKeyListEntry } from '../../src/http/routes/keyring.js';
 import { placeAllocationSignedWith } from '../http/support/keyring-fixtures.js';
-import { startTestServer, type TestServer } from '../http/support/test-backend.js';
+import { startTestServer, type TestServer, waitUntil } from '../http/support/test-backend.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -76,12 +76,88 @@ describe('operator root keyring commands', () => {
     assert.equal(parseTable(verbose.stdout).rows[0]![0], newest.KeyID);
   });
 
-  test('rotate -full marks the old key rekeying', async () => {
+  test('rotate -full -detach marks the old key rekeying', async () => {
     const old = await server.backend.rotateRootKey(false);
-    const result = await keyring('rotate', '-full');
+    const result = await keyring('rotate', '-full', '-detach');
     assert.equal(result.code, 0, result.stderr);
+    assert.equal(parseTable(result.stdout).rows.length, 1);
     const demoted = server.backend.rootKeys().find((key) => key.KeyID === old.Key.KeyID);
     assert.equal(demoted?.State, 'rekeying');
+  });
+
+  /** Writes a variable under the active key, as `var put` does. */
+  async function writeVariable(path: string, value: string): Promise<void> {
+    const result = await server.backend.variables.write(
+      { namespace: 'default', path, casIndex: null, items: { value } },
+      false,
+    );
+    assert.ok(result.ok);
+  }
+
+  test('rotate -full follows the rekey', async () => {
+    const old = await server.backend.rotateRootKey(false);
+    for (const path of ['app/a', 'app/b', 'app/c']) await writeVariable(path, 'before');
+
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/main.ts', 'operator', 'root', 'keyring', 'rotate', '-full', address],
+      {
+        env: { PATH: process.env.PATH ?? '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString('utf8');
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    const oldShort = old.Key.KeyID.slice(0, 8);
+    const progress = (left: string): string => `    key "${oldShort}": ${left} left\n`;
+
+    // Each write moves one variable to the new key, as the leader's rekey entries do, and the CLI
+    // prints the count that remains after each one.
+    await waitUntil(() => stdout.includes(progress('3 variables')), 'the first count', 20_000);
+    await writeVariable('app/a', 'after');
+    await waitUntil(() => stdout.includes(progress('2 variables')), 'the count after one', 20_000);
+    await writeVariable('app/b', 'after');
+    await writeVariable('app/c', 'after');
+    await waitUntil(() => stdout.includes(progress('0 variables')), 'the count after all', 20_000);
+    await server.backend.apply({ type: 'root-key-state', v: 1, keyId: old.Key.KeyID, state: 'inactive' });
+    assert.equal(await exited, 0, stdout);
+
+    const lines = stdout.trimEnd().split('\n');
+    assert.deepEqual(lines.slice(2, 4), [
+      '==> Re-encrypting the variables of 1 rekeying key under the new key',
+      '    The leader starts at its next keyring pass, within server.root_key_gc_interval (10m by default)',
+    ]);
+    // One line per change and no carriage returns, because stdout is not a terminal.
+    assert.ok(!stdout.includes('\r'));
+    const counts = lines.filter((line) => line.startsWith(`    key "${oldShort}": `));
+    assert.equal(new Set(counts).size, counts.length, stdout);
+    assert.deepEqual(lines.slice(-2), [
+      `    key "${oldShort}" is inactive`,
+      '==> Every old key is inactive: all variables are encrypted under the new key',
+    ]);
+  });
+
+  test('rotate -full deadline stops following', async () => {
+    await server.backend.rotateRootKey(false);
+    await writeVariable('app/a', 'before');
+    const result = await keyring('rotate', '-full', '-monitor-timeout=1s');
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(
+      result.stdout.trimEnd().split('\n').at(-1)!,
+      /^==> Stopped following after -monitor-timeout 1s \(key "[0-9a-f]{8}": 1 variable left\); the leader goes on/,
+    );
+  });
+
+  test('rotate -full without an old key', async () => {
+    const result = await keyring('rotate', '-full');
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(result.stdout.trimEnd().split('\n').slice(2), [
+      '    No older key to re-encrypt',
+      '==> Every old key is inactive: all variables are encrypted under the new key',
+    ]);
   });
 
   test('list shows short or full ids', async () => {
@@ -107,10 +183,23 @@ describe('operator root keyring commands', () => {
   });
 
   test('list -json prints the metadata', async () => {
+    const old = await server.backend.rotateRootKey(false);
+    await writeVariable('app/a', 'under the old key');
     await server.backend.rotateRootKey(false);
     const result = await keyring('list', '-json');
     assert.equal(result.code, 0, result.stderr);
-    assert.deepEqual(JSON.parse(result.stdout) as RootKeyMeta[], server.backend.rootKeys());
+    // EncryptedVariables is Signet's addition to Nomad's key metadata.
+    assert.deepEqual(
+      JSON.parse(result.stdout) as RootKeyListEntry[],
+      server.backend.rootKeys().map((meta) => ({
+        ...meta,
+        EncryptedVariables: meta.KeyID === old.Key.KeyID ? 1 : 0,
+      })),
+    );
+
+    const template = await keyring('list', '-t', '{{range .}}{{.State}}:{{.EncryptedVariables}} {{end}}');
+    assert.equal(template.code, 0, template.stderr);
+    assert.equal(template.stdout, 'inactive:1 active:0 \n');
   });
 
   test('remove by id and by prefix', async () => {
@@ -174,6 +263,6 @@ describe('operator root keyring commands', () => {
 
     const denied = await keyring('list', '-token', 'not-a-valid-token');
     assert.equal(denied.code, 1);
-    assert.match(denied.stderr, /status 403: Permission denied/);
+    assert.match(denied.stderr, /status 403: Permission denied; check the token set by -token\n$/);
   });
 });

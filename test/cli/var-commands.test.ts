@@ -183,6 +183,36 @@ describe('var commands', () => {
 
     const none = await variable(['list', 'nothing/']);
     assert.equal(none.stdout, 'No matching variables found\n');
+
+    const template = await variable(['list', '-t', '{{range .}}{{.Path}},{{end}}', 'app/']);
+    assert.equal(template.code, 0, template.stderr);
+    assert.equal(template.stdout, 'app/cache,app/db,\n');
+    const nomadForm = await variable(['list', '-out=go-template', '-template={{len .}}']);
+    assert.equal(nomadForm.stdout, '3\n');
+  });
+
+  test('get and put with templates', async () => {
+    const put = await variable(['put', '-t', '{{.Path}}@{{.ModifyIndex}}', 'app/db', 'user=admin']);
+    assert.equal(put.code, 0, put.stderr);
+    const stored = server.backend.state.variable('default', 'app/db')!;
+    assert.equal(put.stdout, `app/db@${stored.ModifyIndex}\n`);
+
+    const get = await variable(['get', '-template', '{{.Items.user}}', 'app/db']);
+    assert.equal(get.stdout, 'admin\n');
+
+    const cases: [string[], string][] = [
+      [
+        ['-json', '-t', '{{.}}'],
+        '-json and -template (-t) cannot be used together: choose one output format',
+      ],
+      [['-out=go-template'], '-out go-template needs the template in -template (or -t)'],
+      [['-out=json', '-t', '{{.}}'], '-template (-t) needs -out go-template, not -out json'],
+    ];
+    for (const [flags, message] of cases) {
+      const result = await variable(['get', ...flags, 'app/db']);
+      assert.equal(result.code, 1, flags.join(' '));
+      assert.equal(result.stderr, `Error: ${message}\n`);
+    }
   });
 
   async function callNamespace(name: string): Promise<void> {
