@@ -14,6 +14,13 @@ export const VARIABLE = {
 };
 export const POLICY_NAME = 'shared-db-read';
 
+/** A variable that no policy grants and no implicit rule covers: the task's identity must not read it. */
+export const UNGRANTED_VARIABLE = {
+  namespace: 'default',
+  path: 'other/secret',
+  items: { token: 's3cr3t' },
+};
+
 /** Line that the task prints once its template has rendered the variable into its environment. */
 export const RENDERED_LINE = `db user from ${VARIABLE.path}: ${VARIABLE.items.user}`;
 

@@ -9,6 +9,7 @@ import {
   POLICY_NAME,
   POLICY_RULES,
   TASK,
+  UNGRANTED_VARIABLE,
   VARIABLE,
   writeJobFile,
   writePolicyFile,
@@ -151,6 +152,30 @@ export const STEPS: readonly Step[] = [
       });
       await waitForPublishedKey(demo, identity.kid);
       return `${servers.map((server) => server.name).join(', ')} let the identity read ${VARIABLE.path}; writing it fails (the policy grants read only); every server publishes key ${short(identity.kid)}`;
+    },
+  },
+  // The step above shows that the tied policy is enough. This one shows that it is needed: an
+  // identity that could read every variable would pass every other step.
+  {
+    title: `the identity cannot read ${UNGRANTED_VARIABLE.path}, which no policy grants`,
+    async run(demo) {
+      const { namespace, path, items } = UNGRANTED_VARIABLE;
+      const values = Object.entries(items).map(([key, value]) => `${key}=${value}`);
+      await demo.cli(['var', 'put', '-namespace', namespace, path, ...values]);
+      const identity = demo.identities[0]!;
+      await demo.cli(['var', 'get', '-namespace', namespace, path], { identity, expectExit: 1 });
+
+      const leader = await demo.cluster.waitForLeader(60_000);
+      const url = `/v1/var/${path}?namespace=${namespace}`;
+      const granted = await demo.api(leader, 'GET', url);
+      if (granted.status !== 200) {
+        throw new StepFailure(`status 200 for ${path} with the management token`, `${granted.status}`);
+      }
+      const denied = await demo.api(leader, 'GET', url, identity.token);
+      if (denied.status !== 403) {
+        throw new StepFailure(`status 403 for ${path} with the identity`, `${denied.status}`);
+      }
+      return `the management token reads ${path}@${namespace}; the identity gets 403 from ${leader.name}`;
     },
   },
   {
