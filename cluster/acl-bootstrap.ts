@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { httpRequest } from './http-client.js';
 import type { ServerHandle } from './server-handle.js';
+import { readTokenFile, writeTokenFile } from './token-file.js';
 
 /** File in the cluster root with the management token's secret, owner-only. */
 export const TOKEN_FILE = 'bootstrap-token';
@@ -11,10 +11,10 @@ export const TOKEN_FILE = 'bootstrap-token';
 /**
  * Returns the management token of the cluster in `root`, bootstrapping the ACLs when they are not.
  *
- * The secret is chosen here and written to `<root>/bootstrap-token` (0600) before the bootstrap
- * request is sent with it as BootstrapSecret. So a request whose reply was lost, or a launcher
- * that died half-way, leaves a token that the file still names, and a later start of a kept
- * cluster reads the file instead of bootstrapping again. Raises when the ACLs were bootstrapped
+ * The secret is chosen here and written durably to `<root>/bootstrap-token` (0600) before the
+ * bootstrap request is sent with it as BootstrapSecret. So a request whose reply was lost, or a
+ * launcher that died half-way (even through a power loss), leaves a token that the file still
+ * names. A later start of a kept cluster then reads the file instead of bootstrapping again. Raises when the ACLs were bootstrapped
  * with another secret than the file's, or when no leader accepts the bootstrap before the deadline.
  */
 export async function ensureManagementToken(
@@ -26,7 +26,7 @@ export async function ensureManagementToken(
   let secret = await readTokenFile(file);
   if (secret === null) {
     secret = randomUUID();
-    await writeFile(file, `${secret}\n`, { mode: 0o600 });
+    await writeTokenFile(file, secret);
   }
 
   const deadline = performance.now() + timeoutMs;
@@ -68,12 +68,28 @@ async function bootstrapOnce(server: ServerHandle, secret: string): Promise<void
   if (reply.status !== 200) throw new BootstrapRejectedError(reply.status, reply.body);
 }
 
+/**
+ * Start of the error text that a server returns with status 400 once the ACLs are bootstrapped.
+ * Signet returns `ACL bootstrap already done (reset index: N)`, as Nomad does.
+ */
+const ALREADY_DONE_PREFIX = 'ACL bootstrap already done';
+
+/**
+ * Returns true when a reply of /v1/acl/bootstrap means that the ACLs were bootstrapped already.
+ * NOTE: the endpoint returns this error as plain text only, with no code or field to check, and
+ * no endpoint reports the bootstrap status. So this checks the status and the text's fixed start,
+ * which the other 400 replies (ACLs disabled, invalid secret, invalid reset index) do not share.
+ */
+export function bootstrapAlreadyDone(status: number, body: string): boolean {
+  return status === 400 && body.startsWith(ALREADY_DONE_PREFIX);
+}
+
 class BootstrapRejectedError extends Error {
   readonly alreadyDone: boolean;
 
   constructor(status: number, body: string) {
     super(`the bootstrap returned ${status}: ${body.slice(0, 200)}`);
-    this.alreadyDone = status === 400 && body.includes('already done');
+    this.alreadyDone = bootstrapAlreadyDone(status, body);
   }
 }
 
@@ -86,15 +102,5 @@ export class BootstrapTakenError extends Error {
     super(
       `the cluster's ACLs were bootstrapped with another token than the one in ${file}; put that token's secret in the file, or start in a new folder`,
     );
-  }
-}
-
-async function readTokenFile(file: string): Promise<string | null> {
-  try {
-    const text = (await readFile(file, 'utf8')).trim();
-    return text === '' ? null : text;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
   }
 }

@@ -1,12 +1,24 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { type FileHandle, mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
+import {
+  chmod,
+  type FileHandle,
+  mkdtemp,
+  open,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { bootstrapAlreadyDone } from '../../cluster/acl-bootstrap.js';
 import { parseLogLines } from '../../cluster/agent-log.js';
 import { httpRequest, requestJson } from '../../cluster/http-client.js';
+import { readTokenFile, writeTokenFile } from '../../cluster/token-file.js';
 import { done, pending, waitFor } from '../../cluster/wait.js';
 import { parseProcStat } from '../../src/client/drivers/proc-stat.js';
 import type { Allocation } from '../../src/structs/allocation.js';
@@ -200,6 +212,7 @@ describe('cluster/start.ts with clients and ACLs', { timeout: CLUSTER_TEST_TIMEO
     const file = join(root, 'bootstrap-token');
     assert.equal((await stat(file)).mode & 0o777, 0o600);
     assert.equal((await readFile(file, 'utf8')).trim(), ready.token);
+    assert.equal(existsSync(`${file}.tmp`), false, 'no temporary token file is left');
 
     const self = await requestJson<{ Type: string }>(ready.address, 'GET', '/v1/acl/token/self', {
       headers: { 'X-Nomad-Token': ready.token },
@@ -245,11 +258,14 @@ describe('cluster/start.ts with clients and ACLs', { timeout: CLUSTER_TEST_TIMEO
     assert.doesNotMatch(run.output, /exited by itself/, 'agents stopped by Ctrl-C are no crash');
     assert.equal(existsSync(join(data, 'bootstrap-token')), true, 'the folder and its token file are kept');
     assert.deepEqual(processesUnder(data), []);
+    // A file whose mode was loosened, or that was created by hand, is narrowed at the next start.
+    await chmod(join(data, 'bootstrap-token'), 0o644);
 
     run = start(['-servers', '3', '-clients', '1', '-acl', '-data', data]);
     const second = await run.ready();
     assert.match(run.output, /^restarted 3 servers and 1 client in /m);
     assert.equal(second.token, first.token);
+    assert.equal((await stat(join(data, 'bootstrap-token'))).mode & 0o777, 0o600);
     assert.equal(second.address, first.address, 'the kept servers keep their ports');
     const self = await requestJson<{ Type: string }>(second.address, 'GET', '/v1/acl/token/self', {
       headers: { 'X-Nomad-Token': second.token },
@@ -258,4 +274,71 @@ describe('cluster/start.ts with clients and ACLs', { timeout: CLUSTER_TEST_TIMEO
     assert.deepEqual(await run.interrupt(), { code: 0, signal: null }, run.output.slice(-2000));
     assert.deepEqual(processesUnder(data), []);
   });
+});
+
+describe('bootstrap token file', () => {
+  const folders: string[] = [];
+  after(async () => {
+    for (const folder of folders) await rm(folder, { recursive: true, force: true });
+  });
+
+  async function freshFolder(): Promise<string> {
+    const folder = await mkdtemp(join(tmpdir(), 'signet-token-file-'));
+    folders.push(folder);
+    return folder;
+  }
+
+  test('written with mode 0600, no temporary left', async () => {
+    const folder = await freshFolder();
+    const file = join(folder, 'bootstrap-token');
+    await writeTokenFile(file, 'first');
+    assert.equal((await stat(file)).mode & 0o777, 0o600);
+    assert.deepEqual(await readdir(folder), ['bootstrap-token']);
+    assert.equal(await readTokenFile(file), 'first');
+  });
+
+  test('leftover temporary file is replaced', async () => {
+    const folder = await freshFolder();
+    const file = join(folder, 'bootstrap-token');
+    // A crash between the write and the rename leaves the temporary file, perhaps with loose bits.
+    await writeFile(`${file}.tmp`, 'half', { mode: 0o644 });
+    await chmod(`${file}.tmp`, 0o644);
+    await writeTokenFile(file, 'second');
+    assert.deepEqual(await readdir(folder), ['bootstrap-token']);
+    assert.equal((await stat(file)).mode & 0o777, 0o600);
+    assert.equal(await readFile(file, 'utf8'), 'second\n');
+  });
+
+  test('read narrows an existing file to 0600', async () => {
+    const folder = await freshFolder();
+    const file = join(folder, 'bootstrap-token');
+    await writeFile(file, 'kept\n');
+    await chmod(file, 0o644);
+    assert.equal(await readTokenFile(file), 'kept');
+    assert.equal((await stat(file)).mode & 0o777, 0o600);
+  });
+
+  test('missing or empty file reads as null', async () => {
+    const folder = await freshFolder();
+    const file = join(folder, 'bootstrap-token');
+    assert.equal(await readTokenFile(file), null);
+    await writeFile(file, '\n');
+    assert.equal(await readTokenFile(file), null);
+  });
+});
+
+describe('bootstrapAlreadyDone', () => {
+  const cases: readonly [status: number, body: string, expected: boolean][] = [
+    [400, 'ACL bootstrap already done (reset index: 7)', true],
+    [400, 'ACL support disabled', false],
+    [400, 'Invalid bootstrap reset index (specified 3, reset index: 7)', false],
+    [400, 'invalid acl token: BootstrapSecret must be a UUID, got a 4-character string', false],
+    [500, 'ACL bootstrap already done (reset index: 7)', false],
+    [200, '', false],
+  ];
+  for (const [status, body, expected] of cases) {
+    test(`${status} ${body.slice(0, 40) || '(empty)'}`, () => {
+      assert.equal(bootstrapAlreadyDone(status, body), expected);
+    });
+  }
 });
