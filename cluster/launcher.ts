@@ -1,17 +1,17 @@
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { generateClusterKey } from '../src/rpc/cluster-key.js';
 import type { LogLevel } from '../src/server/agent-config.js';
 import type { RaftServer } from '../src/server/backend.js';
-import type { Node } from '../src/structs/node.js';
 import { ensureManagementToken, TOKEN_FILE } from './acl-bootstrap.js';
-import { readAgentConfig, type ServerConfigSpec, type ServerTuning } from './agent-config-file.js';
+import type { ServerConfigSpec, ServerTuning } from './agent-config-file.js';
 import { type AgentEntry, checkEntry, findRepoRoot } from './agent-entry.js';
-import { ClientHandle } from './client-handle.js';
+import { ClientFleet } from './client-fleet.js';
+import type { ClientHandle } from './client-handle.js';
 import { freePorts, portFree } from './free-port.js';
 import { requestJson } from './http-client.js';
+import { REMOVED_MARKER, readKeptServers, SERVER_FOLDER } from './kept-servers.js';
 import { AgentStartError, type ExitInfo, ServerHandle } from './server-handle.js';
 import { done, pending, waitFor } from './wait.js';
 
@@ -87,9 +87,6 @@ export interface RaftConfiguration {
 
 /** Attempts at starting new servers when a port turns out to be taken; each attempt draws new ports. */
 const PORT_CLASH_ATTEMPTS = 3;
-/** Marker file in the folder of a removed server, so that a kept cluster folder does not start it again. */
-const REMOVED_MARKER = 'removed';
-const SERVER_FOLDER = /^s(\d+)$/;
 
 /**
  * A local cluster of server agents, each a separate process on 127.0.0.1 with its own ports,
@@ -107,7 +104,7 @@ export class Cluster {
   readonly #repoRoot: string;
   readonly #bootstrapExpect: number;
   #members: ServerHandle[] = [];
-  #clients: ClientHandle[] = [];
+  readonly #clientFleet: ClientFleet;
   #managementToken: string | null = null;
   /** Removed servers and servers with another key: stopped by stop(), never counted as members. */
   #others: ServerHandle[] = [];
@@ -135,6 +132,13 @@ export class Cluster {
     this.reused = reused;
     this.#keepRoot = options.dataRoot !== undefined;
     this.#repoRoot = findRepoRoot();
+    this.#clientFleet = new ClientFleet(root, {
+      entry: options.entry ?? 'source',
+      logLevel: options.logLevel ?? 'info',
+      stopTimeoutMs: options.stopTimeoutMs ?? 10_000,
+      startTimeoutMs: this.#startTimeoutMs(),
+      onUnexpectedExit: this.#reportExit,
+    });
   }
 
   /**
@@ -169,7 +173,10 @@ export class Cluster {
     try {
       if (earlier.length > 0) await cluster.#startKept(earlier);
       else await cluster.#startFounders(options.servers);
-      await cluster.#startClients(clients);
+      await cluster.#clientFleet.start(
+        clients,
+        cluster.#members.map((server) => server.rpcAddr),
+      );
       if (cluster.#members.some((server) => server.spec.aclEnabled)) {
         cluster.#managementToken = await ensureManagementToken(
           root,
@@ -177,7 +184,7 @@ export class Cluster {
           cluster.#startTimeoutMs(),
         );
       }
-      await cluster.#waitForClientNodes();
+      await cluster.#clientFleet.waitForNodes(cluster);
     } catch (err) {
       // The folder stays, so that the logs named in the error can be read.
       await cluster.stop({ keepData: true });
@@ -194,7 +201,7 @@ export class Cluster {
 
   /** Client agents started by the launcher, in start order. */
   clients(): readonly ClientHandle[] {
-    return this.#clients;
+    return this.#clientFleet.clients;
   }
 
   /**
@@ -350,14 +357,8 @@ export class Cluster {
     this.#stopping ??= (async () => {
       process.off('SIGINT', this.#signalHandler);
       process.off('SIGTERM', this.#signalHandler);
-      const clientStops = await Promise.allSettled(
-        this.#clients.map(async (client) => {
-          await client.stop();
-          await client.killTasks();
-        }),
-      );
+      const failures = await this.#clientFleet.stop();
       await Promise.all([...this.#members, ...this.#others].map((server) => server.stop()));
-      const failures = clientStops.flatMap((result) => (result.status === 'rejected' ? [result.reason] : []));
       if (failures.length > 0) {
         throw new AggregateError(failures, `cannot stop every task; folders kept in ${this.root}`);
       }
@@ -394,56 +395,6 @@ export class Cluster {
       this.#members.push(server);
     }
     await Promise.all(this.#members.map((server) => server.start()));
-  }
-
-  /**
-   * Starts `count` clients, each dialing every member. A kept folder `client-N` is reused, so the
-   * client keeps its node identity; its config is written again with the servers' current addresses.
-   */
-  async #startClients(count: number): Promise<void> {
-    const servers = this.#members.map((server) => server.rpcAddr);
-    for (let number = 1; number <= count; number++) {
-      const name = `client-${number}`;
-      const client = new ClientHandle(join(this.root, name), name, {
-        entry: this.#options.entry ?? 'source',
-        logLevel: this.#options.logLevel ?? 'info',
-        stopTimeoutMs: this.#options.stopTimeoutMs ?? 10_000,
-        onUnexpectedExit: this.#reportExit,
-      });
-      await client.writeConfig(servers);
-      // Tracked before the start, so that stop() ends it even when the start fails half-way.
-      this.#clients.push(client);
-      client.start();
-    }
-  }
-
-  /** Waits until every client's node is registered and ready; raises when a client exits first. */
-  async #waitForClientNodes(): Promise<void> {
-    for (const client of this.#clients) {
-      const ready = await waitFor(
-        `node ${client.name} to be ready`,
-        { timeoutMs: this.#startTimeoutMs(), intervalMs: 100 },
-        async () => {
-          if (!client.running) return done(false);
-          const server = this.live()[0];
-          if (server === undefined) return pending('no live server');
-          const nodeId = await client.nodeId();
-          const node = await requestJson<Node>(server.httpAddr, 'GET', `/v1/node/${nodeId}`, {
-            timeoutMs: 2_000,
-            headers: this.authHeaders(),
-          });
-          return node.Status === 'ready' ? done(true) : pending(`node ${nodeId} is ${node.Status}`);
-        },
-      ).catch(async (err: unknown) => {
-        if (err instanceof Error) err.message += `; log: ${client.logPath}\n${await client.logTail(30)}`;
-        throw err;
-      });
-      if (!ready) {
-        throw new Error(
-          `${client.name} exited during start; log: ${client.logPath}\n${await client.logTail(30)}`,
-        );
-      }
-    }
   }
 
   #startTimeoutMs(): number {
@@ -544,23 +495,4 @@ export class Cluster {
   #names(): string {
     return this.#members.map((server) => server.name).join(', ');
   }
-}
-
-/**
- * Reads the launcher configs kept in `root` from an earlier run. Removed servers and servers
- * with another cluster key than the first one's are left out.
- */
-async function readKeptServers(root: string): Promise<ServerConfigSpec[]> {
-  const specs: ServerConfigSpec[] = [];
-  const entries = await readdir(root, { withFileTypes: true });
-  const folders = entries
-    .filter((entry) => entry.isDirectory() && SERVER_FOLDER.test(entry.name))
-    .map((entry) => entry.name)
-    .sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)));
-  for (const folder of folders) {
-    const dir = join(root, folder);
-    if (existsSync(join(dir, REMOVED_MARKER)) || !existsSync(join(dir, 'config.json'))) continue;
-    specs.push(await readAgentConfig(join(dir, 'config.json')));
-  }
-  return specs.filter((spec) => spec.encrypt === specs[0]!.encrypt);
 }
