@@ -19,11 +19,13 @@ WORKDIR /opt/signet
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /build/dist/src ./dist/src
-# `signet` on the PATH, for `docker exec CONTAINER signet ...`. The data folder belongs to `node`,
-# so a named volume mounted on it starts with that owner.
+# `signet` on the PATH, for `docker exec CONTAINER signet ...`. The data folder belongs to `node`
+# with mode 0700, because the Raft log in it holds every token secret. A named volume mounted on
+# it starts with that owner and mode.
 RUN ln -s /opt/signet/dist/src/cli/main.js /usr/local/bin/signet \
   && mkdir -p /opt/signet/data \
-  && chown node:node /opt/signet/data
+  && chown node:node /opt/signet/data \
+  && chmod 700 /opt/signet/data
 USER node
 VOLUME ["/opt/signet/data"]
 # HTTP API and server RPC (clients dial the servers on 4647 too).

@@ -3,6 +3,7 @@ import { closeSync, openSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { NEVER_PASSED_HOST_VARIABLES } from '../src/client/task-env.js';
 import type { AgentConfigInput, LogLevel } from '../src/server/agent-config.js';
 import { type AgentEntry, findRepoRoot, signetArgs } from './agent-entry.js';
 import type { ExitInfo } from './server-handle.js';
@@ -99,6 +100,9 @@ export class ClientHandle {
     const env = { ...process.env };
     // A test runner marks its children through this variable; the agent is not a test file.
     delete env.NODE_TEST_CONTEXT;
+    // A client needs neither the cluster key nor the operator's token, and its raw_exec tasks
+    // inherit what it has unless buildTaskEnv filters it out.
+    for (const name of NEVER_PASSED_HOST_VARIABLES) delete env[name];
     const log = openSync(this.logPath, 'a');
     let child: ChildProcess;
     try {

@@ -9,7 +9,7 @@ import {
   parseAgentConfig,
   resolveAgentConfig,
 } from '../server/agent-config.js';
-import { agentEnvInput } from '../server/agent-env.js';
+import { takeAgentEnvInput } from '../server/agent-env.js';
 import type { ServerBackend } from '../server/backend.js';
 import { RequestError } from '../server/request-error.js';
 
@@ -168,11 +168,12 @@ async function loadConfig(flags: AgentFlags): Promise<AgentConfig> {
 
 /**
  * Reads the configuration inputs in merge order: the files, then the environment (SIGNET_ENCRYPT),
- * then the flags, so that the flags win.
+ * then the flags, so that the flags win. Deletes SIGNET_ENCRYPT from `env` once read, so that no
+ * child process of the agent (a raw_exec task) inherits the cluster key from `process.env`.
  */
 export async function readConfigInputs(
   flags: AgentFlags,
-  env: Readonly<Record<string, string | undefined>> = process.env,
+  env: Record<string, string | undefined> = process.env,
 ): Promise<AgentConfigInput[]> {
   const inputs: AgentConfigInput[] = [];
   for (const file of flags.config ?? []) {
@@ -187,7 +188,7 @@ export async function readConfigInputs(
     }
     inputs.push(parseAgentConfig(text, file));
   }
-  inputs.push(agentEnvInput(env));
+  inputs.push(takeAgentEnvInput(env));
   inputs.push(flagInput(flags));
   return inputs;
 }

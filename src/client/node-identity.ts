@@ -27,13 +27,19 @@ export function clientPaths(dataDir: string): ClientPaths {
   };
 }
 
+/** Sets a folder to 0700 when group or others have any access to it. */
+async function narrowFolder(dir: string): Promise<void> {
+  if (((await stat(dir)).mode & 0o077) !== 0) await chmod(dir, 0o700);
+}
+
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Reads the node identity from `file`, or creates one on first start and makes it durable before
  * the node registers. A restarted client is therefore the same node to the servers, and keeps its
  * allocations. The file contains the secret, so it is created owner-only (0600), and a file found
- * with wider permissions is narrowed to 0600.
+ * with wider permissions is narrowed to 0600. Its folder (`DATA_DIR/client`, which also contains the
+ * allocations' state with their identity tokens) is likewise created or narrowed to 0700.
  */
 export async function loadOrCreateNodeIdentity(
   file: string,
@@ -47,11 +53,14 @@ export async function loadOrCreateNodeIdentity(
   if (text !== null) {
     const identity = parseIdentity(text, file);
     if (((await stat(file)).mode & 0o077) !== 0) await chmod(file, 0o600);
+    await narrowFolder(dirname(file));
     return { identity, created: false };
   }
 
   const identity: NodeIdentity = { ID: randomUUID(), SecretID: randomUUID() };
   await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+  // mkdir sets the mode only on the folders it creates.
+  await narrowFolder(dirname(file));
   const temporary = `${file}.tmp`;
   const handle = await open(temporary, 'w', 0o600);
   try {

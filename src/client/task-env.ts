@@ -17,12 +17,20 @@ export const DEFAULT_HOST_ENV_DENYLIST: readonly string[] = Object.freeze([
 ]);
 
 /**
- * Host variables that never reach a task, whatever the deny list, because only client hooks set
- * them. A client agent started from an operator's shell may carry the operator's NOMAD_TOKEN, which
- * no task may inherit. The client gives a task NOMAD_TOKEN only when its identity block sets
- * `env = true`.
+ * Host variables that never reach a task, whatever the deny list, because they carry the agent's or
+ * the operator's secrets and tasks are the least trusted code on a node:
+ * - SIGNET_ENCRYPT, the cluster key. It authenticates server RPC and wraps the root keys, so a task
+ *   that has it and a copy of the Raft data could sign workload identities and decrypt variables.
+ * - SIGNET_TOKEN and NOMAD_TOKEN, the ACL token of the operator whose shell started the agent.
+ *   A task gets NOMAD_TOKEN only from the client's identity hook, when its identity block sets
+ *   `env = true`.
+ * A task's own `env` block may still set these names.
  */
-const HOOK_ONLY_VARIABLES: ReadonlySet<string> = new Set(['NOMAD_TOKEN']);
+export const NEVER_PASSED_HOST_VARIABLES: ReadonlySet<string> = new Set([
+  'SIGNET_ENCRYPT',
+  'SIGNET_TOKEN',
+  'NOMAD_TOKEN',
+]);
 
 export interface TaskEnvInput {
   readonly allocId: string;
@@ -34,7 +42,10 @@ export interface TaskEnvInput {
   readonly groupName: string;
   readonly task: Pick<Task, 'Name' | 'Env' | 'Resources'>;
   readonly taskDir: TaskDirPaths;
-  /** The client's own environment; entries in `hostEnvDenylist` and undefined values are left out. */
+  /**
+   * The client's own environment. Entries in `hostEnvDenylist` or NEVER_PASSED_HOST_VARIABLES and
+   * undefined values are left out.
+   */
   readonly hostEnv?: Readonly<Record<string, string | undefined>>;
   /** Default DEFAULT_HOST_ENV_DENYLIST. */
   readonly hostEnvDenylist?: readonly string[];
@@ -47,10 +58,11 @@ export interface TaskEnvInput {
 
 /**
  * Builds a task's environment in the order of precedence of Nomad's client/taskenv package. The
- * host environment fills only names that nothing else sets, and never NOMAD_TOKEN. The task's
- * `env` block overrides the host variables and also the NOMAD_* runtime variables, because Nomad
- * lets it. Hook variables override the task's `env`. `${NAME}` in a value of the task's `env` is
- * replaced by the runtime or host variable NAME, and left as it is when no such variable exists.
+ * host environment fills only names that nothing else sets, and never a name of
+ * NEVER_PASSED_HOST_VARIABLES. The task's `env` block overrides the host variables and also the
+ * NOMAD_* runtime variables, because Nomad lets it. Hook variables override the task's `env`.
+ * `${NAME}` in a value of the task's `env` is replaced by the runtime or host variable NAME, and
+ * left as it is when no such variable exists.
  *
  * The result may hold secrets: callers pass it to the driver and never log it.
  */
@@ -76,7 +88,8 @@ export function buildTaskEnv(input: TaskEnvInput): Record<string, string> {
   const env: Record<string, string> = { ...runtime };
   const denied = new Set(input.hostEnvDenylist ?? DEFAULT_HOST_ENV_DENYLIST);
   for (const [name, value] of Object.entries(input.hostEnv ?? {})) {
-    if (value === undefined || denied.has(name) || HOOK_ONLY_VARIABLES.has(name) || name in env) continue;
+    if (value === undefined || denied.has(name) || NEVER_PASSED_HOST_VARIABLES.has(name) || name in env)
+      continue;
     env[name] = value;
   }
 

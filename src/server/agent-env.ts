@@ -31,3 +31,16 @@ export function agentEnvInput(env: Readonly<Record<string, string | undefined>>)
   }
   return { server: { encrypt: key } };
 }
+
+/**
+ * Reads the agent settings from `env` as agentEnvInput does, then deletes SIGNET_ENCRYPT from it,
+ * also when the value is invalid. Called with `process.env`, this keeps the cluster key out of the
+ * environment that every child process inherits.
+ */
+export function takeAgentEnvInput(env: Record<string, string | undefined>): AgentConfigInput {
+  try {
+    return agentEnvInput(env);
+  } finally {
+    delete env[CLUSTER_KEY_ENV];
+  }
+}

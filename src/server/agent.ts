@@ -4,6 +4,7 @@ import { keyEncryptionKey } from '../keyring/index.js';
 import { RAFT_DEFAULTS } from '../raft/config.js';
 import { RaftDriver } from '../raft/driver.js';
 import type { Message } from '../raft/messages.js';
+import { createDataFolder, DATA_FOLDER_MODE } from '../raft/storage/data-folder.js';
 import { LevelStorage } from '../raft/storage/level.js';
 import type { Membership } from '../raft/types.js';
 import { validateMessage } from '../raft/validate-message.js';
@@ -165,8 +166,16 @@ export class ServerAgent {
   static async start(options: ServerAgentOptions): Promise<ServerAgent> {
     const { config } = options;
     const paths = serverPaths(config.dataDir);
+    // Owner-only before anything is written into it, because the Raft storage contains every token secret.
+    const looserMode = await createDataFolder(paths.serverDir);
     const id = await loadOrCreateServerId(paths.idFile);
     const log = options.logger.child({ node: config.name, id });
+    if (looserMode !== null) {
+      log.warn(
+        { path: paths.serverDir, mode: looserMode.toString(8), newMode: DATA_FOLDER_MODE.toString(8) },
+        'narrowed the mode of the server data folder because other users could access it',
+      );
+    }
     const promise = await FoundingPromise.load(paths.promiseFile);
     const storage = await LevelStorage.open(paths.raftDir);
     try {

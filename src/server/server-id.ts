@@ -51,9 +51,18 @@ function parseServerId(text: string, file: string): number {
   return id;
 }
 
-/** Returns the paths of a server's id, Raft storage and founding promise inside data_dir (Nomad's `server/` folder). */
-export function serverPaths(dataDir: string): { idFile: string; raftDir: string; promiseFile: string } {
+/**
+ * Returns the paths of a server's folder inside data_dir (Nomad's `server/` folder) and of its id,
+ * Raft storage and founding promise inside it.
+ */
+export function serverPaths(dataDir: string): {
+  serverDir: string;
+  idFile: string;
+  raftDir: string;
+  promiseFile: string;
+} {
   return {
+    serverDir: join(dataDir, 'server'),
     idFile: join(dataDir, 'server', 'node-id'),
     raftDir: join(dataDir, 'server', 'raft'),
     promiseFile: join(dataDir, 'server', 'founding-promise'),

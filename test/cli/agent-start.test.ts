@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -100,6 +100,10 @@ describe('signet agent refuses to start with a bad configuration', async () => {
     const config = join(root, 'single.json');
     const http = await freePort();
     const rpc = await freePort();
+    // A server folder that others may read, as earlier servers created it under umask 022.
+    const serverDir = join(root, 'f', 'server');
+    await mkdir(serverDir, { recursive: true });
+    await chmod(serverDir, 0o755);
     await writeFile(
       config,
       JSON.stringify({
@@ -117,6 +121,10 @@ describe('signet agent refuses to start with a bad configuration', async () => {
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
       const leader = await waitFor('the single server to elect itself', { timeoutMs: 20_000 }, async () => {
@@ -126,9 +134,20 @@ describe('signet agent refuses to start with a bad configuration', async () => {
         return known === '' ? pending('no leader yet') : done(known);
       });
       assert.equal(leader, `127.0.0.1:${rpc}`);
+      assert.equal((await stat(serverDir)).mode & 0o777, 0o700);
+      assert.equal((await stat(join(serverDir, 'raft'))).mode & 0o777, 0o700);
     } finally {
       child.kill('SIGTERM');
     }
     assert.equal(await exited, 0);
+    const warnings = stdout
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { level: number; path?: string; mode?: string })
+      .filter((entry) => entry.level === 40 && entry.path === serverDir);
+    assert.deepEqual(
+      warnings.map((entry) => entry.mode),
+      ['755'],
+    );
   });
 });

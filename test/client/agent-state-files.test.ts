@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { chmod, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { allocClientStatus } from '../../src/client/alloc-client-status.js';
 import type { ClientAllocation } from '../../src/client/client-allocation.js';
@@ -58,6 +58,7 @@ describe('client state files', () => {
     const first = await loadOrCreateNodeIdentity(nodeFile);
     assert.equal(first.created, true);
     assert.equal((await stat(nodeFile)).mode & 0o777, 0o600);
+    assert.equal((await stat(dirname(nodeFile))).mode & 0o777, 0o700);
     const second = await loadOrCreateNodeIdentity(nodeFile);
     assert.equal(second.created, false);
     assert.deepEqual(second.identity, first.identity);
@@ -67,8 +68,10 @@ describe('client state files', () => {
     const { nodeFile } = clientPaths(join(root, 'narrowed'));
     await loadOrCreateNodeIdentity(nodeFile);
     await chmod(nodeFile, 0o644);
+    await chmod(dirname(nodeFile), 0o755);
     await loadOrCreateNodeIdentity(nodeFile);
     assert.equal((await stat(nodeFile)).mode & 0o777, 0o600);
+    assert.equal((await stat(dirname(nodeFile))).mode & 0o777, 0o700);
   });
 
   test('corrupt node identity is rejected', async () => {

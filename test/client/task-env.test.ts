@@ -75,6 +75,22 @@ describe('buildTaskEnv', () => {
     assert.equal(custom.HOME, undefined);
   });
 
+  test('agent secrets never pass, whatever the deny list', () => {
+    const hostEnv = {
+      SIGNET_ENCRYPT: 'cluster-key',
+      SIGNET_TOKEN: 'operator',
+      NOMAD_TOKEN: 'operator',
+      HOME: '/root',
+    };
+    for (const hostEnvDenylist of [undefined, []]) {
+      const env = buildTaskEnv(input({ hostEnv, hostEnvDenylist }));
+      assert.equal('SIGNET_ENCRYPT' in env, false);
+      assert.equal('SIGNET_TOKEN' in env, false);
+      assert.equal('NOMAD_TOKEN' in env, false);
+      assert.equal(env.HOME, '/root');
+    }
+  });
+
   test('hook env overrides task env', () => {
     const env = buildTaskEnv(
       input({

@@ -49,6 +49,8 @@ describe('Dockerfile and .dockerignore', () => {
     assert.ok(runtime.includes(`VOLUME ["${DATA_DIR}"]`));
     assert.ok(runtime.includes('EXPOSE 4646 4647'));
     assert.ok(runtime.some((line) => line.startsWith('RUN npm ci --omit=dev ')));
+    // A named volume starts with the owner and mode of the folder it is mounted on.
+    assert.ok(runtime.some((line) => line.trim() === `&& chmod 700 ${DATA_DIR}`));
   });
 
   test('build context leaves out the cluster key and local builds', async () => {

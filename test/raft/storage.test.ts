@@ -1,8 +1,20 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, rmdir, truncate, unlink, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  rmdir,
+  stat,
+  truncate,
+  unlink,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, type TestContext, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -522,6 +534,30 @@ describe('LevelStorage', () => {
     await storage.close();
     await rejectsWithCode(storage.save(batch({ hardState: hard(1, 0, 0) })), 'STORAGE_CLOSED', { path: dir });
     await rejectsWithCode(storage.load(), 'STORAGE_CLOSED', { path: dir });
+  });
+
+  test('folders and snapshot files are owner-only', async (t) => {
+    const dir = join(await tempDir(t), 'server', 'raft');
+    // With no umask, anything that relies on the umask for its mode would be world-readable.
+    const umask = process.umask(0);
+    try {
+      const storage = await LevelStorage.open(dir);
+      t.after(() => storage.close());
+      await storage.save(batch({ snapshot: snapshot(5, 2), hardState: hard(2, 0, 5) }));
+    } finally {
+      process.umask(umask);
+    }
+    assert.equal((await stat(dirname(dir))).mode & 0o777, 0o700);
+    assert.equal((await stat(dir)).mode & 0o777, 0o700);
+    assert.equal((await stat(join(dir, snapshotFileName(5)))).mode & 0o777, 0o600);
+  });
+
+  test('looser folder is narrowed on open', async (t) => {
+    const dir = await tempDir(t);
+    await chmod(dir, 0o755);
+    const storage = await LevelStorage.open(dir);
+    t.after(() => storage.close());
+    assert.equal((await stat(dir)).mode & 0o777, 0o700);
   });
 
   test('second open in the same process is locked', async (t) => {

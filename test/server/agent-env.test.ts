@@ -76,6 +76,22 @@ describe('readConfigInputs with SIGNET_ENCRYPT', async () => {
     assert.equal(resolveAgentConfig(inputs).server.encrypt, flagKey);
   });
 
+  test('variable is deleted once read', async () => {
+    const env: Record<string, string | undefined> = { [CLUSTER_KEY_ENV]: envKey, HOME: '/home/app' };
+    await readConfigInputs({ config: [file] }, env);
+    assert.equal(CLUSTER_KEY_ENV in env, false);
+    assert.equal(env.HOME, '/home/app');
+  });
+
+  test('invalid variable is deleted too', async () => {
+    const env: Record<string, string | undefined> = { [CLUSTER_KEY_ENV]: 'bm90LWEta2V5' };
+    await assert.rejects(
+      readConfigInputs({ config: [file] }, env),
+      (err: unknown) => err instanceof AgentConfigError && err.field === 'server.encrypt',
+    );
+    assert.equal(CLUSTER_KEY_ENV in env, false);
+  });
+
   test('file key stays without the variable', async () => {
     const inputs = await readConfigInputs({ config: [file] }, {});
     assert.equal(resolveAgentConfig(inputs).server.encrypt, fileKey);

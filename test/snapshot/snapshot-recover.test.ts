@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { access, chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { RaftNode } from '../../src/raft/raft.js';
@@ -38,6 +38,16 @@ async function rejection<T extends Error>(
     return err;
   }
   assert.fail(`expected ${type.name}, but the call succeeded`);
+}
+
+async function modeOf(path: string): Promise<number> {
+  return (await stat(path)).mode & 0o777;
+}
+
+/** Returns the mode of each snapshot file in a Raft folder. */
+async function snapshotFileModes(raftDir: string): Promise<number[]> {
+  const names = (await readdir(raftDir)).filter((name) => name.endsWith('.snap'));
+  return Promise.all(names.map((name) => modeOf(join(raftDir, name))));
 }
 
 /** Rebuilds the state a server restores on start: its snapshot, then the entries after it. */
@@ -213,6 +223,38 @@ describe('offline recovery of a data folder', () => {
     assert.equal(result.term, 13, 'above the own term, which is higher than the file');
     assert.deepEqual(result.membership, membership([SELF], [77, ...OTHERS]));
     assert.deepEqual(namespaceNames(stateOf(await loadRaftFolder(dataDir))), ['default', 'restored']);
+  });
+
+  test('restored state is owner-only', async () => {
+    const file = join(dir, 'backup.snap');
+    await writeFile(file, await archiveOf(stateWith(['web']), 3, membership([77])));
+    const fresh = join(dir, 'fresh');
+    await mkdir(fresh);
+    // With no umask, anything that relies on the umask for its mode would be world-readable.
+    const umask = process.umask(0);
+    try {
+      await recoverDataFolder({ dataDir: fresh, snapshotFile: file });
+    } finally {
+      process.umask(umask);
+    }
+
+    const { serverDir, raftDir } = serverPaths(fresh);
+    assert.equal(await modeOf(serverDir), 0o700);
+    assert.equal(await modeOf(raftDir), 0o700);
+    assert.deepEqual(await snapshotFileModes(raftDir), [0o600]);
+  });
+
+  test('looser Raft folder is narrowed', async () => {
+    await writeRaftFolder(dataDir, { id: SELF, voters: [SELF], commands: [], term: 2, commit: 2 });
+    const { raftDir } = serverPaths(dataDir);
+    await chmod(raftDir, 0o755);
+    const file = join(dir, 'backup.snap');
+    await writeFile(file, await archiveOf(stateWith(['web']), 3, membership([77])));
+
+    await recoverDataFolder({ dataDir, snapshotFile: file });
+
+    assert.equal(await modeOf(raftDir), 0o700);
+    assert.deepEqual(await snapshotFileModes(raftDir), [0o600]);
   });
 
   test('damaged snapshot file changes nothing', async () => {

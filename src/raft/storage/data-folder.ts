@@ -1,4 +1,4 @@
-import { access, mkdir, open, readFile } from 'node:fs/promises';
+import { access, chmod, mkdir, open, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { syncDirectory } from './snapshot-file.js';
 import { CORRUPT_ADVICE, StorageError } from './storage.js';
@@ -10,14 +10,25 @@ import { CORRUPT_ADVICE, StorageError } from './storage.js';
  */
 export const MARKER_FILE = 'signet-raft-storage';
 
-/** Creates `dir` and its missing parents, syncing each new folder's entry in its parent. */
-export async function createDataFolder(dir: string): Promise<void> {
+/**
+ * Mode of a data folder: owner only. The LevelDB files and the snapshot files inside contain every
+ * ACL token secret and the wrapped root keys. LevelDB creates its files with the process umask,
+ * so this folder's mode is what keeps other users out of them.
+ */
+export const DATA_FOLDER_MODE = 0o700;
+
+/**
+ * Creates `dir` and its missing parents with DATA_FOLDER_MODE, syncing each new folder's entry in
+ * its parent. An existing `dir` that group or others may enter or read is narrowed to
+ * DATA_FOLDER_MODE. Returns the earlier mode of a folder that was narrowed, else null.
+ */
+export async function createDataFolder(dir: string): Promise<number | null> {
   try {
-    const firstCreated = await mkdir(dir, { recursive: true });
-    if (firstCreated === undefined) return;
+    const firstCreated = await mkdir(dir, { recursive: true, mode: DATA_FOLDER_MODE });
+    if (firstCreated === undefined) return await narrowFolderMode(dir);
     for (let created = dir; ; created = dirname(created)) {
       await syncDirectory(dirname(created));
-      if (created === firstCreated) return;
+      if (created === firstCreated) return null;
     }
   } catch (err) {
     throw new StorageError(
@@ -26,6 +37,17 @@ export async function createDataFolder(dir: string): Promise<void> {
       { path: dir, cause: err },
     );
   }
+}
+
+/**
+ * Sets an existing folder to DATA_FOLDER_MODE when group or others have any access to it. Returns
+ * the earlier mode when it changed, else null.
+ */
+async function narrowFolderMode(dir: string): Promise<number | null> {
+  const mode = (await stat(dir)).mode & 0o777;
+  if ((mode & 0o077) === 0) return null;
+  await chmod(dir, DATA_FOLDER_MODE);
+  return mode;
 }
 
 export async function hasMarker(dir: string): Promise<boolean> {

@@ -18,6 +18,9 @@ const TEMP_SUFFIX = '.tmp';
  */
 const CHUNK_BYTES = 1024 * 1024;
 
+/** Mode of a snapshot file: read and write for the owner only. */
+const SNAPSHOT_FILE_MODE = 0o600;
+
 export function snapshotFileName(index: number): string {
   return `snapshot-${String(index).padStart(20, '0')}.snap`;
 }
@@ -40,8 +43,11 @@ export async function writeSnapshotFile(
   const tempPath = join(dir, tempFileName(file));
   const hash = createHash('sha256');
 
-  const handle = await open(tempPath, 'w');
+  // The snapshot contains every token secret. open applies the mode only to a new file, so the
+  // chmod covers a temporary file that an earlier failed write left behind.
+  const handle = await open(tempPath, 'w', SNAPSHOT_FILE_MODE);
   try {
+    await handle.chmod(SNAPSHOT_FILE_MODE);
     for (let offset = 0; offset < data.length; ) {
       const chunk = data.subarray(offset, offset + CHUNK_BYTES);
       hash.update(chunk);
