@@ -6,6 +6,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { NEVER_PASSED_HOST_VARIABLES } from '../src/client/task-env.js';
 import type { AgentConfigInput, LogLevel } from '../src/server/agent-config.js';
 import { type AgentEntry, findRepoRoot, signetArgs } from './agent-entry.js';
+import { trackChild } from './child-registry.js';
 import type { ExitInfo } from './server-handle.js';
 import { killTaskProcessGroups, killTaskProcessGroupsSync, type TaskProcessGroup } from './task-processes.js';
 
@@ -18,21 +19,6 @@ export interface ClientHandleOptions {
   readonly stopTimeoutMs?: number;
   /** Called when the agent exits without having been signalled by this handle (a crash). */
   readonly onUnexpectedExit?: (client: ClientHandle, exit: ExitInfo) => void;
-}
-
-// Every client agent that is alive, so that an exiting launcher can SIGKILL it and its tasks.
-const liveClients = new Set<ClientHandle>();
-let exitHookInstalled = false;
-
-function trackClient(client: ClientHandle): void {
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    // Only synchronous work runs in an exit handler: no graceful stop, only SIGKILL.
-    process.on('exit', () => {
-      for (const leftover of liveClients) leftover.killNowSync();
-    });
-  }
-  liveClients.add(client);
 }
 
 /**
@@ -112,12 +98,12 @@ export class ClientHandle {
     }
     this.#child = child;
     this.#expectingExit = false;
-    trackClient(this);
+    // An exiting launcher SIGKILLs the agent and its tasks.
+    trackChild(child, () => this.killNowSync());
     this.#exit = new Promise((resolve) => {
       const onEnd = (code: number | null, signal: NodeJS.Signals | null) => {
         const exit: ExitInfo = { code, signal, expected: this.#expectingExit };
         if (this.#child === child) this.#child = null;
-        liveClients.delete(this);
         if (!exit.expected) this.#options.onUnexpectedExit?.(this, exit);
         resolve(exit);
       };

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { buildAgentConfig, type ServerConfigSpec, writeAgentConfig } from './agent-config-file.js';
 import { type AgentEntry, signetArgs } from './agent-entry.js';
+import { trackChild } from './child-registry.js';
 import { type HttpResponse, httpRequest, type RequestOptions } from './http-client.js';
 import { done, WaitTimeoutError, waitFor } from './wait.js';
 
@@ -54,22 +55,6 @@ export interface ServerHandleOptions {
 /** Restarts on the same ports retry this many times when a port is taken, waiting RESTART_RETRY_MS between. */
 const RESTART_ATTEMPTS = 5;
 const RESTART_RETRY_MS = 500;
-
-// Every agent process that is alive, so that an exiting launcher can SIGKILL what it did not stop.
-const liveChildren = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-function trackChild(child: ChildProcess): void {
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    // Only synchronous work runs in an exit handler, so this cannot wait for a graceful stop.
-    process.on('exit', () => {
-      for (const leftover of liveChildren) leftover.kill('SIGKILL');
-    });
-  }
-  liveChildren.add(child);
-  child.once('exit', () => liveChildren.delete(child));
-}
 
 /** One server agent process started by the launcher: its addresses, files and lifecycle. */
 export class ServerHandle {

@@ -276,6 +276,63 @@ describe('cluster/start.ts with clients and ACLs', { timeout: CLUSTER_TEST_TIMEO
   });
 });
 
+describe('launcher process exit', { timeout: CLUSTER_TEST_TIMEOUT_MS }, () => {
+  test('exit hook kills agents and task', async () => {
+    // Exits without stop(), so only the launcher's exit hook can end the agents and the task.
+    const script = `
+      import { Cluster } from ${JSON.stringify(join(REPO_ROOT, 'cluster', 'launcher.ts'))};
+      const cluster = await Cluster.start({ servers: 1, clients: 1, handleSignals: false });
+      console.log(JSON.stringify({ root: cluster.root, address: cluster.servers()[0].httpAddr }));
+      process.stdin.once('data', () => process.exit(0));
+    `;
+    const env = { ...process.env };
+    delete env.NODE_TEST_CONTEXT;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: REPO_ROOT,
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+    });
+    child.stderr!.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+    });
+    const exited = new Promise<number | null>((resolveExit) => child.once('close', resolveExit));
+    let root = '';
+    try {
+      const started = await waitFor<{ root: string; address: string }>(
+        'the launcher to start',
+        { timeoutMs: START_TIMEOUT_MS, intervalMs: 100 },
+        async () => {
+          if (child.exitCode !== null) throw new Error(`the launcher exited early:\n${output}`);
+          const line = /^\{.*\}$/m.exec(output);
+          return line === null ? pending(output.slice(-300)) : done(JSON.parse(line[0]));
+        },
+      );
+      root = started.root;
+      const taskPid = await runSleeper(started.address, '', root);
+      const agents = processesUnder(root);
+      assert.ok(agents.length >= 3, `a server, a client and a task run under ${root}: ${agents.join(', ')}`);
+
+      child.stdin!.write('exit\n');
+      assert.equal(await exited, 0, output.slice(-2000));
+      await waitFor('every agent and task to end', { timeoutMs: 10_000, intervalMs: 50 }, async () => {
+        const left = processesUnder(root);
+        return left.length === 0 ? done(undefined) : pending(`left: ${left.join(', ')}`);
+      });
+      assert.equal(processRuns(taskPid), false, 'the task was killed');
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGKILL');
+        await exited;
+      }
+      if (root !== '') await cleanUp([], [root]);
+    }
+  });
+});
+
 describe('bootstrap token file', () => {
   const folders: string[] = [];
   after(async () => {
