@@ -38,6 +38,8 @@ export type SettingSource =
 export interface RequestOptions {
   /** Aborts the request, which then rejects with ApiError `ABORTED`. */
   readonly signal?: AbortSignal;
+  /** Time limit of this request in milliseconds; default the client's `timeoutMs`. */
+  readonly timeoutMs?: number;
 }
 
 /** A failed API call. `message` is one line: what failed and what to try next. */
@@ -65,6 +67,14 @@ export class ApiError extends Error {
 export interface ApiResponse<T> {
   /** Parsed JSON body; null for an empty body. */
   readonly body: T;
+  /** `X-Nomad-Index`, or null when the server sent none. */
+  readonly index: number | null;
+  readonly headers: IncomingHttpHeaders;
+}
+
+/** A response whose body is kept as raw bytes, such as a snapshot archive. */
+export interface ApiDownload {
+  readonly body: Buffer;
   /** `X-Nomad-Index`, or null when the server sent none. */
   readonly index: number | null;
   readonly headers: IncomingHttpHeaders;
@@ -120,6 +130,39 @@ export class ApiClient {
     body: unknown,
     options: RequestOptions = {},
   ): Promise<ApiResponse<T>> {
+    const { url, response } = await this.#exchange(method, path, query, body, options);
+    const text = response.body.toString('utf8');
+    let parsed: unknown = null;
+    if (text !== '') {
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        throw new ApiError(
+          'INVALID_RESPONSE',
+          `${method} ${url.pathname} returned a body that is not JSON; is ${this.address} a Signet or Nomad API address?`,
+        );
+      }
+    }
+    return { body: parsed as T, index: indexOf(response.headers), headers: response.headers };
+  }
+
+  /**
+   * Sends GET `path` and returns the body as raw bytes, with the same token, status and error
+   * handling as `get`. The whole body is held in memory.
+   */
+  async download(path: string, query: Query = {}, options: RequestOptions = {}): Promise<ApiDownload> {
+    const { response } = await this.#exchange('GET', path, query, undefined, options);
+    return { body: response.body, index: indexOf(response.headers), headers: response.headers };
+  }
+
+  /** Sends one request and returns its response, or throws ApiError for a failure or a non-2xx status. */
+  async #exchange(
+    method: string,
+    path: string,
+    query: Query,
+    body: unknown,
+    options: RequestOptions,
+  ): Promise<{ url: URL; response: RawResponse }> {
     const url = new URL(path, this.address);
     for (const [name, value] of Object.entries(query)) {
       if (value === undefined || value === false) continue;
@@ -134,18 +177,19 @@ export class ApiClient {
       headers['Content-Length'] = String(payload.length);
     }
 
+    const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
     let response: RawResponse;
     try {
-      response = await send(url, method, headers, payload, this.#timeoutMs, options.signal);
+      response = await send(url, method, headers, payload, timeoutMs, options.signal);
     } catch (err) {
       if (options.signal?.aborted === true) {
         throw new ApiError('ABORTED', `${method} ${url.pathname} to ${this.address} was cancelled`);
       }
-      throw this.#transportError(method, url, err);
+      throw this.#transportError(method, url, err, timeoutMs);
     }
 
     if (response.status < 200 || response.status > 299) {
-      const serverMessage = response.text.trim();
+      const serverMessage = response.body.toString('utf8').trim();
       const hint = this.#statusHint(response.status, serverMessage, url);
       throw new ApiError(
         'HTTP_STATUS',
@@ -154,30 +198,16 @@ export class ApiClient {
         serverMessage,
       );
     }
-
-    let parsed: unknown = null;
-    if (response.text !== '') {
-      try {
-        parsed = JSON.parse(response.text);
-      } catch {
-        throw new ApiError(
-          'INVALID_RESPONSE',
-          `${method} ${url.pathname} returned a body that is not JSON; is ${this.address} a Signet or Nomad API address?`,
-        );
-      }
-    }
-    const indexHeader = response.headers['x-nomad-index'];
-    const index = typeof indexHeader === 'string' && /^\d+$/.test(indexHeader) ? Number(indexHeader) : null;
-    return { body: parsed as T, index, headers: response.headers };
+    return { url, response };
   }
 
-  #transportError(method: string, url: URL, err: unknown): ApiError {
+  #transportError(method: string, url: URL, err: unknown, timeoutMs: number): ApiError {
     const error = err as NodeJS.ErrnoException;
     // The only abort signal on the request is the timeout.
     if (error.name === 'AbortError' || error.name === 'TimeoutError') {
       return new ApiError(
         'TIMEOUT',
-        `${method} ${url.pathname} to ${this.address} timed out after ${this.#timeoutMs} ms; check that the agent is healthy`,
+        `${method} ${url.pathname} to ${this.address} timed out after ${timeoutMs} ms; check that the agent is healthy`,
       );
     }
     const reason =
@@ -221,7 +251,7 @@ export class ApiClient {
 interface RawResponse {
   readonly status: number;
   readonly headers: IncomingHttpHeaders;
-  readonly text: string;
+  readonly body: Buffer;
 }
 
 /**
@@ -247,7 +277,7 @@ function send(
         resolve({
           status: res.statusCode ?? 0,
           headers: res.headers,
-          text: Buffer.concat(chunks).toString('utf8'),
+          body: Buffer.concat(chunks),
         }),
       );
       res.on('error', reject);
@@ -290,6 +320,11 @@ function firstSetting(
 
 function settingName(source: SettingSource, flag: string): string {
   return source === 'flag' ? flag : source;
+}
+
+function indexOf(headers: IncomingHttpHeaders): number | null {
+  const value = headers['x-nomad-index'];
+  return typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : null;
 }
 
 function oneLine(text: string): string {

@@ -163,3 +163,48 @@ test('unanswered request times out', async () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 });
+
+test('download keeps raw bytes and maps errors', async () => {
+  const seen: (string | undefined)[] = [];
+  const payload = Buffer.from([0x00, 0xff, 0x7b, 0x0a, 0x80]);
+  const server = createServer((req, res) => {
+    seen.push(req.headers['x-nomad-token'] as string | undefined);
+    if (req.url === '/v1/denied') {
+      res.writeHead(403);
+      res.end('Permission denied');
+    } else if (req.url === '/v1/slow') {
+      // Sends nothing, so only the request's time limit ends it.
+    } else {
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'X-Nomad-Index': '7' });
+      res.end(payload);
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  try {
+    const client = new ApiClient({ env: { SIGNET_TOKEN: 'secret-token' }, address: `127.0.0.1:${port}` });
+
+    const download = await client.download('/v1/bytes', { stale: true });
+    assert.deepEqual(download.body, payload);
+    assert.equal(download.index, 7);
+    assert.equal(download.headers['content-type'], 'application/octet-stream');
+    assert.equal(seen[0], 'secret-token');
+
+    await assert.rejects(client.download('/v1/denied'), (err: unknown) => {
+      assert.ok(err instanceof ApiError);
+      assert.equal(err.code, 'HTTP_STATUS');
+      assert.equal(err.status, 403);
+      assert.ok(err.message.endsWith('; check the token set by SIGNET_TOKEN'), err.message);
+      return true;
+    });
+    await assert.rejects(client.download('/v1/slow', {}, { timeoutMs: 50 }), (err: unknown) => {
+      assert.ok(err instanceof ApiError);
+      assert.equal(err.code, 'TIMEOUT');
+      assert.ok(err.message.includes('after 50 ms'), err.message);
+      return true;
+    });
+  } finally {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+});
