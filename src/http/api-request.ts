@@ -37,7 +37,7 @@ export interface ApiRequest {
 export type ApiReplyBody =
   | { readonly kind: 'json'; readonly value: unknown }
   | { readonly kind: 'text'; readonly value: string; readonly contentType: string }
-  | { readonly kind: 'binary'; readonly value: Uint8Array; readonly contentType: string }
+  | { readonly kind: 'binary'; readonly chunks: readonly Uint8Array[]; readonly contentType: string }
   | { readonly kind: 'empty' };
 
 export interface ApiReply {
@@ -59,9 +59,13 @@ export function writeReply(index: number): ApiReply {
   return { body: { kind: 'empty' }, headers: { 'X-Nomad-Index': String(index) } };
 }
 
-/** Builds a reply of raw bytes, such as a snapshot archive. */
-export function binaryReply(value: Uint8Array, contentType: string): ApiReply {
-  return { body: { kind: 'binary', value, contentType } };
+/**
+ * Builds a reply of raw bytes, such as a snapshot archive. Chunks are sent in order, one after the
+ * other, so a large body need not be copied into one buffer first.
+ */
+export function binaryReply(value: Uint8Array | readonly Uint8Array[], contentType: string): ApiReply {
+  const chunks = value instanceof Uint8Array ? [value] : value;
+  return { body: { kind: 'binary', chunks, contentType } };
 }
 
 export function emptyReply(): ApiReply {

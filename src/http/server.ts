@@ -198,8 +198,12 @@ function writeReply(res: ServerResponse, reply: ApiReply): void {
   }
   if (body.kind === 'binary') {
     res.setHeader('Content-Type', body.contentType);
-    res.setHeader('Content-Length', body.value.byteLength);
-    res.end(body.value);
+    res.setHeader(
+      'Content-Length',
+      body.chunks.reduce((total, chunk) => total + chunk.byteLength, 0),
+    );
+    for (const chunk of body.chunks) res.write(chunk);
+    res.end();
     return;
   }
   const text = body.kind === 'json' ? JSON.stringify(body.value) : body.value;

@@ -139,6 +139,11 @@ export class RaftDriver {
     return this.#node.status();
   }
 
+  /** Returns the membership in force at `index`, such as the applied index of a state snapshot. */
+  membershipAt(index: number): Membership {
+    return this.#node.membershipAt(index);
+  }
+
   followerProgress(): ReturnType<RaftNode['followerProgress']> {
     return this.#node.followerProgress();
   }

@@ -66,7 +66,11 @@ export interface RaftStatus {
   readonly applied: number;
   readonly firstIndex: number;
   readonly lastIndex: number;
+  /** Term of the entry at `lastIndex` (of the snapshot when the log is empty); 0 for an empty log. */
+  readonly lastLogTerm: number;
   readonly snapshotIndex: number;
+  /** Term of the stored snapshot, 0 for none. */
+  readonly snapshotTerm: number;
   readonly role: Role;
   readonly leaderId: NodeId;
   readonly membership: Membership;
@@ -515,12 +519,22 @@ export class RaftNode {
       applied: this.#log.applied,
       firstIndex: this.#log.firstIndex(),
       lastIndex: this.#log.lastIndex(),
+      lastLogTerm: this.#log.term(this.#log.lastIndex()) ?? 0,
       snapshotIndex: this.#log.snapshot?.meta.index ?? 0,
+      snapshotTerm: this.#log.snapshot?.meta.term ?? 0,
       role: this.#role,
       leaderId: this.#leaderId,
       membership: this.#memberships.latest(),
       transferTarget: this.#transferTarget,
     };
+  }
+
+  /**
+   * Returns the membership in force at `index`: that of the last configuration entry at or below it.
+   * For an index below the last snapshot, returns the snapshot's membership.
+   */
+  membershipAt(index: number): Membership {
+    return this.#memberships.at(index);
   }
 
   /** Returns the leader's view of each follower's replication, for metrics, or nothing on other roles. */

@@ -24,7 +24,10 @@ export interface RaftServer {
 export interface SnapshotContext {
   /** This server's current term. */
   readonly term: number;
-  /** The membership in force on this server (the latest in its log, committed or not). */
+  /**
+   * The membership in force at the requested index: the last configuration entry at or below it,
+   * as Raft records it with a snapshot taken there.
+   */
   readonly membership: Membership;
 }
 
@@ -135,8 +138,11 @@ export interface ServerBackend {
   /** RPC addresses of the voters. */
   peers(): string[];
   raftConfiguration(): { Index: number; Servers: RaftServer[] };
-  /** Term and membership for a snapshot archive; read it in the same turn as `state.snapshot()`. */
-  snapshotContext(): SnapshotContext;
+  /**
+   * Term, and membership at `appliedIndex`, for a snapshot archive of the state at that index.
+   * Read it in the same turn as `state.snapshot()`.
+   */
+  snapshotContext(appliedIndex: number): SnapshotContext;
   removePeer(id: string): Promise<void>;
   /** Moves leadership to server `id`, or to the most up-to-date voter when `id` is null. */
   transferLeadership(id: string | null): Promise<void>;

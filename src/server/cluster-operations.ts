@@ -327,9 +327,9 @@ export class ClusterOperations implements ServerBackend {
     return { Index: status.commit, Servers: servers };
   }
 
-  snapshotContext(): SnapshotContext {
-    const { term, membership } = this.#deps.driver.status();
-    return { term, membership };
+  snapshotContext(appliedIndex: number): SnapshotContext {
+    const { term } = this.#deps.driver.status();
+    return { term, membership: this.#deps.driver.membershipAt(appliedIndex) };
   }
 
   members(): AgentMember[] {
@@ -400,7 +400,9 @@ export class ClusterOperations implements ServerBackend {
           commit_index: String(status.commit),
           applied_index: String(status.applied),
           last_log_index: String(status.lastIndex),
+          last_log_term: String(status.lastLogTerm),
           snapshot_index: String(status.snapshotIndex),
+          last_snapshot_term: String(status.snapshotTerm),
           leader: String(status.leaderId),
           num_peers: String(Math.max(0, status.membership.voters.length - 1)),
         },

@@ -118,3 +118,44 @@ describe('GET /v1/operator/snapshot without ACLs', () => {
     }
   });
 });
+
+describe('GET /v1/operator/snapshot while one is written', () => {
+  test('overlapping requests get 429', async () => {
+    const server = await startTestServer();
+    try {
+      // Above 2 MiB of state, so hashing the archive yields to the event loop between 1 MiB steps
+      // and the other requests reach the handler while the first is still in it.
+      const description = 'd'.repeat(200);
+      for (let i = 0; i < 12_000; i++) {
+        await server.backend.apply({
+          type: 'namespace-upsert',
+          v: 1,
+          namespace: { Name: `ns-${i}`, Description: description, Meta: null },
+        });
+      }
+      assert.ok(server.backend.state.snapshot().byteLength > 2 * 1024 * 1024);
+
+      const responses = await Promise.all(
+        Array.from({ length: 6 }, () => fetch(`${server.url}/v1/operator/snapshot`)),
+      );
+      const statuses = responses.map((response) => response.status);
+      assert.ok(statuses.includes(200), `statuses ${statuses.join(', ')}`);
+      assert.ok(statuses.includes(429), `statuses ${statuses.join(', ')}`);
+      for (const response of responses) {
+        if (response.status === 429) {
+          assert.match(await response.text(), /already being written/);
+          continue;
+        }
+        const bytes = new Uint8Array(await response.arrayBuffer());
+        const archive = await decodeSnapshotArchive(bytes, 'response');
+        assert.equal(archive.header.index, server.backend.state.latestIndex);
+      }
+
+      const after = await fetch(`${server.url}/v1/operator/snapshot`);
+      assert.equal(after.status, 200, 'served again once the others have finished');
+      await after.arrayBuffer();
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -33,11 +33,12 @@ export interface SnapshotArchiveHeader {
   /** Raft index of the last entry applied to the state. */
   readonly index: number;
   /**
-   * Raft term of the server when it wrote the archive. It is at least the term of the entry at
-   * `index`, so a restore that starts above it can never reuse a term of the source cluster.
+   * Raft term of the server when it wrote the archive, at least the term of the entry at `index`.
+   * The source cluster may have moved to higher terms since, so a restore's term can repeat one of
+   * them.
    */
   readonly term: number;
-  /** Raft membership in force on the server that wrote the archive. */
+  /** Raft membership in force at `index` on the server that wrote the archive. */
   readonly membership: Membership;
   /** When the archive was written, RFC 3339 in UTC. */
   readonly createdAt: string;
@@ -58,8 +59,19 @@ export interface SnapshotArchive {
 /** The fields of a header that the writer chooses; size and checksum are computed from `state`. */
 export type ArchiveSource = Omit<SnapshotArchiveHeader, 'stateSize' | 'stateSha256'>;
 
-/** Builds an archive around `state`. Hashing yields to the event loop every 1 MiB. */
+/** Builds an archive around `state` in one buffer. Hashing yields to the event loop every 1 MiB. */
 export async function encodeSnapshotArchive(source: ArchiveSource, state: Uint8Array): Promise<Buffer> {
+  return Buffer.concat(await encodeSnapshotArchiveChunks(source, state));
+}
+
+/**
+ * Builds an archive around `state` as three chunks to write in order: the fixed prefix, the
+ * header and `state` itself, which is not copied. Hashing yields to the event loop every 1 MiB.
+ */
+export async function encodeSnapshotArchiveChunks(
+  source: ArchiveSource,
+  state: Uint8Array,
+): Promise<[prefix: Buffer, header: Buffer, state: Uint8Array]> {
   const header: SnapshotArchiveHeader = {
     index: source.index,
     term: source.term,
@@ -79,7 +91,7 @@ export async function encodeSnapshotArchive(source: ArchiveSource, state: Uint8A
   prefix.writeUInt32BE(ARCHIVE_FORMAT_VERSION, ARCHIVE_MAGIC.length);
   prefix.writeUInt32BE(headerBytes.length, ARCHIVE_MAGIC.length + 4);
   prefix.writeUInt32BE(crc32(headerBytes), ARCHIVE_MAGIC.length + 8);
-  return Buffer.concat([prefix, headerBytes, state]);
+  return [prefix, headerBytes, state];
 }
 
 /**
