@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -55,6 +56,13 @@ export function registerOperatorSnapshotCommands(operator: Command): void {
 async function saveSnapshot(file: string, flags: SaveFlags): Promise<void> {
   const target = resolve(file);
   const temporary = `${target}.${process.pid}.tmp`;
+  // The temporary file contains every token secret, so Ctrl-C must not leave it behind. 130 is the
+  // shell's exit status for a process ended by SIGINT.
+  const onInterrupt = (): void => {
+    rmSync(temporary, { force: true });
+    process.exit(130);
+  };
+  process.once('SIGINT', onInterrupt);
   let checked: CheckedArchive;
   try {
     await downloadToFile(
@@ -76,6 +84,8 @@ async function saveSnapshot(file: string, flags: SaveFlags): Promise<void> {
   } catch (err) {
     await rm(temporary, { force: true });
     throw err;
+  } finally {
+    process.off('SIGINT', onInterrupt);
   }
   const { index, term } = checked.archive.header;
   process.stdout.write(

@@ -6,7 +6,7 @@ import { httpRequest, requestJson } from '../../cluster/http-client.js';
 import type { ServerHandle } from '../../cluster/launcher.js';
 import { done, pending, waitFor } from '../../cluster/wait.js';
 import { readArchiveFile } from '../../src/server/snapshot/archive-file.js';
-import { runSignet } from '../snapshot/support.js';
+import { parseKeyValues, signet } from '../cli/support/run-signet.js';
 import { CLUSTER_TEST_TIMEOUT_MS, startTestCluster, type TestCluster, withServerLogs } from './fixture.js';
 
 const WRITES_BEFORE = 20;
@@ -77,12 +77,28 @@ describe('lost quorum', { timeout: CLUSTER_TEST_TIMEOUT_MS }, () => {
       });
       assert.equal(stuck.status, 500, `a write without quorum fails: ${stuck.body}`);
 
-      const refused = await runSignet(['operator', 'raft', 'recover', '-data-dir', survivor.dataDir]);
+      const refused = await signet(['operator', 'raft', 'recover', '-data-dir', survivor.dataDir]);
       assert.equal(refused.code, 1, 'recover refuses a running server');
-      assert.match(refused.stderr, /a running process holds the lock of its Raft storage/);
+      assert.match(refused.stderr, /^Error: \[SERVER_RUNNING\] /);
 
+      // The runbook picks the survivor by stats.raft's last log term, then index; the dry run
+      // prints the same pair from the stopped server's folder.
+      const self = await requestJson<{ stats: { raft: Record<string, string> } }>(
+        survivor.httpAddr,
+        'GET',
+        '/v1/agent/self',
+        { timeoutMs: 10_000 },
+      );
+      const raftStats = self.stats.raft;
+      assert.match(raftStats.last_log_term ?? '', /^[1-9][0-9]*$/);
       await survivor.stop();
-      const recovered = await runSignet(['operator', 'raft', 'recover', '-data-dir', survivor.dataDir]);
+      const dryRun = await signet(['operator', 'raft', 'recover', '-data-dir', survivor.dataDir, '-dry-run']);
+      assert.equal(dryRun.code, 0, dryRun.stderr);
+      const folder = parseKeyValues(dryRun.stdout);
+      assert.equal(folder.get('Last log term'), raftStats.last_log_term);
+      assert.equal(folder.get('Last log index'), raftStats.last_log_index);
+
+      const recovered = await signet(['operator', 'raft', 'recover', '-data-dir', survivor.dataDir]);
       assert.equal(recovered.code, 0, recovered.stderr);
       assert.match(recovered.stdout, /this server is now the only voter of a new configuration/);
 
@@ -138,7 +154,7 @@ describe('restore into a fresh data folder', { timeout: CLUSTER_TEST_TIMEOUT_MS 
       const oldId = (await cluster.raftConfiguration(server)).Servers[0]!.ID;
 
       const file = join(cluster.root, 'backup.snap');
-      const save = await runSignet(['operator', 'snapshot', 'save', `-address=${server.httpAddr}`, file]);
+      const save = await signet(['operator', 'snapshot', 'save', `-address=${server.httpAddr}`, file]);
       assert.equal(save.code, 0, save.stderr);
       const checked = await readArchiveFile(file);
       assert.equal(checked.summary.rows.variables, 1);
@@ -150,7 +166,7 @@ describe('restore into a fresh data folder', { timeout: CLUSTER_TEST_TIMEOUT_MS 
       await rm(server.dataDir, { recursive: true, force: true });
       await mkdir(server.dataDir);
 
-      const restore = await runSignet([
+      const restore = await signet([
         'operator',
         'raft',
         'recover',

@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { readArchiveFile } from '../../src/server/snapshot/archive-file.js';
 import type { AclToken } from '../../src/state/store.js';
+import { parseKeyValues, signet } from '../cli/support/run-signet.js';
 import { startTestServer, type TestServer } from '../http/support/test-backend.js';
 import { accessorId, makeToken, secretId } from '../server/acl/support.js';
-import { loadRaftFolder, removeDir, runSignet, tempDir } from './support.js';
+import { loadRaftFolder, removeDir, tempDir } from './support.js';
 
 const MANAGEMENT = secretId(1);
 
@@ -36,10 +37,9 @@ describe('operator snapshot and recover commands', () => {
     await removeDir(dir);
   });
 
-  test('save writes a checked file readable only by its owner', async () => {
-    const file = join(dir, 'save', 'backup.snap');
-    await mkdir(join(dir, 'save'));
-    const run = await runSignet([
+  /** Saves a snapshot of the test server to `file` with the management token and checks the exit code. */
+  async function save(file: string): Promise<string> {
+    const run = await signet([
       'operator',
       'snapshot',
       'save',
@@ -48,11 +48,15 @@ describe('operator snapshot and recover commands', () => {
       file,
     ]);
     assert.equal(run.code, 0, run.stderr);
+    return run.stdout;
+  }
+
+  test('save writes a checked file readable only by its owner', async () => {
+    const file = join(dir, 'save', 'backup.snap');
+    await mkdir(join(dir, 'save'));
+    const stdout = await save(file);
     const index = server.backend.state.latestIndex;
-    assert.match(
-      run.stdout,
-      new RegExp(`^State file written to .*backup\\.snap \\(index ${index}, term 3, `),
-    );
+    assert.match(stdout, new RegExp(`^State file written to .*backup\\.snap \\(index ${index}, term 3, `));
     assert.equal((await stat(file)).mode & 0o777, 0o600);
     assert.deepEqual(await readdir(join(dir, 'save')), ['backup.snap'], 'no temporary file is left');
 
@@ -64,9 +68,8 @@ describe('operator snapshot and recover commands', () => {
   test('save takes the token from NOMAD_TOKEN and replaces the file', async () => {
     const file = join(dir, 'replaced.snap');
     await writeFile(file, 'old contents');
-    const run = await runSignet(['operator', 'snapshot', 'save', '-stale', file], {
-      NOMAD_ADDR: server.url,
-      NOMAD_TOKEN: MANAGEMENT,
+    const run = await signet(['operator', 'snapshot', 'save', '-stale', file], {
+      env: { NOMAD_ADDR: server.url, NOMAD_TOKEN: MANAGEMENT },
     });
     assert.equal(run.code, 0, run.stderr);
     assert.equal((await readArchiveFile(file)).archive.header.index, server.backend.state.latestIndex);
@@ -75,7 +78,7 @@ describe('operator snapshot and recover commands', () => {
   test('save without a token fails and writes nothing', async () => {
     await mkdir(join(dir, 'denied'));
     const file = join(dir, 'denied', 'backup.snap');
-    const run = await runSignet(['operator', 'snapshot', 'save', `-address=${server.url}`, file]);
+    const run = await signet(['operator', 'snapshot', 'save', `-address=${server.url}`, file]);
     assert.equal(run.code, 1);
     assert.match(
       run.stderr,
@@ -86,34 +89,16 @@ describe('operator snapshot and recover commands', () => {
   });
 
   test('save to an unreachable address names it', async () => {
-    const run = await runSignet([
-      'operator',
-      'snapshot',
-      'save',
-      '-address=127.0.0.1:1',
-      join(dir, 'x.snap'),
-    ]);
+    const run = await signet(['operator', 'snapshot', 'save', '-address=127.0.0.1:1', join(dir, 'x.snap')]);
     assert.equal(run.code, 1);
     assert.match(run.stderr, /Cannot reach the Signet API at http:\/\/127\.0\.0\.1:1/);
   });
 
   test('inspect prints index, checksum and table rows', async () => {
     const file = join(dir, 'inspect.snap');
-    assert.equal(
-      (
-        await runSignet([
-          'operator',
-          'snapshot',
-          'save',
-          `-address=${server.url}`,
-          `-token=${MANAGEMENT}`,
-          file,
-        ])
-      ).code,
-      0,
-    );
+    await save(file);
 
-    const text = await runSignet(['operator', 'snapshot', 'inspect', file]);
+    const text = await signet(['operator', 'snapshot', 'inspect', file]);
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, new RegExp(`^Index +=+ ${server.backend.state.latestIndex}$`, 'm'));
     assert.match(text.stdout, /^Checksum += ok \(SHA-256 [0-9a-f]{64}\)$/m);
@@ -121,7 +106,7 @@ describe('operator snapshot and recover commands', () => {
     assert.match(text.stdout, /^namespaces +3$/m);
     assert.match(text.stdout, /^aclTokens +1$/m);
 
-    const json = await runSignet(['operator', 'snapshot', 'inspect', '-json', file]);
+    const json = await signet(['operator', 'snapshot', 'inspect', '-json', file]);
     assert.equal(json.code, 0, json.stderr);
     const details = JSON.parse(json.stdout) as Record<string, unknown>;
     assert.equal(details.Index, server.backend.state.latestIndex);
@@ -131,24 +116,12 @@ describe('operator snapshot and recover commands', () => {
 
   test('inspect of a damaged file fails naming it', async () => {
     const file = join(dir, 'damaged.snap');
-    assert.equal(
-      (
-        await runSignet([
-          'operator',
-          'snapshot',
-          'save',
-          `-address=${server.url}`,
-          `-token=${MANAGEMENT}`,
-          file,
-        ])
-      ).code,
-      0,
-    );
+    await save(file);
     const bytes = await readFile(file);
     bytes[bytes.length - 1]! ^= 0x01;
     await writeFile(file, bytes);
 
-    const run = await runSignet(['operator', 'snapshot', 'inspect', file]);
+    const run = await signet(['operator', 'snapshot', 'inspect', file]);
     assert.equal(run.code, 1);
     assert.match(
       run.stderr,
@@ -158,23 +131,11 @@ describe('operator snapshot and recover commands', () => {
 
   test('recover restores a saved file into an empty folder', async () => {
     const file = join(dir, 'restore.snap');
-    assert.equal(
-      (
-        await runSignet([
-          'operator',
-          'snapshot',
-          'save',
-          `-address=${server.url}`,
-          `-token=${MANAGEMENT}`,
-          file,
-        ])
-      ).code,
-      0,
-    );
+    await save(file);
     const dataDir = join(dir, 'restored');
     await mkdir(dataDir);
 
-    const run = await runSignet(['operator', 'raft', 'recover', `-data-dir=${dataDir}`, `-snapshot=${file}`]);
+    const run = await signet(['operator', 'raft', 'recover', `-data-dir=${dataDir}`, `-snapshot=${file}`]);
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /this server is now the only voter of a new configuration/);
     assert.match(run.stdout, new RegExp(`^Index +=+ ${server.backend.state.latestIndex + 1}$`, 'm'));
@@ -185,16 +146,39 @@ describe('operator snapshot and recover commands', () => {
 
   test('recover refuses a missing folder', async () => {
     const missing = join(dir, 'no-such-folder');
-    const run = await runSignet(['operator', 'raft', 'recover', '-data-dir', missing]);
+    const run = await signet(['operator', 'raft', 'recover', '-data-dir', missing]);
     assert.equal(run.code, 1);
-    assert.equal(
-      run.stderr.trimEnd(),
-      `Error: data folder ${missing} does not exist; pass the data_dir of the stopped server (to restore a snapshot into a new server, create an empty folder first)`,
-    );
+    assert.match(run.stderr, /^Error: \[DATA_DIR_MISSING\] /);
+    assert.ok(run.stderr.includes(missing), 'the message names the folder');
+  });
+
+  test('recover dry run prints the log position and writes nothing', async () => {
+    const file = join(dir, 'dry-run.snap');
+    await save(file);
+    const dataDir = join(dir, 'dry-run');
+    await mkdir(dataDir);
+
+    const run = await signet([
+      'operator',
+      'raft',
+      'recover',
+      `-data-dir=${dataDir}`,
+      `-snapshot=${file}`,
+      '-dry-run',
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    const values = parseKeyValues(run.stdout);
+    assert.equal(values.get('Last log term'), '0');
+    assert.equal(values.get('Last log index'), '0');
+    assert.equal(values.get('Commit index'), '0');
+    assert.equal(values.get('Index'), String(server.backend.state.latestIndex + 1));
+    assert.equal(values.get('Server ID'), '<new>');
+    assert.match(run.stdout, /^Dry run, nothing written/m);
+    assert.deepEqual(await readdir(dataDir), []);
   });
 
   test('snapshot restore points to offline recovery', async () => {
-    const run = await runSignet(['operator', 'snapshot', 'restore', 'backup.snap']);
+    const run = await signet(['operator', 'snapshot', 'restore', 'backup.snap']);
     assert.equal(run.code, 1);
     assert.match(run.stderr, /operator raft recover -data-dir DIR -snapshot backup\.snap/);
   });

@@ -101,7 +101,13 @@ describe('offline recovery of a data folder', () => {
     assert.equal(result.term, 5, 'one above the stored term');
     assert.deepEqual(result.membership, membership([SELF], OTHERS));
     assert.deepEqual(result.previousMembership, membership([...OTHERS, SELF]));
-    assert.deepEqual(result.source, { kind: 'log', snapshotIndex: 0, lastIndex: 5, entriesApplied: 5 });
+    assert.deepEqual(result.source, {
+      kind: 'log',
+      snapshotIndex: 0,
+      lastIndex: 5,
+      entriesApplied: 5,
+      entriesAboveCommit: 1,
+    });
     assert.equal(result.summary.rows.namespaces, 3);
 
     const after = await loadRaftFolder(dataDir);
@@ -137,7 +143,13 @@ describe('offline recovery of a data folder', () => {
     });
 
     const result = await recoverDataFolder({ dataDir });
-    assert.deepEqual(result.source, { kind: 'log', snapshotIndex: 4, lastIndex: 6, entriesApplied: 2 });
+    assert.deepEqual(result.source, {
+      kind: 'log',
+      snapshotIndex: 4,
+      lastIndex: 6,
+      entriesApplied: 2,
+      entriesAboveCommit: 0,
+    });
     assert.equal(result.index, 7);
     assert.deepEqual(namespaceNames(stateOf(await loadRaftFolder(dataDir))), ['a', 'b', 'c', 'd', 'default']);
   });

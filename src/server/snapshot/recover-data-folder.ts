@@ -1,5 +1,5 @@
-import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { emptyState } from '../../raft/bootstrap.js';
 import { hasMarker } from '../../raft/storage/data-folder.js';
 import { LevelStorage } from '../../raft/storage/level.js';
 import { StorageError } from '../../raft/storage/storage.js';
@@ -8,14 +8,34 @@ import { StateStore } from '../../state/store.js';
 import { loadOrCreateServerId, serverPaths } from '../server-id.js';
 import { type CheckedArchive, readArchiveFile } from './archive-file.js';
 import { type StateSummary, summarizeState } from './archive-state.js';
+import { checkDataDir, exists } from './check-data-dir.js';
 import { RecoverError } from './recover-error.js';
-import { replayDurableState, storedMembers } from './replay-log.js';
+import { type LogPosition, lastLogPosition, replayDurableState, storedMembers } from './replay-log.js';
 
 export interface RecoverOptions {
   /** The server's data_dir: the folder that contains `server/`. */
   readonly dataDir: string;
   /** Snapshot archive whose state replaces the server's own; absent to keep the server's state. */
   readonly snapshotFile?: string | undefined;
+  /** Check and compute everything, but leave the folder as it is. */
+  readonly dryRun?: boolean | undefined;
+  /**
+   * Recover from the server's own log even when it was a learner, removed or not a member of the
+   * stored configuration (its state may be older than the lost cluster's). Without it such a
+   * folder is rejected with NOT_A_VOTER.
+   */
+  readonly force?: boolean | undefined;
+  /** Called with the folder's Raft facts once all checks passed, before anything is written. */
+  readonly beforeWrite?: ((folder: FolderRaftState) => void) | undefined;
+}
+
+/** Raft facts of the data folder before the recovery. */
+export interface FolderRaftState {
+  /** Last entry of the log (or the snapshot's index and term): the pair Raft orders logs by. */
+  readonly lastLog: LogPosition;
+  /** Commit index stored in the hard state. It can lag the cluster's, because followers learn it late. */
+  readonly commitIndex: number;
+  readonly term: number;
 }
 
 /** Origin of the recovered state. */
@@ -28,6 +48,8 @@ export type RecoverSource =
       readonly lastIndex: number;
       /** Entries applied on top of the stored snapshot, uncommitted ones included. */
       readonly entriesApplied: number;
+      /** Applied entries above the stored commit index, which may never have committed. */
+      readonly entriesAboveCommit: number;
     }
   | { readonly kind: 'snapshot-file'; readonly path: string; readonly index: number; readonly term: number };
 
@@ -42,6 +64,15 @@ export interface RecoverResult {
   readonly membership: Membership;
   /** Membership stored in the folder before the recovery, or null when it held none. */
   readonly previousMembership: Membership | null;
+  /** The folder's Raft facts before the recovery. */
+  readonly folder: FolderRaftState;
+  /** False for a dry run, which wrote nothing. */
+  readonly written: boolean;
+  /**
+   * For a recovery from the server's own log: its role in the stored configuration when it was
+   * not a voter there (recovered only with `force`), else null.
+   */
+  readonly previousRole: 'learner' | 'removed' | 'not a member' | null;
   readonly source: RecoverSource;
   readonly summary: StateSummary;
 }
@@ -60,31 +91,46 @@ export interface RecoverResult {
  * servers whose logs end in an earlier term are refused votes, because they are not voters and
  * their logs are older.
  *
- * NOTE: an old server that still runs with its data can still depose the recovered server with a
- * higher term and overwrite it, as after Nomad's peers.json recovery. Stop the old servers and
- * delete their data folders before starting this one.
+ * NOTE: an old server that comes back with its data and a log in a higher term can still win this
+ * server's vote before it has elected itself, or depose it with a heartbeat when it leads old
+ * servers. This server then follows it and commits nothing (test/snapshot/recover-old-server.test.ts).
+ * Stop the old servers and delete their data folders before starting this one.
  *
  * Throws RecoverError, SnapshotArchiveError (a bad archive) or StorageError (a damaged folder).
  * On any error the stored Raft state is unchanged.
  */
 export async function recoverDataFolder(options: RecoverOptions): Promise<RecoverResult> {
   const dataDir = resolve(options.dataDir);
-  await requireFolder(dataDir);
+  await checkDataDir(dataDir);
   const checked =
     options.snapshotFile === undefined ? null : await readArchiveFile(resolve(options.snapshotFile));
   const paths = serverPaths(dataDir);
-  if (checked === null && !(await hasMarker(paths.raftDir))) throw noRaftState(dataDir);
+  const hasRaftState = await hasMarker(paths.raftDir);
+  if (checked === null && !hasRaftState) throw noRaftState(dataDir);
 
-  const storage = await openStorage(paths.raftDir, dataDir, checked);
+  // A dry run on a folder without Raft state opens no storage, because opening creates it.
+  const dryRun = options.dryRun === true;
+  const storage = dryRun && !hasRaftState ? null : await openStorage(paths.raftDir, dataDir, checked);
   try {
-    const durable = await storage.load();
-    const ownLastIndex = Math.max(durable.snapshot?.meta.index ?? 0, durable.entries.at(-1)?.index ?? 0);
-    if (checked === null && durable.hardState.term === 0 && ownLastIndex === 0) throw noRaftState(dataDir);
-    const serverId = await loadOrCreateServerId(paths.idFile);
+    const durable = storage === null ? emptyState() : await storage.load();
+    const lastLog = lastLogPosition(durable);
+    if (checked === null && durable.hardState.term === 0 && lastLog.index === 0) throw noRaftState(dataDir);
+    const members = storedMembers(durable);
+    const folder: FolderRaftState = {
+      lastLog,
+      commitIndex: durable.hardState.commit,
+      term: durable.hardState.term,
+    };
+
+    // A dry run draws no id for a new folder: 0 stands for the id the real run would draw.
+    const serverId = dryRun && !(await exists(paths.idFile)) ? 0 : await loadOrCreateServerId(paths.idFile);
 
     let store: StateStore;
     let source: RecoverSource;
+    let previousRole: RecoverResult['previousRole'] = null;
     if (checked === null) {
+      previousRole = roleOf(members.latest, serverId);
+      if (previousRole !== null && options.force !== true) throw notAVoter(dataDir, previousRole);
       const replayed = replayDurableState(durable, paths.raftDir);
       store = replayed.store;
       source = {
@@ -92,6 +138,7 @@ export async function recoverDataFolder(options: RecoverOptions): Promise<Recove
         snapshotIndex: durable.snapshot?.meta.index ?? 0,
         lastIndex: replayed.lastIndex,
         entriesApplied: replayed.entriesApplied,
+        entriesAboveCommit: replayed.entriesAboveCommit,
       };
     } else {
       store = new StateStore();
@@ -100,9 +147,8 @@ export async function recoverDataFolder(options: RecoverOptions): Promise<Recove
       source = { kind: 'snapshot-file', path: checked.path, index, term };
     }
 
-    const index = Math.max(ownLastIndex, checked?.archive.header.index ?? 0) + 1;
+    const index = Math.max(lastLog.index, checked?.archive.header.index ?? 0) + 1;
     const term = Math.max(durable.hardState.term, checked?.archive.header.term ?? 0) + 1;
-    const members = storedMembers(durable);
     const known = new Set<NodeId>(members.ids);
     for (const id of membershipIds(checked?.archive.header.membership)) known.add(id);
     for (const server of store.servers()) known.add(server.id);
@@ -119,15 +165,18 @@ export async function recoverDataFolder(options: RecoverOptions): Promise<Recove
     // Decoding what is about to be written proves that the server can start from it.
     const summary = summarizeState(data);
 
-    await storage.save({
-      snapshot: { meta: { index, term, membership }, data },
-      truncateFrom: null,
-      // Every stored entry belongs to the old configuration's history; none may stay below the
-      // new snapshot, or a follower could be sent old configuration entries.
-      compactTo: index - 1,
-      entries: [],
-      hardState: { term, vote: 0, commit: index },
-    });
+    options.beforeWrite?.(folder);
+    if (storage !== null && !dryRun) {
+      await storage.save({
+        snapshot: { meta: { index, term, membership }, data },
+        truncateFrom: null,
+        // Every stored entry belongs to the old configuration's history; none may stay below the
+        // new snapshot, or a follower could be sent old configuration entries.
+        compactTo: index - 1,
+        entries: [],
+        hardState: { term, vote: 0, commit: index },
+      });
+    }
     return {
       dataDir,
       serverId,
@@ -135,33 +184,39 @@ export async function recoverDataFolder(options: RecoverOptions): Promise<Recove
       term,
       membership,
       previousMembership: members.latest,
+      folder,
+      written: !dryRun,
+      previousRole,
       source,
       summary,
     };
   } finally {
-    await storage.close();
+    await storage?.close();
   }
 }
 
-async function requireFolder(dataDir: string): Promise<void> {
-  let isFolder: boolean;
-  try {
-    isFolder = (await stat(dataDir)).isDirectory();
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    throw new RecoverError(
-      'DATA_DIR_MISSING',
-      dataDir,
-      `data folder ${dataDir} does not exist; pass the data_dir of the stopped server (to restore a snapshot into a new server, create an empty folder first)`,
-    );
-  }
-  if (!isFolder) {
-    throw new RecoverError(
-      'DATA_DIR_INVALID',
-      dataDir,
-      `data folder ${dataDir} is not a folder; pass the server's data_dir`,
-    );
-  }
+/** Returns the server's role in `membership` when it is not a voter there, else null (also for no membership). */
+function roleOf(membership: Membership | null, id: NodeId): RecoverResult['previousRole'] {
+  if (membership === null || membership.voters.includes(id)) return null;
+  if (membership.learners.includes(id)) return 'learner';
+  if (membership.removed.includes(id)) return 'removed';
+  return 'not a member';
+}
+
+/** Returns how a message names a server in `role`: "a learner", "a removed server" or "not a member". */
+export function describeRole(role: NonNullable<RecoverResult['previousRole']>): string {
+  if (role === 'learner') return 'a learner';
+  if (role === 'removed') return 'a removed server';
+  return 'not a member';
+}
+
+function notAVoter(dataDir: string, role: NonNullable<RecoverResult['previousRole']>): RecoverError {
+  const was = describeRole(role);
+  return new RecoverError(
+    'NOT_A_VOTER',
+    dataDir,
+    `cannot recover ${dataDir}: this server was ${was} of the stored configuration, so its state may be older than the lost cluster's; recover a server that was a voter, or pass -force to recover this one anyway`,
+  );
 }
 
 function noRaftState(dataDir: string): RecoverError {

@@ -3,6 +3,12 @@ export type RecoverErrorCode =
   | 'DATA_DIR_MISSING'
   /** The data folder path names something other than a folder. */
   | 'DATA_DIR_INVALID'
+  /** The path is the `server/` folder inside a data_dir (it contains `raft/` or `node-id`). */
+  | 'DATA_DIR_IS_SERVER_FOLDER'
+  /** The folder is neither empty nor a server's data_dir (it has no `server/`). */
+  | 'DATA_DIR_NOT_SERVER'
+  /** The server was not a voter of its stored configuration, and `force` was not given. */
+  | 'NOT_A_VOTER'
   /** The data folder contains no Raft state and no snapshot file was given. */
   | 'NO_RAFT_STATE'
   /** A running server holds the data folder's LevelDB lock. */

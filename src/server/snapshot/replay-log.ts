@@ -10,6 +10,27 @@ export interface ReplayedLog {
   readonly lastIndex: number;
   /** Entries applied on top of the snapshot. */
   readonly entriesApplied: number;
+  /**
+   * Applied entries above the stored commit index. The lost cluster may never have committed
+   * them, and a server with a newer log may hold other entries at those indexes.
+   */
+  readonly entriesAboveCommit: number;
+}
+
+/** Index and term of the last entry that a durable state holds, the pair Raft orders logs by. */
+export interface LogPosition {
+  readonly index: number;
+  readonly term: number;
+}
+
+/** Returns the last entry's index and term, else the snapshot's, else zeros for an empty folder. */
+export function lastLogPosition(durable: DurableState): LogPosition {
+  const last = durable.entries.at(-1);
+  const snapshot = durable.snapshot?.meta;
+  if (last !== undefined && last.index >= (snapshot?.index ?? 0))
+    return { index: last.index, term: last.term };
+  if (snapshot !== undefined) return { index: snapshot.index, term: snapshot.term };
+  return { index: 0, term: 0 };
 }
 
 /** The servers that a durable state names. */
@@ -63,10 +84,12 @@ export function replayDurableState(durable: DurableState, path: string): Replaye
   }
 
   let entriesApplied = 0;
+  let entriesAboveCommit = 0;
   for (const entry of durable.entries) {
     // Compaction keeps some entries below the snapshot; the snapshot already contains them.
     if (entry.index <= snapshotIndex) continue;
     entriesApplied++;
+    if (entry.index > durable.hardState.commit) entriesAboveCommit++;
     if (entry.kind !== 'command') {
       store.advanceTo(entry.index);
       continue;
@@ -85,7 +108,7 @@ export function replayDurableState(durable: DurableState, path: string): Replaye
   }
 
   const lastIndex = Math.max(snapshotIndex, durable.entries.at(-1)?.index ?? 0);
-  return { store, lastIndex, entriesApplied };
+  return { store, lastIndex, entriesApplied, entriesAboveCommit };
 }
 
 function addMembers(ids: Set<NodeId>, membership: Membership): void {
