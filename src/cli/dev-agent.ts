@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -16,6 +16,29 @@ const BOOTSTRAP_RETRY_MS = 200;
 /** Returns the path of the owner-only file that stores the management token's secret. */
 export function devTokenFile(dataDir: string): string {
   return join(dataDir, 'server', 'dev-bootstrap-token');
+}
+
+/** Returns the path of the owner-only file that stores the cluster key a -dev agent made. */
+export function devClusterKeyFile(dataDir: string): string {
+  return join(dataDir, 'server', 'dev-cluster-key');
+}
+
+/**
+ * Returns the cluster key of an earlier -dev run on this data folder, or makes and saves a new
+ * one. The key wraps the root keys, so a restart with a new key could no longer decrypt the
+ * variables or verify the tokens of the earlier run.
+ */
+async function devClusterKey(dataDir: string): Promise<string> {
+  const file = devClusterKeyFile(dataDir);
+  const saved = await readFile(file, 'utf8').then(
+    (text) => text.trim(),
+    () => null,
+  );
+  if (saved !== null && saved !== '') return saved;
+  const key = generateClusterKey();
+  await mkdir(join(dataDir, 'server'), { recursive: true, mode: 0o700 });
+  await writeFile(file, `${key}\n`, { mode: 0o600 });
+  return key;
 }
 
 /**
@@ -39,7 +62,7 @@ export async function runDevAgent(flags: AgentFlags): Promise<number> {
   };
   let config: AgentConfig;
   try {
-    config = devConfig(dataDir, inputs);
+    config = devConfig(dataDir, await devClusterKey(dataDir), inputs);
   } catch (err) {
     process.stderr.write(`signet agent: ${(err as Error).message}\n`);
     await removeData();
@@ -93,11 +116,11 @@ async function stopAll(client: ClientAgent, server: RunningServer): Promise<void
  * The dev defaults, then the files and flags (which win), then the two fields that only -dev
  * decides: both roles on, and the client dialing this server's RPC port.
  */
-function devConfig(dataDir: string, inputs: readonly AgentConfigInput[]): AgentConfig {
+function devConfig(dataDir: string, clusterKey: string, inputs: readonly AgentConfigInput[]): AgentConfig {
   const defaults: AgentConfigInput = {
     data_dir: dataDir,
     bind_addr: '127.0.0.1',
-    server: { bootstrap_expect: 1, encrypt: generateClusterKey() },
+    server: { bootstrap_expect: 1, encrypt: clusterKey },
     acl: { enabled: true },
     plugin: { raw_exec: { config: { enabled: true } } },
   };

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { access, readFile, rm, stat } from 'node:fs/promises';
+import { access, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { httpRequest, requestJson } from '../../cluster/http-client.js';
 import { done, pending, waitFor } from '../../cluster/wait.js';
@@ -44,7 +46,10 @@ interface DevAgent {
 }
 
 /** Spawns `signet agent -dev` on free ports, with `env` as its whole environment. */
-async function spawnDevAgent(env: NodeJS.ProcessEnv = process.env): Promise<DevAgent> {
+async function spawnDevAgent(
+  env: NodeJS.ProcessEnv = process.env,
+  extraArgs: readonly string[] = [],
+): Promise<DevAgent> {
   const http = await freePort();
   const rpc = await freePort();
   const agent = spawn(
@@ -59,6 +64,7 @@ async function spawnDevAgent(env: NodeJS.ProcessEnv = process.env): Promise<DevA
       String(http),
       '-rpc-port',
       String(rpc),
+      ...extraArgs,
     ],
     { env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -283,5 +289,52 @@ describe('signet agent -dev with SIGNET_ENCRYPT', { timeout: 120_000 }, () => {
     dev.process.kill('SIGTERM');
     assert.equal(await dev.exited, 0, dev.stderr().slice(-500));
     assert.equal(await exists(folder), false);
+  });
+});
+
+describe('signet agent -dev with -data-dir', { timeout: 180_000 }, () => {
+  let child: DevAgent | null = null;
+  let dataDir: string | null = null;
+
+  after(async () => {
+    await killAndClean(child, dataDir);
+  });
+
+  test('restart keeps key and variables', async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'signet-dev-kept-'));
+    // Without SIGNET_ENCRYPT the dev agent makes its own key, which is what this test is about.
+    const env = { ...process.env, [CLUSTER_KEY_ENV]: undefined };
+    const first = await spawnDevAgent(env, ['-data-dir', dataDir]);
+    child = first;
+    const token = await waitForToken(first);
+    const headers = { 'X-Nomad-Token': token };
+    await requestJson(first.address, 'PUT', '/v1/var/dev/kept', {
+      headers,
+      body: { Namespace: 'default', Path: 'dev/kept', Items: { answer: '42' } },
+    });
+    const keyFile = join(dataDir, 'server', 'dev-cluster-key');
+    assert.equal((await stat(keyFile)).mode & 0o777, 0o600);
+    const key = await readFile(keyFile, 'utf8');
+    first.process.kill('SIGTERM');
+    assert.equal(await first.exited, 0, first.stderr().slice(-500));
+    assert.equal(await exists(dataDir), true);
+
+    const second = await spawnDevAgent(env, ['-data-dir', dataDir]);
+    child = second;
+    assert.equal(await waitForToken(second), token);
+    assert.equal(await readFile(keyFile, 'utf8'), key);
+    const variable = await waitFor<{ Items: Record<string, string> }>(
+      'the variable of the first run',
+      { timeoutMs: 30_000, intervalMs: 100 },
+      async () => {
+        const response = await httpRequest(second.address, 'GET', '/v1/var/dev/kept', { headers });
+        return response.status === 200
+          ? done(JSON.parse(response.body) as { Items: Record<string, string> })
+          : pending(`${response.status} ${response.body}`);
+      },
+    );
+    assert.deepEqual(variable.Items, { answer: '42' });
+    second.process.kill('SIGTERM');
+    assert.equal(await second.exited, 0, second.stderr().slice(-500));
   });
 });
