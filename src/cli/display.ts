@@ -1,3 +1,5 @@
+import { unixNanosToMs } from '../structs/unix-nanos.js';
+
 /** Length of the IDs that status commands print unless `-verbose` is set, as in Nomad. */
 export const SHORT_ID_LENGTH = 8;
 
@@ -8,7 +10,7 @@ export function shortId(id: string, verbose: boolean): string {
 /** Formats a Unix time in nanoseconds as RFC 3339 in UTC, or `<none>` for 0. */
 export function formatNanos(nanos: number): string {
   if (nanos <= 0) return '<none>';
-  return new Date(Math.floor(nanos / 1_000_000)).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return new Date(unixNanosToMs(nanos)).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 /** Formats the time since `nanos` the way Nomad's status tables do: `1h5m ago`, `42s ago`. */

@@ -1,19 +1,5 @@
 import type { AclPolicy, AclToken } from '../../state/store.js';
-
-const NS_PER_MS = 1_000_000;
-
-/**
- * Formats Unix nanoseconds as RFC 3339 in UTC with up to nine fraction digits, trailing zeros
- * dropped, as Go encodes a `time.Time` and Nomad sends token times. Times this large are exact in
- * a double only to 256 ns, so the last digits may differ from the clock reading.
- */
-export function rfc3339Nanos(nanos: number): string {
-  const ms = Math.floor(nanos / NS_PER_MS);
-  const belowMs = Math.min(NS_PER_MS - 1, Math.max(0, Math.round(nanos - ms * NS_PER_MS)));
-  const iso = new Date(ms).toISOString();
-  const fraction = `${iso.slice(20, 23)}${String(belowMs).padStart(6, '0')}`.replace(/0+$/, '');
-  return `${iso.slice(0, 19)}${fraction === '' ? '' : `.${fraction}`}Z`;
-}
+import { rfc3339Nanos } from '../../structs/unix-nanos.js';
 
 /**
  * Returns a token in Nomad's JSON shape, times as RFC 3339 strings, with its SecretID. Only the

@@ -3,6 +3,7 @@ import { ACL_POLICY_NAME_PATTERN } from '../../state/acl-fields.js';
 import { ACL_TOKEN_TYPES, MAX_TOKEN_NAME_BYTES } from '../../state/acl-tokens.js';
 import { MAX_TOKEN_POLICIES } from '../../state/limits.js';
 import type { AclToken, AclTokenType } from '../../state/store.js';
+import { unixNanosToMs } from '../../structs/unix-nanos.js';
 import { RequestError } from '../request-error.js';
 
 /** Nomad's default `token_min_expiration_ttl`: the shortest lifetime a new token may ask for. */
@@ -96,7 +97,7 @@ export function updatedAclToken(existing: AclToken, request: AclTokenRequest): A
 }
 
 function wholeMs(nanos: number | null): number | null {
-  return nanos === null ? null : Math.floor(nanos / NS_PER_MS);
+  return nanos === null ? null : unixNanosToMs(nanos);
 }
 
 function checkType(type: string): AclTokenType {
