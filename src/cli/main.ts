@@ -5,6 +5,7 @@ import { SIGNET_VERSION } from '../version.js';
 import { registerAclCommands } from './acl-command.js';
 import { registerAgentCommand } from './agent-command.js';
 import { registerAllocCommands } from './alloc-command.js';
+import { configureErrorOutput } from './error-output.js';
 import { registerEvalCommands } from './eval-command.js';
 import { normalizeFlags } from './flags.js';
 import { registerJobCommands } from './job-command.js';
@@ -19,7 +20,7 @@ import { registerVarCommands } from './var-command.js';
 
 /** Builds the `signet` command tree. Later subsystems register their commands here. */
 export function buildProgram(): Command {
-  const program = new Command('signet');
+  const program = configureErrorOutput(new Command('signet'));
   program
     .description('Signet: a Raft-replicated control plane with workload identity, modelled on Nomad')
     .version(SIGNET_VERSION, '-v, --version', 'print the Signet version')
