@@ -236,6 +236,7 @@ export class ApiClient {
         return `${token} lacks it: use a token whose policies grant it`;
       return `check ${token}`;
     }
+    if (status === 404 && url.pathname === '/v1/acl/token/self') return this.#selfTokenHint();
     if (status === 404) {
       const namespace = url.searchParams.get('namespace');
       if (namespace === null) return 'check the ID, name or path';
@@ -245,6 +246,17 @@ export class ApiClient {
       return 'the servers have no leader: retry once one is elected, and check them with signet server members';
     }
     return '';
+  }
+
+  /**
+   * Explains a 404 from `/v1/acl/token/self`, which takes no ID. A token that the server could not
+   * resolve gets 403 before this route, so a 404 means no token was sent or the token is a
+   * workload identity, which has policies but no ACL token.
+   */
+  #selfTokenHint(): string {
+    if (this.#tokenSource === null) return 'no token was sent: set -token, SIGNET_TOKEN or NOMAD_TOKEN';
+    const token = `the token set by ${settingName(this.#tokenSource, '-token')}`;
+    return `${token} is a workload identity, not an ACL token, so there is no ACL token to show`;
   }
 }
 

@@ -208,3 +208,40 @@ test('download keeps raw bytes and maps errors', async () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 });
+
+test('404 from token self names the workload identity', async () => {
+  const server = createServer((_req, res) => {
+    res.writeHead(404, { 'Content-Type': 'text/plain' });
+    res.end('ACL token not found');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  try {
+    const address = `127.0.0.1:${port}`;
+    const workload = new ApiClient({ env: {}, address, token: 'eyJ.workload.jwt' });
+    await assert.rejects(workload.get('/v1/acl/token/self'), (err: unknown) => {
+      assert.ok(err instanceof ApiError);
+      assert.equal(err.status, 404);
+      assert.equal(err.serverMessage, 'ACL token not found');
+      assert.match(err.message, /; the token set by -token is a workload identity, not an ACL token/);
+      assert.doesNotMatch(err.message, /ID, name or path/);
+      return true;
+    });
+
+    const anonymous = new ApiClient({ env: {}, address });
+    await assert.rejects(anonymous.get('/v1/acl/token/self'), (err: unknown) => {
+      assert.ok(err instanceof ApiError);
+      assert.match(err.message, /; no token was sent: set -token, SIGNET_TOKEN or NOMAD_TOKEN$/);
+      return true;
+    });
+
+    // Other routes keep the hint about the ID in the path.
+    await assert.rejects(workload.get('/v1/acl/token/0000'), (err: unknown) => {
+      assert.ok(err instanceof ApiError);
+      assert.match(err.message, /; check the ID, name or path$/);
+      return true;
+    });
+  } finally {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+});
