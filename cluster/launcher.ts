@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { generateClusterKey } from '../src/rpc/cluster-key.js';
@@ -186,9 +186,11 @@ export class Cluster {
       }
       await cluster.#clientFleet.waitForNodes(cluster);
     } catch (err) {
-      // The folder stays, so that the logs named in the error can be read.
-      await cluster.stop({ keepData: true });
-      if (err instanceof Error) err.message += `\n(server folders kept in ${root})`;
+      // The folder stays when an agent wrote a log, which the error may name. A start that failed
+      // before any agent ran (a taken fixed port) leaves nothing to read in a temporary folder.
+      const keep = cluster.#keepRoot || (await cluster.#anyAgentLog());
+      await cluster.stop({ keepData: keep });
+      if (keep && err instanceof Error) err.message += `\n(server folders kept in ${root})`;
       throw err;
     }
     return cluster;
@@ -397,6 +399,21 @@ export class Cluster {
     await Promise.all(this.#members.map((server) => server.start()));
   }
 
+  async #anyAgentLog(): Promise<boolean> {
+    const agents = [...this.#members, ...this.#others, ...this.#clientFleet.clients];
+    const found = await Promise.all(agents.map((agent) => fileExists(agent.logPath)));
+    return found.includes(true);
+  }
+
+  /** The `npm run cluster` command that starts a cluster of this shape on free ports. */
+  #freePortsCommand(): string {
+    const clients = this.#options.clients ?? 0;
+    const flags = [`-servers ${this.#options.servers}`];
+    if (clients > 0) flags.push(`-clients ${clients}`);
+    if (this.#options.acl === true) flags.push('-acl');
+    return `npm run cluster -- ${flags.join(' ')}`;
+  }
+
   #startTimeoutMs(): number {
     return this.#options.startTimeoutMs ?? 60_000;
   }
@@ -441,7 +458,7 @@ export class Cluster {
         for (const port of [httpPort, rpcPort]) {
           if (!(await portFree(port, this.#host()))) {
             throw new Error(
-              `port ${this.#host()}:${port} for ${server.name} is taken by another program; stop it, or start the cluster on free ports (npm run cluster)`,
+              `port ${this.#host()}:${port} for ${server.name} is taken by another program; stop it, or start the cluster on free ports with ${this.#freePortsCommand()}`,
             );
           }
         }
@@ -494,5 +511,14 @@ export class Cluster {
 
   #names(): string {
     return this.#members.map((server) => server.name).join(', ');
+  }
+}
+
+async function fileExists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -12,6 +12,8 @@ import {
   stat,
   writeFile,
 } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -36,8 +38,8 @@ class StartProcess {
   output = '';
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(args: readonly string[]) {
-    const env = { ...process.env };
+  constructor(args: readonly string[], extraEnv: Record<string, string> = {}) {
+    const env = { ...process.env, ...extraEnv };
     delete env.NODE_TEST_CONTEXT;
     // A process group of its own, as a terminal gives a foreground command, so that interrupt()
     // can signal the whole group as Ctrl-C does.
@@ -273,6 +275,34 @@ describe('cluster/start.ts with clients and ACLs', { timeout: CLUSTER_TEST_TIMEO
     assert.equal(self.Type, 'management');
     assert.deepEqual(await run.interrupt(), { code: 0, signal: null }, run.output.slice(-2000));
     assert.deepEqual(processesUnder(data), []);
+  });
+});
+
+describe('cluster/start.ts on a taken fixed port', { timeout: CLUSTER_TEST_TIMEOUT_MS }, () => {
+  test('exits 1, suggests free ports, leaves no folder', async () => {
+    // The launcher makes its temporary folder under TMPDIR, so a fresh TMPDIR shows what it left.
+    const tmp = await mkdtemp(join(tmpdir(), 'signet-start-taken-'));
+    const holder = createServer();
+    await new Promise<void>((resolveListen) => holder.listen(0, '127.0.0.1', resolveListen));
+    const { port } = holder.address() as AddressInfo;
+    try {
+      const run = new StartProcess(['-servers', '3', '-clients', '1', '-acl', '-http-port', String(port)], {
+        TMPDIR: tmp,
+      });
+      const timer = setTimeout(() => run.child.kill('SIGKILL'), START_TIMEOUT_MS);
+      const exit = await run.exited.finally(() => clearTimeout(timer));
+
+      assert.deepEqual(exit, { code: 1, signal: null }, run.output.slice(-2000));
+      assert.match(run.output, new RegExp(`port 127\\.0\\.0\\.1:${port} for s1 is taken`));
+      assert.ok(run.output.includes('npm run cluster -- -servers 3 -clients 1 -acl'), run.output);
+      assert.doesNotMatch(run.output, /folders kept in/);
+      // tsx keeps its own cache under TMPDIR too, so only the launcher's folders count.
+      const clusterFolders = (await readdir(tmp)).filter((name) => name.startsWith('signet-cluster-'));
+      assert.deepEqual(clusterFolders, [], 'the temporary cluster folder is removed');
+    } finally {
+      await new Promise<void>((resolveClose) => holder.close(() => resolveClose()));
+      await rm(tmp, { recursive: true, force: true });
+    }
   });
 });
 
