@@ -34,7 +34,8 @@ job "example" {
         file = true
       }
 
-      # NOTE: accepted but not rendered yet: clients do not run templates so far.
+      # The client renders this into local/about.txt before the task starts. With "noop", a
+      # re-render leaves the running task alone.
       template {
         data        = "job {{ env \"NOMAD_JOB_ID\" }} in {{ env \"NOMAD_NAMESPACE\" }}\n"
         destination = "local/about.txt"
