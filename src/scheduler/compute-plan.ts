@@ -107,6 +107,8 @@ function newAllocation(
     NodeID: node.ID,
     NodeName: node.Name,
     JobID: job.ID,
+    // TODO: Nomad's JobVersion is the job's Version (0 when first registered, +1 per spec
+    // change). Job has no Version yet: a new field needs a job-register v2 and a snapshot change.
     JobVersion: job.JobModifyIndex,
     TaskGroup: placement.group.Name,
     TaskResources: { ...taskResources },
