@@ -19,7 +19,7 @@ import type { Allocation } from '../src/structs/allocation.js';
 import type { Job } from '../src/structs/job.js';
 import type { Node } from '../src/structs/node.js';
 import { benchJob, benchNode, benchPlacement, median, T0 } from './fixtures.js';
-import { opensslEd25519Rates } from './openssl-speed.js';
+import { type OpensslRates, opensslEd25519Rates } from './openssl-speed.js';
 
 /**
  * Workload identities per second, in one process, beside the machine's raw Ed25519 rate:
@@ -32,22 +32,53 @@ import { opensslEd25519Rates } from './openssl-speed.js';
  *   sign and verify of a token-sized input, for the ratios.
  */
 const PLAN_ALLOCS = 5_000;
-const WARMUP_ALLOCS = 500;
-const SIGN_RUNS = 3;
-const VERIFY_RUNS = 2;
 const RAW_OPS = 5_000;
 const OPENSSL_SECONDS = 2;
 
+/** Sizes of one identity measurement; `runIdentityBench` uses DEFAULT_SIZES. */
+export interface IdentitySizes {
+  readonly planAllocs: number;
+  /** Allocations signed and tokens verified before timing, so that the JIT has compiled the path. */
+  readonly warmupAllocs: number;
+  readonly signRuns: number;
+  readonly verifyRuns: number;
+  readonly rawOps: number;
+  readonly opensslSeconds: number;
+}
+
+const DEFAULT_SIZES: IdentitySizes = {
+  planAllocs: PLAN_ALLOCS,
+  warmupAllocs: 500,
+  signRuns: 3,
+  verifyRuns: 2,
+  rawOps: RAW_OPS,
+  opensslSeconds: OPENSSL_SECONDS,
+};
+
+/** Rates measured by `measureIdentity`, all per second. */
+export interface IdentityRates {
+  readonly sizes: IdentitySizes;
+  readonly signRate: number;
+  readonly signMaxDelayMs: number;
+  /** Every token of the plan verified once each. */
+  readonly verifyRate: number;
+  /** One token verified again and again, the case that a cache of verified tokens would serve. */
+  readonly verifySameTokenRate: number;
+  readonly nodeCrypto: { readonly sign: number; readonly verify: number };
+  /** openssl's rates, or a sentence saying why there are none. */
+  readonly openssl: OpensslRates | string;
+}
+
 /** Bare node:crypto rates over a token-sized input, the ceiling without any JWS work. */
-function nodeCryptoRates(key: SigningKey, token: string): { sign: number; verify: number } {
+function nodeCryptoRates(key: SigningKey, token: string, ops: number): { sign: number; verify: number } {
   const dot = token.lastIndexOf('.');
   const input = Buffer.from(token.slice(0, dot));
   const signature = Buffer.from(token.slice(dot + 1), 'base64url');
   const rate = (run: () => void): number => {
-    for (let i = 0; i < RAW_OPS / 10; i++) run();
+    for (let i = 0; i < ops / 10; i++) run();
     const started = performance.now();
-    for (let i = 0; i < RAW_OPS; i++) run();
-    return Math.round(RAW_OPS / ((performance.now() - started) / 1000));
+    for (let i = 0; i < ops; i++) run();
+    return Math.round(ops / ((performance.now() - started) / 1000));
   };
   return {
     sign: rate(() => sign(null, input, key.privateKey)),
@@ -58,17 +89,18 @@ function nodeCryptoRates(key: SigningKey, token: string): { sign: number; verify
   };
 }
 
-/** Signs the plan SIGN_RUNS times and returns the median rate, the signed plan and the longest loop delay. */
+/** Signs the plan `sizes.signRuns` times and returns the median rate, the signed plan and the longest loop delay. */
 async function benchSigning(
   allocs: readonly Allocation[],
   ctx: SignAllocationsContext,
+  sizes: IdentitySizes,
 ): Promise<{ rate: number; signed: Allocation[]; maxDelayMs: number }> {
-  await signAllocations(allocs.slice(0, WARMUP_ALLOCS), ctx);
+  await signAllocations(allocs.slice(0, sizes.warmupAllocs), ctx);
   const rates: number[] = [];
   let signed: Allocation[] = [];
   const delay = monitorEventLoopDelay({ resolution: 1 });
   delay.enable();
-  for (let run = 0; run < SIGN_RUNS; run++) {
+  for (let run = 0; run < sizes.signRuns; run++) {
     const started = performance.now();
     signed = await signAllocations(allocs, ctx);
     rates.push(allocs.length / ((performance.now() - started) / 1000));
@@ -79,15 +111,21 @@ async function benchSigning(
 
 /**
  * Verifies every token as a follower does for a request: the Authenticator, with the ServerKeyring
- * unwrapping the root key from the follower's state, VERIFY_RUNS times. Returns the median rate.
+ * unwrapping the root key from the follower's state, `runs` times. Returns the median rate.
  */
-async function benchVerifying(store: StateStore, kek: Buffer, tokens: readonly string[]): Promise<number> {
+async function benchVerifying(
+  store: StateStore,
+  kek: Buffer,
+  tokens: readonly string[],
+  warmup: number,
+  runs: number,
+): Promise<number> {
   const logger = pino({ level: 'silent' });
   const keyring = new ServerKeyring({ state: store, kek, logger });
   const authenticator = new Authenticator({ state: store, keyring, now: Date.now, logger });
-  for (const token of tokens.slice(0, WARMUP_ALLOCS)) await authenticator.authenticate(token);
+  for (const token of tokens.slice(0, warmup)) await authenticator.authenticate(token);
   const rates: number[] = [];
-  for (let run = 0; run < VERIFY_RUNS; run++) {
+  for (let run = 0; run < runs; run++) {
     const started = performance.now();
     for (const token of tokens) await authenticator.authenticate(token);
     rates.push(tokens.length / ((performance.now() - started) / 1000));
@@ -130,13 +168,14 @@ function ratio(rate: number, reference: number): string {
   return `${(rate / reference).toFixed(2)}x`;
 }
 
-export async function runIdentityBench(): Promise<string[]> {
+/** Measures signing and verification with `sizes`, and runs `openssl speed` for the reference rates. */
+export async function measureIdentity(sizes: IdentitySizes = DEFAULT_SIZES): Promise<IdentityRates> {
   const rootKey = generateRootKey(T0);
   const key = deriveSigningKey(rootKey.meta.KeyID, rootKey.material);
   const kek = keyEncryptionKey(randomBytes(32));
   const node = benchNode('client-1', 1_000_000, 1_000_000);
-  const job = benchJob('identity-bench', PLAN_ALLOCS);
-  const allocs = Array.from({ length: PLAN_ALLOCS }, (_, i) => benchPlacement(job, node, i));
+  const job = benchJob('identity-bench', sizes.planAllocs);
+  const allocs = Array.from({ length: sizes.planAllocs }, (_, i) => benchPlacement(job, node, i));
   const ctx: SignAllocationsContext = {
     job: (namespace, id) => (namespace === job.Namespace && id === job.ID ? job : null),
     key,
@@ -145,24 +184,42 @@ export async function runIdentityBench(): Promise<string[]> {
     now: Date.now(),
   };
 
-  const signing = await benchSigning(allocs, ctx);
+  const signing = await benchSigning(allocs, ctx, sizes);
   const tokens = signing.signed.map((alloc) => alloc.SignedIdentities.server!);
   const store = followerState(rootKey, kek, node, job, signing.signed);
-  const verifyRate = await benchVerifying(store, kek, tokens);
-  const raw = nodeCryptoRates(key, tokens[0]!);
-  const openssl = opensslEd25519Rates(OPENSSL_SECONDS);
+  const verifyRate = await benchVerifying(store, kek, tokens, sizes.warmupAllocs, sizes.verifyRuns);
+  const sameToken = tokens.map(() => tokens[0]!);
+  const verifySameTokenRate = await benchVerifying(
+    store,
+    kek,
+    sameToken,
+    sizes.warmupAllocs,
+    sizes.verifyRuns,
+  );
+  return {
+    sizes,
+    signRate: signing.rate,
+    signMaxDelayMs: signing.maxDelayMs,
+    verifyRate,
+    verifySameTokenRate,
+    nodeCrypto: nodeCryptoRates(key, tokens[0]!, sizes.rawOps),
+    openssl: opensslEd25519Rates(sizes.opensslSeconds),
+  };
+}
 
-  const signLine = `identity sign: signAllocations, ${PLAN_ALLOCS} one-task allocations, median of ${SIGN_RUNS} runs: ${signing.rate} identities/s, longest event-loop delay ${signing.maxDelayMs.toFixed(1)} ms`;
-  const verifyLine = `identity verify: a follower's Authenticator and keyring over a StateStore of ${PLAN_ALLOCS} allocations, one at a time, median of ${VERIFY_RUNS} runs: ${verifyRate} verifications/s`;
-  const rawLine = `identity ed25519 node:crypto, token-sized input: sign ${raw.sign} ops/s, verify ${raw.verify} ops/s; identities reach ${ratio(signing.rate, raw.sign)} and ${ratio(verifyRate, raw.verify)} of them`;
+export async function runIdentityBench(): Promise<string[]> {
+  const { sizes, signRate, signMaxDelayMs, verifyRate, nodeCrypto: raw, openssl } = await measureIdentity();
+  const signLine = `identity sign: signAllocations, ${sizes.planAllocs} one-task allocations, median of ${sizes.signRuns} runs: ${signRate} identities/s, longest event-loop delay ${signMaxDelayMs.toFixed(1)} ms`;
+  const verifyLine = `identity verify: a follower's Authenticator and keyring over a StateStore of ${sizes.planAllocs} allocations, one at a time, median of ${sizes.verifyRuns} runs: ${verifyRate} verifications/s`;
+  const rawLine = `identity ed25519 node:crypto, token-sized input: sign ${raw.sign} ops/s, verify ${raw.verify} ops/s; identities reach ${ratio(signRate, raw.sign)} and ${ratio(verifyRate, raw.verify)} of them`;
   if (typeof openssl === 'string') {
     return [signLine, verifyLine, rawLine, `identity ed25519 openssl speed: ${openssl}`];
   }
   return [
-    `${signLine} (${ratio(signing.rate, openssl.sign)} of openssl sign)`,
+    `${signLine} (${ratio(signRate, openssl.sign)} of openssl sign)`,
     `${verifyLine} (${ratio(verifyRate, openssl.verify)} of openssl verify)`,
     rawLine,
-    `identity ed25519 openssl speed -seconds ${OPENSSL_SECONDS}, one core: sign ${openssl.sign} ops/s, verify ${openssl.verify} ops/s`,
+    `identity ed25519 openssl speed -seconds ${sizes.opensslSeconds}, one core: sign ${openssl.sign} ops/s, verify ${openssl.verify} ops/s`,
   ];
 }
 

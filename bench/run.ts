@@ -1,27 +1,53 @@
-import { runAclBench } from './acl.js';
-import { runAclResolveBench } from './acl-resolve.js';
-import { runIdentityBench } from './identity.js';
-import { runKeyringBench } from './keyring.js';
-import { runPlacementBench } from './placement.js';
-import { runRaftCoreBench } from './raft-core.js';
-import { runSchedulerBench } from './scheduler.js';
-import { runSnapshotBench } from './snapshot.js';
-import { runStateBench } from './state.js';
-import { runStorageBench } from './storage.js';
-import { runTransportBench } from './transport.js';
-import { runVariableWritesBench } from './variable-writes.js';
+import { fileURLToPath } from 'node:url';
+import { parseBenchOptions, USAGE } from './harness/options.js';
+import { BENCHMARKS, NOT_MEASURED } from './harness/registry.js';
+import { formatValue } from './harness/report.js';
+import { runBenchmarks, selectBenchmarks } from './harness/runner.js';
+import { runLegacyBenchmarks } from './legacy.js';
 
-// Runs every benchmark and prints one line per case. Figures depend on the machine;
-// docs/benchmarks.md records the ones measured so far, with the machine they came from.
-for (const line of runRaftCoreBench()) console.log(line);
-for (const line of await runStorageBench()) console.log(line);
-for (const line of runStateBench()) console.log(line);
-for (const line of await runSnapshotBench()) console.log(line);
-for (const line of runSchedulerBench()) console.log(line);
-for (const line of await runTransportBench()) console.log(line);
-for (const line of runKeyringBench()) console.log(line);
-for (const line of await runIdentityBench()) console.log(line);
-for (const line of await runPlacementBench()) console.log(line);
-for (const line of await runAclBench()) console.log(line);
-for (const line of await runAclResolveBench()) console.log(line);
-for (const line of await runVariableWritesBench()) console.log(line);
+/**
+ * `npm run bench`: runs the benchmarks of bench/harness/registry.ts one after another, prints
+ * progress, then writes BENCHMARKS.md and bench-results.json. `--legacy` runs the older
+ * one-line-per-case benchmarks that docs/benchmarks.md quotes.
+ */
+let options: ReturnType<typeof parseBenchOptions>;
+try {
+  options = parseBenchOptions(process.argv.slice(2));
+} catch (err) {
+  console.error(`${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
+  process.exit(2);
+}
+const listing = `benchmarks: ${BENCHMARKS.map((benchmark) => `${benchmark.name} (${benchmark.description})`).join('; ')}`;
+if (options.help) {
+  console.log(`${USAGE}\n${listing}`);
+  process.exit(0);
+}
+if (options.legacy) {
+  await runLegacyBenchmarks();
+  process.exit(0);
+}
+
+let selected: ReturnType<typeof selectBenchmarks>;
+try {
+  selected = selectBenchmarks(BENCHMARKS, options.only);
+} catch (err) {
+  console.error(err instanceof Error ? err.message : String(err));
+  process.exit(2);
+}
+const command = ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(
+  ' ',
+);
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+const result = await runBenchmarks(selected, NOT_MEASURED, options, command, repoRoot);
+
+for (const outcome of result.report.benchmarks) {
+  for (const row of outcome.rows) {
+    const signet = row.signet === null ? (row.note ?? 'not measured') : formatValue(row.signet, row.unit);
+    const ratio =
+      row.ratio === null ? '' : `, ${row.ratio.toFixed(2)}× reference, meets target: ${row.meets}`;
+    console.log(`${row.figure}: ${signet}${ratio}`);
+  }
+}
+console.log(`wrote ${result.markdownPath} and ${result.jsonPath}`);
+const failed = result.report.benchmarks.filter((outcome) => outcome.error !== null);
+process.exit(failed.length > 0 ? 1 : 0);
