@@ -105,22 +105,25 @@ export class EtcdCluster {
     });
   }
 
-  /** Sends SIGTERM to every member and SIGKILL to any that has not exited after STOP_TIMEOUT_MS. */
+  /**
+   * Sends SIGTERM to one member at a time, and SIGKILL to a member still running after
+   * STOP_TIMEOUT_MS. One at a time because a leader stopped together with its followers tries to
+   * hand leadership to them and waits seconds for it to fail.
+   */
   async stop(): Promise<void> {
     process.removeListener('exit', this.#killOnExit);
-    await Promise.all(
-      this.#members.map(
-        (member) =>
-          new Promise<void>((resolve) => {
-            if (member.process.exitCode !== null || member.process.signalCode !== null) return resolve();
-            const timer = setTimeout(() => member.process.kill('SIGKILL'), STOP_TIMEOUT_MS);
-            member.process.once('exit', () => {
-              clearTimeout(timer);
-              resolve();
-            });
-            member.process.kill('SIGTERM');
-          }),
-      ),
-    );
+    for (const member of this.#members) await stopMember(member);
   }
+}
+
+function stopMember(member: Member): Promise<void> {
+  return new Promise((resolve) => {
+    if (member.process.exitCode !== null || member.process.signalCode !== null) return resolve();
+    const timer = setTimeout(() => member.process.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    member.process.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    member.process.kill('SIGTERM');
+  });
 }
