@@ -556,6 +556,11 @@ export class RaftNode {
    * Applies the term rules common to all messages. Returns false when the message must be dropped.
    */
   #stepTerm(message: Message): boolean {
+    if (isLeaderMessage(message) && this.#removedForGood(message.from)) {
+      // A removed id can never lead this configuration again. Its appends come from another
+      // history, such as the old servers after an offline recovery, and taking them would mix two logs.
+      return false;
+    }
     if (message.term > this.#term) {
       if (message.type === 'vote-request') {
         // Leader stickiness: a server that heard from a leader within the election timeout ignores
@@ -579,11 +584,7 @@ export class RaftNode {
         // the removal must not depose the leader. Replication responses matter only from members.
         return false;
       }
-      const fromLeader =
-        message.type === 'append-request' ||
-        message.type === 'heartbeat-request' ||
-        message.type === 'snapshot-request';
-      this.#becomeFollower(message.term, fromLeader ? message.from : NO_NODE);
+      this.#becomeFollower(message.term, isLeaderMessage(message) ? message.from : NO_NODE);
       return true;
     }
 
@@ -786,12 +787,21 @@ export class RaftNode {
    * stops a stale learner or removed server with a higher term from winning votes.
    */
   #candidateEligible(message: VoteRequest): boolean {
+    if (this.#removedForGood(message.from)) return false;
     if (isVoter(this.#memberships.latest(), message.from)) return true;
     const ownTerm = this.#log.lastTerm();
     return (
       message.lastLogTerm > ownTerm ||
       (message.lastLogTerm === ownTerm && message.lastLogIndex > this.#log.lastIndex())
     );
+  }
+
+  /**
+   * True when a committed configuration removed `id`. Removed ids are never added again, so such a
+   * server can neither lead nor win a vote here, whatever term or log it brings.
+   */
+  #removedForGood(id: NodeId): boolean {
+    return this.#memberships.at(this.#log.commit).removed.includes(id);
   }
 
   #handleVoteResponse(message: VoteResponse): void {
@@ -1377,4 +1387,13 @@ function isReplicationResponse(message: Message): boolean {
 
 function sameSoftState(a: SoftState, b: SoftState): boolean {
   return a.role === b.role && a.leaderId === b.leaderId;
+}
+
+/** True for the messages that only a leader sends to replicate: appends, heartbeats, snapshots. */
+function isLeaderMessage(message: Message): boolean {
+  return (
+    message.type === 'append-request' ||
+    message.type === 'heartbeat-request' ||
+    message.type === 'snapshot-request'
+  );
 }
