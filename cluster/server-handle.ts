@@ -3,6 +3,7 @@ import { appendFileSync, closeSync, openSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { NEVER_PASSED_HOST_VARIABLES } from '../src/client/task-env.js';
 import { buildAgentConfig, type ServerConfigSpec, writeAgentConfig } from './agent-config-file.js';
 import { type AgentEntry, signetArgs } from './agent-entry.js';
 import { trackChild } from './child-registry.js';
@@ -137,6 +138,10 @@ export class ServerHandle {
       const env = { ...process.env };
       // A test runner marks its children through this variable; the agent is not a test file.
       delete env.NODE_TEST_CONTEXT;
+      // config.json carries the cluster key. A SIGNET_ENCRYPT exported in the caller's shell (for
+      // docker compose, say) would override it and make the kept root keys unreadable later, and
+      // the operator's token is no business of the agent's.
+      for (const name of NEVER_PASSED_HOST_VARIABLES) delete env[name];
       child = spawn(process.execPath, args, {
         cwd: this.#options.repoRoot,
         env,
