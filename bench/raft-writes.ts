@@ -62,6 +62,10 @@ function drive(
   );
 }
 
+function writersLabel(writers: number): string {
+  return `${writers} writer${writers === 1 ? '' : 's'}`;
+}
+
 function describe(result: LatencySummary): string {
   return `${Math.round(result.perSecond)} writes/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms`;
 }
@@ -85,7 +89,7 @@ async function measureSignet(
     const results: WriterResults = new Map();
     for (const writers of WRITERS) {
       const result = await drive('signet', { host, port }, cluster.managementToken, writers, durations);
-      context.progress(`Signet, ${writers} writers: ${describe(result)}`);
+      context.progress(`Signet, ${writersLabel(writers)}: ${describe(result)}`);
       results.set(writers, result);
     }
     const leaderAfter = await cluster.waitForLeader(10_000);
@@ -114,7 +118,7 @@ async function measureEtcd(
     const results: WriterResults = new Map();
     for (const writers of WRITERS) {
       const result = await drive('etcd', { host: '127.0.0.1', port }, null, writers, durations);
-      context.progress(`etcd, ${writers} writers: ${describe(result)}`);
+      context.progress(`etcd, ${writersLabel(writers)}: ${describe(result)}`);
       results.set(writers, result);
     }
     return results;
@@ -137,7 +141,7 @@ export function raftWriteRows(
     const theirs = typeof etcd === 'string' ? null : (etcd.get(writers) ?? null);
     const targeted = TARGET_WRITERS.has(writers);
     const raw = { writers, valueBytes: VALUE_BYTES, signet: ours, etcd: theirs };
-    const label = `${writers} writer${writers === 1 ? '' : 's'}`;
+    const label = writersLabel(writers);
     rows.push(
       makeRow({
         figure: `Raft writes/s, ${label}, 3 servers, HTTP API, ${VALUE_BYTES}-byte values`,
@@ -216,7 +220,7 @@ export const raftWritesBenchmark: Benchmark = {
       );
       context.progress(`fsync: p50 ${fsync.p50Ms.toFixed(3)} ms, p99 ${fsync.p99Ms.toFixed(3)} ms`);
 
-      let etcd: WriterResults | string = 'not measured: --no-etcd';
+      let etcd: WriterResults | string = 'not measured (--no-etcd)';
       let etcdName = 'etcd, 3 members';
       if (context.etcd) {
         const binary = ensureEtcd(context.progress);

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePorts } from '../../cluster/free-port.js';
@@ -10,6 +11,7 @@ const STOP_TIMEOUT_MS = 10_000;
 interface Member {
   readonly name: string;
   readonly clientPort: number;
+  readonly logPath: string;
   readonly process: ChildProcess;
 }
 
@@ -57,7 +59,8 @@ export class EtcdCluster {
       for (const [i, name] of names.entries()) {
         const dataDir = join(root, name);
         await mkdir(dataDir, { recursive: true });
-        const log = await open(join(root, `${name}.log`), 'a');
+        const logPath = join(root, `${name}.log`);
+        const log = await open(logPath, 'a');
         const clientUrl = `http://${HOST}:${ports[i]}`;
         const child = spawn(
           'etcd',
@@ -76,7 +79,7 @@ export class EtcdCluster {
           { stdio: ['ignore', log.fd, log.fd] },
         );
         await log.close();
-        members.push({ name, clientPort: ports[i]!, process: child });
+        members.push({ name, clientPort: ports[i]!, logPath, process: child });
       }
       await cluster.leaderPort(timeoutMs);
       return cluster;
@@ -91,7 +94,11 @@ export class EtcdCluster {
     return waitFor('etcd members to agree on a leader', { timeoutMs, intervalMs: 50 }, async () => {
       for (const member of this.#members) {
         if (member.process.exitCode !== null) {
-          throw new Error(`${member.name} exited with status ${member.process.exitCode}; see its log`);
+          // The caller removes `root` afterwards, so the log's end goes into the error.
+          const tail = readFileSync(member.logPath, 'utf8').trim().split('\n').slice(-3).join('\n');
+          throw new Error(
+            `${member.name} exited with status ${member.process.exitCode}; its log ends:\n${tail}`,
+          );
         }
       }
       const replies = await Promise.all(this.#members.map((member) => memberStatus(member.clientPort)));

@@ -30,7 +30,7 @@ function aptInstall(): { ok: boolean; output: string } {
 export function ensureEtcd(progress: (message: string) => void): EtcdBinary {
   const found = etcdVersion();
   if (found !== null) return { version: found };
-  if (process.getuid?.() !== 0) return 'not measured: etcd is not installed, and installing it needs root';
+  if (process.getuid?.() !== 0) return 'not measured, etcd is not installed and installing it needs root';
 
   progress('etcd is missing: apt-get install -y --no-install-recommends etcd-server');
   let install = aptInstall();
@@ -41,7 +41,7 @@ export function ensureEtcd(progress: (message: string) => void): EtcdBinary {
   }
   const installed = etcdVersion();
   if (!install.ok || installed === null) {
-    return `not measured: installing etcd-server failed: ${install.output.split('\n').at(-1) ?? ''}`;
+    return `not measured, installing etcd-server failed: ${install.output.split('\n').at(-1) ?? ''}`;
   }
   return { version: installed };
 }

@@ -1,5 +1,5 @@
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { BenchContext, Benchmark } from './benchmark.js';
@@ -76,6 +76,7 @@ export async function runBenchmarks(
     quick: options.quick,
     command,
     machine,
+    loadAverageAtEnd: loadavg()[0] ?? 0,
     benchmarks: outcomes,
     notMeasured,
   };

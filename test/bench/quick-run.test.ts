@@ -37,7 +37,7 @@ test('quick run writes both reports', async () => {
     assert.ok(report.notMeasured.length > 0);
 
     const markdown = await readFile(join(outDir, 'BENCHMARKS.md'), 'utf8');
-    assert.ok(markdown.includes('| figure | Signet | reference | ratio | target | meets target |'));
+    assert.match(markdown, /^\| figure +\| Signet +\| reference +\| ratio +\| target +\| meets target \|$/m);
   } finally {
     await rm(outDir, { recursive: true, force: true });
   }
