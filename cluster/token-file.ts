@@ -5,10 +5,28 @@ import { syncDirectory } from '../src/raft/storage/snapshot-file.js';
 /** Mode of the token file: owner only, because it contains a management token's secret. */
 export const TOKEN_FILE_MODE = 0o600;
 
+/** A management token's secret: a UUID, as the servers require of a BootstrapSecret. */
+const SECRET_FORMAT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Raised when the token file cannot be read or contains no secret. The message names the file. */
+export class TokenFileError extends Error {
+  override readonly name = 'TokenFileError';
+  readonly code = 'TOKEN_FILE_INVALID';
+  readonly file: string;
+
+  constructor(file: string, problem: string) {
+    super(
+      `${file} ${problem}; put the management token's secret (a UUID) in it, or delete it when the cluster's ACLs were never bootstrapped`,
+    );
+    this.file = file;
+  }
+}
+
 /**
- * Returns the secret in `file`, or null when the file is missing or empty. An existing file with
- * another mode than TOKEN_FILE_MODE is set to it first, because a mode given when the file is
- * created never applies to a file that is already there.
+ * Returns the secret in `file`, or null when the file is missing. An existing file with another
+ * mode than TOKEN_FILE_MODE is set to it first, because a mode given when the file is created
+ * never applies to a file that is already there. Raises TokenFileError for an unreadable file or
+ * one whose content is not a UUID: no server would ever accept it, so retrying cannot help.
  */
 export async function readTokenFile(file: string): Promise<string | null> {
   let handle: Awaited<ReturnType<typeof open>>;
@@ -16,15 +34,23 @@ export async function readTokenFile(file: string): Promise<string | null> {
     handle = await open(file, 'r');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
+    throw new TokenFileError(file, `cannot be opened (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }
+  let text: string;
   try {
+    if (!(await handle.stat()).isFile()) throw new TokenFileError(file, 'is not a regular file');
     if (((await handle.stat()).mode & 0o777) !== TOKEN_FILE_MODE) await handle.chmod(TOKEN_FILE_MODE);
-    const text = (await handle.readFile('utf8')).trim();
-    return text === '' ? null : text;
+    text = (await handle.readFile('utf8')).trim();
+  } catch (err) {
+    if (err instanceof TokenFileError) throw err;
+    throw new TokenFileError(file, `cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   } finally {
     await handle.close();
   }
+  if (text === '') throw new TokenFileError(file, 'is empty');
+  if (!SECRET_FORMAT.test(text))
+    throw new TokenFileError(file, `does not contain a UUID (${text.length} characters)`);
+  return text;
 }
 
 /**

@@ -4,6 +4,7 @@ import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import {
   chmod,
   type FileHandle,
+  mkdir,
   mkdtemp,
   open,
   readdir,
@@ -369,6 +370,10 @@ describe('bootstrap token file', () => {
     for (const folder of folders) await rm(folder, { recursive: true, force: true });
   });
 
+  const FIRST_SECRET = '0f6a1a2e-3b4c-4d5e-8f60-718293a4b5c6';
+  const SECOND_SECRET = '1f6a1a2e-3b4c-4d5e-8f60-718293a4b5c6';
+  const KEPT_SECRET = '2f6a1a2e-3b4c-4d5e-8f60-718293a4b5c6';
+
   async function freshFolder(): Promise<string> {
     const folder = await mkdtemp(join(tmpdir(), 'signet-token-file-'));
     folders.push(folder);
@@ -378,10 +383,10 @@ describe('bootstrap token file', () => {
   test('written with mode 0600, no temporary left', async () => {
     const folder = await freshFolder();
     const file = join(folder, 'bootstrap-token');
-    await writeTokenFile(file, 'first');
+    await writeTokenFile(file, FIRST_SECRET);
     assert.equal((await stat(file)).mode & 0o777, 0o600);
     assert.deepEqual(await readdir(folder), ['bootstrap-token']);
-    assert.equal(await readTokenFile(file), 'first');
+    assert.equal(await readTokenFile(file), FIRST_SECRET);
   });
 
   test('leftover temporary file is replaced', async () => {
@@ -390,27 +395,46 @@ describe('bootstrap token file', () => {
     // A crash between the write and the rename leaves the temporary file, perhaps with loose bits.
     await writeFile(`${file}.tmp`, 'half', { mode: 0o644 });
     await chmod(`${file}.tmp`, 0o644);
-    await writeTokenFile(file, 'second');
+    await writeTokenFile(file, SECOND_SECRET);
     assert.deepEqual(await readdir(folder), ['bootstrap-token']);
     assert.equal((await stat(file)).mode & 0o777, 0o600);
-    assert.equal(await readFile(file, 'utf8'), 'second\n');
+    assert.equal(await readFile(file, 'utf8'), `${SECOND_SECRET}\n`);
   });
 
   test('read narrows an existing file to 0600', async () => {
     const folder = await freshFolder();
     const file = join(folder, 'bootstrap-token');
-    await writeFile(file, 'kept\n');
+    await writeFile(file, `${KEPT_SECRET}\n`);
     await chmod(file, 0o644);
-    assert.equal(await readTokenFile(file), 'kept');
+    assert.equal(await readTokenFile(file), KEPT_SECRET);
     assert.equal((await stat(file)).mode & 0o777, 0o600);
   });
 
-  test('missing or empty file reads as null', async () => {
+  test('missing file reads as null', async () => {
+    const folder = await freshFolder();
+    assert.equal(await readTokenFile(join(folder, 'bootstrap-token')), null);
+  });
+
+  // A secret that is not a UUID can never bootstrap or match a token, so it is an error at once,
+  // and the error names the file to fix. The launcher never writes an empty file (it renames a
+  // synced temporary file), so an empty one was emptied by hand.
+  for (const [label, content] of [
+    ['empty', '\n'],
+    ['not a UUID', 'garbage-not-a-uuid\n'],
+  ] as const) {
+    test(`${label} file is rejected, naming it`, async () => {
+      const folder = await freshFolder();
+      const file = join(folder, 'bootstrap-token');
+      await writeFile(file, content, { mode: 0o600 });
+      await assert.rejects(readTokenFile(file), { code: 'TOKEN_FILE_INVALID', file });
+    });
+  }
+
+  test('folder in place of the file is rejected, naming it', async () => {
     const folder = await freshFolder();
     const file = join(folder, 'bootstrap-token');
-    assert.equal(await readTokenFile(file), null);
-    await writeFile(file, '\n');
-    assert.equal(await readTokenFile(file), null);
+    await mkdir(file);
+    await assert.rejects(readTokenFile(file), { code: 'TOKEN_FILE_INVALID', file });
   });
 });
 
