@@ -15,12 +15,14 @@ export const TOKEN_FILE = 'bootstrap-token';
  * bootstrap request is sent with it as BootstrapSecret. So a request whose reply was lost, or a
  * launcher that died half-way (even through a power loss), leaves a token that the file still
  * names. A later start of a kept cluster then reads the file instead of bootstrapping again. Raises when the ACLs were bootstrapped
- * with another secret than the file's, or when no leader accepts the bootstrap before the deadline.
+ * with another secret than the file's, when the file contains no valid secret (TokenFileError), when
+ * no leader accepts the bootstrap before the deadline, or at once when `signal` aborts.
  */
 export async function ensureManagementToken(
   root: string,
   leader: () => Promise<ServerHandle>,
   timeoutMs: number,
+  signal?: AbortSignal,
 ): Promise<string> {
   const file = join(root, TOKEN_FILE);
   let secret = await readTokenFile(file);
@@ -33,6 +35,7 @@ export async function ensureManagementToken(
   let alreadyDone = 0;
   let lastStatus = 'no attempt finished';
   for (;;) {
+    signal?.throwIfAborted();
     try {
       await bootstrapOnce(await leader(), secret);
       return secret;
@@ -52,7 +55,7 @@ export async function ensureManagementToken(
         `timed out after ${timeoutMs} ms waiting for the ACL bootstrap; last attempt: ${lastStatus}`,
       );
     }
-    await delay(200);
+    await delay(200, undefined, { signal });
   }
 }
 

@@ -61,8 +61,8 @@ export interface ClusterOptions {
   /** Time between SIGTERM and SIGKILL when stopping a server, in ms. Default 10 000. */
   readonly stopTimeoutMs?: number;
   /**
-   * Stop every server when this process gets SIGINT or SIGTERM, then let the signal end the
-   * process unless someone else handles it. Default true.
+   * Stop every server when this process gets SIGINT, SIGTERM or SIGHUP (a closed terminal), then
+   * let the signal end the process unless someone else handles it. Default true.
    */
   readonly handleSignals?: boolean;
   /**
@@ -84,6 +84,9 @@ export interface RaftConfiguration {
   readonly Index: number;
   readonly Servers: readonly RaftServer[];
 }
+
+/** Signals that stop the cluster: Ctrl-C, a plain kill, and a closed terminal or SSH session. */
+export const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 /** Attempts at starting new servers when a port turns out to be taken; each attempt draws new ports. */
 const PORT_CLASH_ATTEMPTS = 3;
@@ -109,6 +112,8 @@ export class Cluster {
   /** Removed servers and servers with another key: stopped by stop(), never counted as members. */
   #others: ServerHandle[] = [];
   #stopping: Promise<void> | null = null;
+  /** Aborted by stop(), so that the waits of a start in progress end at once. */
+  readonly #startAbort = new AbortController();
   readonly #signalHandler = (signal: NodeJS.Signals) => this.#onSignal(signal);
   /**
    * Passes a crash on to the caller. Once stop() has begun, an agent that exits before its turn
@@ -167,8 +172,7 @@ export class Cluster {
         ? new Cluster(options, root, earlier[0]!.encrypt, earlier[0]!.bootstrapExpect, true)
         : new Cluster(options, root, generateClusterKey(), options.servers, false);
     if (options.handleSignals ?? true) {
-      process.on('SIGINT', cluster.#signalHandler);
-      process.on('SIGTERM', cluster.#signalHandler);
+      for (const signal of STOP_SIGNALS) process.on(signal, cluster.#signalHandler);
     }
     try {
       if (earlier.length > 0) await cluster.#startKept(earlier);
@@ -180,8 +184,9 @@ export class Cluster {
       if (cluster.#members.some((server) => server.spec.aclEnabled)) {
         cluster.#managementToken = await ensureManagementToken(
           root,
-          () => cluster.waitForLeader(cluster.#startTimeoutMs()),
+          () => cluster.#waitForLeaderWhileStarting(),
           cluster.#startTimeoutMs(),
+          cluster.#startAbort.signal,
         );
       }
       await cluster.#clientFleet.waitForNodes(cluster);
@@ -237,10 +242,12 @@ export class Cluster {
 
   /**
    * Polls GET /v1/status/leader on every live member until all of them return the same
-   * non-empty address and that address belongs to a live member, and returns that member.
+   * non-empty address and that address belongs to a live member, and returns that member. Raises
+   * at once when `signal` aborts.
    */
-  async waitForLeader(timeoutMs = 30_000, intervalMs = 50): Promise<ServerHandle> {
-    return waitFor(`one leader agreed by ${this.#names()}`, { timeoutMs, intervalMs }, async () => {
+  async waitForLeader(timeoutMs = 30_000, intervalMs = 50, signal?: AbortSignal): Promise<ServerHandle> {
+    const options = { timeoutMs, intervalMs, signal };
+    return waitFor(`one leader agreed by ${this.#names()}`, options, async () => {
       const live = this.live();
       if (live.length === 0) return pending('no live server');
       const answers = await Promise.all(
@@ -357,8 +364,8 @@ export class Cluster {
    */
   stop(options: { keepData?: boolean } = {}): Promise<void> {
     this.#stopping ??= (async () => {
-      process.off('SIGINT', this.#signalHandler);
-      process.off('SIGTERM', this.#signalHandler);
+      for (const signal of STOP_SIGNALS) process.off(signal, this.#signalHandler);
+      this.#startAbort.abort(new Error('the cluster is stopping'));
       const failures = await this.#clientFleet.stop();
       await Promise.all([...this.#members, ...this.#others].map((server) => server.stop()));
       if (failures.length > 0) {
@@ -378,6 +385,19 @@ export class Cluster {
         // With no other handler left, the signal's default action ends this process as it would have.
         if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
       });
+  }
+
+  /** waitForLeader for the start, which ends at once when stop() begins. */
+  #waitForLeaderWhileStarting(): Promise<ServerHandle> {
+    return this.waitForLeader(this.#startTimeoutMs(), 50, this.#startAbort.signal);
+  }
+
+  /** True when no server or client of the launcher has a process any more. */
+  allAgentsExited(): boolean {
+    return (
+      [...this.#members, ...this.#others].every((server) => server.state === 'stopped') &&
+      this.#clientFleet.clients.every((client) => !client.running)
+    );
   }
 
   async #startFounders(count: number): Promise<void> {

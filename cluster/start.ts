@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // Starts a local cluster of server agents (and client agents with -clients), prints their
 // addresses, the leader, the management token with -acl and commands to try, and keeps it running
-// until Ctrl-C (SIGINT) or SIGTERM. Then it stops every agent and task it started and exits 0.
+// until Ctrl-C (SIGINT), SIGTERM or SIGHUP (a closed terminal). Then it stops every agent and task
+// it started and exits 0. A second signal exits at once. It exits 1 when every agent crashed.
 import { Command, Option } from 'commander';
 import type { LogLevel } from '../src/server/agent-config.js';
 import { integerAtLeast, nomadStyleArgv } from './cli-args.js';
-import { Cluster } from './launcher.js';
+import { Cluster, STOP_SIGNALS } from './launcher.js';
 import { startBanner } from './start-banner.js';
 
 interface StartFlags {
@@ -75,14 +76,18 @@ async function stopAndExit(running: Cluster): Promise<never> {
 }
 
 function onSignal(signal: NodeJS.Signals): void {
-  if (stopSignal !== null) return;
+  if (stopSignal !== null) {
+    // A second Ctrl-C: the exit hooks SIGKILL the agents and the tasks the clients recorded.
+    process.stderr.write(`${signal} again: exiting now; agents and tasks are killed\n`);
+    process.exit(1);
+  }
   stopSignal = signal;
-  // While the cluster starts, the launcher's own handler stops what has started. The start then
-  // raises or returns, and the code after Cluster.start() finishes the exit.
+  // While the cluster starts, the launcher's own handler stops what has started and ends the
+  // start's waits. The start then raises or returns, and the code after Cluster.start() exits.
   if (cluster !== null) void stopAndExit(cluster);
+  else process.stdout.write(`\n${signal}: stopping the agents started so far...\n`);
 }
-process.on('SIGINT', onSignal);
-process.on('SIGTERM', onSignal);
+for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
 
 const startedAt = performance.now();
 try {
@@ -98,6 +103,11 @@ try {
       process.stderr.write(
         `${agent.name} exited by itself (code ${exit.code}, signal ${exit.signal}); log: ${agent.logPath}\n`,
       );
+      // With no agent left the launcher has nothing to keep running, and a crash is no clean stop.
+      if (cluster !== null && stopSignal === null && cluster.allAgentsExited()) {
+        process.stderr.write(`every agent exited; logs in ${cluster.root}\n`);
+        void cluster.stop({ keepData: true }).finally(() => process.exit(1));
+      }
     },
   });
 } catch (err) {

@@ -22,11 +22,14 @@ export interface WaitOptions {
   readonly timeoutMs: number;
   /** Pause between polls in milliseconds. Default 50. */
   readonly intervalMs?: number;
+  /** Ends the wait at once with the signal's reason, as when the launcher is stopping. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /**
  * Polls `poll` until it reports done, and returns its value. A poll that throws counts as not done
- * and its message becomes the status. Raises WaitTimeoutError once `timeoutMs` has passed.
+ * and its message becomes the status. Raises WaitTimeoutError once `timeoutMs` has passed, and
+ * the signal's reason once `options.signal` aborts.
  */
 export async function waitFor<T>(
   description: string,
@@ -37,6 +40,7 @@ export async function waitFor<T>(
   const intervalMs = options.intervalMs ?? 50;
   let lastStatus = 'no poll finished';
   for (;;) {
+    options.signal?.throwIfAborted();
     try {
       const result = await poll();
       if (result.done) return result.value;
@@ -46,7 +50,7 @@ export async function waitFor<T>(
     }
     const left = deadline - performance.now();
     if (left <= 0) throw new WaitTimeoutError(description, options.timeoutMs, lastStatus);
-    await delay(Math.min(intervalMs, left));
+    await delay(Math.min(intervalMs, left), undefined, { signal: options.signal });
   }
 }
 
