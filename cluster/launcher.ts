@@ -9,15 +9,18 @@ import type { ServerConfigSpec, ServerTuning } from './agent-config-file.js';
 import { type AgentEntry, checkEntry, findRepoRoot } from './agent-entry.js';
 import { ClientFleet } from './client-fleet.js';
 import type { ClientHandle } from './client-handle.js';
+import { FolderLock } from './folder-lock.js';
 import { freePorts, portFree } from './free-port.js';
 import { requestJson } from './http-client.js';
 import { REMOVED_MARKER, readKeptServers, SERVER_FOLDER } from './kept-servers.js';
+import { listenerPids } from './port-owner.js';
 import { AgentStartError, type ExitInfo, ServerHandle } from './server-handle.js';
 import { done, pending, waitFor } from './wait.js';
 
 export { TOKEN_FILE } from './acl-bootstrap.js';
 export type { AgentEntry } from './agent-entry.js';
 export { ClientHandle } from './client-handle.js';
+export { FolderBusyError, LOCK_FILE } from './folder-lock.js';
 export { AgentStartError, type ExitInfo, ServerHandle } from './server-handle.js';
 
 export interface ClusterOptions {
@@ -114,6 +117,7 @@ export class Cluster {
   #stopping: Promise<void> | null = null;
   /** Aborted by stop(), so that the waits of a start in progress end at once. */
   readonly #startAbort = new AbortController();
+  #lock: FolderLock | null = null;
   readonly #signalHandler = (signal: NodeJS.Signals) => this.#onSignal(signal);
   /**
    * Passes a crash on to the caller. Once stop() has begun, an agent that exits before its turn
@@ -165,12 +169,29 @@ export class Cluster {
         ? await mkdtemp(join(tmpdir(), 'signet-cluster-'))
         : resolve(options.dataRoot);
     await mkdir(root, { recursive: true });
-    const earlier = await readKeptServers(root);
+    let lock: FolderLock;
+    let earlier: ServerConfigSpec[];
+    try {
+      // Before anything else reads or writes the folder: a second launcher on it would start a
+      // second client agent with the same node identity, and every task would run twice.
+      lock = await FolderLock.acquire(root);
+    } catch (err) {
+      if (options.dataRoot === undefined) await rm(root, { recursive: true, force: true });
+      throw err;
+    }
+    try {
+      earlier = await readKeptServers(root);
+    } catch (err) {
+      await lock.release();
+      if (options.dataRoot === undefined) await rm(root, { recursive: true, force: true });
+      throw err;
+    }
 
     const cluster =
       earlier.length > 0
         ? new Cluster(options, root, earlier[0]!.encrypt, earlier[0]!.bootstrapExpect, true)
         : new Cluster(options, root, generateClusterKey(), options.servers, false);
+    cluster.#lock = lock;
     if (options.handleSignals ?? true) {
       for (const signal of STOP_SIGNALS) process.on(signal, cluster.#signalHandler);
     }
@@ -369,8 +390,10 @@ export class Cluster {
       const failures = await this.#clientFleet.stop();
       await Promise.all([...this.#members, ...this.#others].map((server) => server.stop()));
       if (failures.length > 0) {
+        // The lock stays until this process exits, so no other launcher starts beside the task.
         throw new AggregateError(failures, `cannot stop every task; folders kept in ${this.root}`);
       }
+      await this.#lock?.release();
       if (!this.#keepRoot && options.keepData !== true) await rm(this.root, { recursive: true, force: true });
     })();
     return this.#stopping;
@@ -409,6 +432,18 @@ export class Cluster {
   }
 
   async #startKept(specs: readonly ServerConfigSpec[]): Promise<void> {
+    // An agent of this folder that outlived a SIGKILLed launcher still has its ports and data open.
+    // Starting beside it would fail on the ports, and a second client would run every task twice.
+    for (const spec of specs) {
+      for (const port of [spec.httpPort, spec.rpcPort]) {
+        if (await portFree(port, spec.host)) continue;
+        const pids = listenerPids(port);
+        const owner = pids === null || pids.length === 0 ? 'another program' : `pid ${pids.join(', ')}`;
+        throw new Error(
+          `port ${spec.host}:${port} of ${spec.name} in ${this.root} is taken by ${owner}; an agent of this folder may still run after its launcher was killed: stop it first`,
+        );
+      }
+    }
     for (const spec of specs) {
       // -acl turns the ACLs on for a kept cluster that ran without them; it never turns them off.
       const aclEnabled = spec.aclEnabled || this.#options.acl === true;

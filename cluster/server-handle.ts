@@ -8,7 +8,8 @@ import { buildAgentConfig, type ServerConfigSpec, writeAgentConfig } from './age
 import { type AgentEntry, signetArgs } from './agent-entry.js';
 import { trackChild } from './child-registry.js';
 import { type HttpResponse, httpRequest, type RequestOptions } from './http-client.js';
-import { done, WaitTimeoutError, waitFor } from './wait.js';
+import { listenerPids } from './port-owner.js';
+import { done, pending, WaitTimeoutError, waitFor } from './wait.js';
 
 export type { AgentEntry } from './agent-entry.js';
 
@@ -194,6 +195,12 @@ export class ServerHandle {
           if (seen.exit !== null) return done(undefined);
           // Any HTTP status will do: the API is up, with or without a leader.
           await httpRequest(this.httpAddr, 'GET', '/v1/status/leader', { timeoutMs: 1_000 });
+          // An agent left running from an earlier launch replies on the same port while this one
+          // fails to bind it. Only a reply from this child counts, and the child exits soon on EADDRINUSE.
+          const owners = child.pid === undefined ? null : listenerPids(this.#spec.httpPort, [child.pid]);
+          if (owners !== null && owners.length === 0) {
+            return pending(`${this.httpAddr} replies, but pid ${child.pid} does not listen on it`);
+          }
           return done(undefined);
         },
       );
