@@ -21,7 +21,20 @@ export async function readKeptServers(root: string): Promise<ServerConfigSpec[]>
   for (const folder of folders) {
     const dir = join(root, folder);
     if (existsSync(join(dir, REMOVED_MARKER)) || !existsSync(join(dir, 'config.json'))) continue;
-    specs.push(await readAgentConfig(join(dir, 'config.json')));
+    specs.push(await readKeptConfig(join(dir, 'config.json')));
   }
   return specs.filter((spec) => spec.encrypt === specs[0]!.encrypt);
+}
+
+/** readAgentConfig, with the file's path in every error: a JSON parse error alone names no file. */
+async function readKeptConfig(path: string): Promise<ServerConfigSpec> {
+  try {
+    return await readAgentConfig(path);
+  } catch (err) {
+    const message = (err as Error).message;
+    if (message.includes(path)) throw err;
+    throw new Error(
+      `invalid launcher config ${path}: ${message}; fix it, or remove the folder to start a new cluster`,
+    );
+  }
 }

@@ -1,4 +1,4 @@
-import { access, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { generateClusterKey } from '../src/rpc/cluster-key.js';
@@ -91,6 +91,9 @@ export interface RaftConfiguration {
 /** Signals that stop the cluster: Ctrl-C, a plain kill, and a closed terminal or SSH session. */
 export const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
+/** Highest TCP port; server N's RPC port, basePort + 10·(N−1) + 1, must not pass it. */
+const MAX_PORT = 65_535;
+
 /** Attempts at starting new servers when a port turns out to be taken; each attempt draws new ports. */
 const PORT_CLASH_ATTEMPTS = 3;
 
@@ -164,6 +167,8 @@ export class Cluster {
       throw new Error(`invalid clients=${clients}: expected a whole number of clients, at least 0`);
     }
     checkEntry(options.entry, findRepoRoot());
+    checkBasePort(options.basePort, options.servers);
+    if (options.dataRoot !== undefined) await checkFolder(resolve(options.dataRoot));
     const root =
       options.dataRoot === undefined
         ? await mkdtemp(join(tmpdir(), 'signet-cluster-'))
@@ -575,5 +580,29 @@ async function fileExists(path: string): Promise<boolean> {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** Raises when a fixed base port would give some server a port above MAX_PORT. */
+function checkBasePort(basePort: number | undefined, servers: number): void {
+  if (basePort === undefined) return;
+  const highest = basePort + 10 * (servers - 1) + 1;
+  if (!Number.isInteger(basePort) || basePort < 1 || highest > MAX_PORT) {
+    throw new Error(
+      `invalid HTTP port ${basePort}: with ${servers} server${servers === 1 ? '' : 's'} the ports run from ${basePort} to ${highest}, and they must lie in 1-${MAX_PORT}`,
+    );
+  }
+}
+
+/** Raises when `path` exists and is not a folder. */
+async function checkFolder(path: string): Promise<void> {
+  try {
+    if (!(await stat(path)).isDirectory()) throw new Error(`${path} is not a folder`);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw err instanceof Error && !('code' in err)
+        ? err
+        : new Error(`cannot use ${path}: ${(err as NodeJS.ErrnoException).code}`);
+    }
   }
 }

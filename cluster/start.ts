@@ -118,6 +118,16 @@ try {
   process.stderr.write(`cannot start the cluster: ${(err as Error).message}\n`);
   process.exit(1);
 }
+if (
+  cluster.reused &&
+  program.getOptionValueSource('servers') === 'cli' &&
+  flags.servers !== cluster.servers().length
+) {
+  // A kept folder restarts the servers it contains; more servers join with addServer, not a flag.
+  process.stderr.write(
+    `-servers ${flags.servers} ignored: ${cluster.root} contains a cluster of ${cluster.servers().length} servers, which restarted as they were\n`,
+  );
+}
 if (stopSignal !== null) await stopAndExit(cluster);
 
 try {
