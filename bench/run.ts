@@ -10,16 +10,19 @@ import { runLegacyBenchmarks } from './legacy.js';
  * progress, then writes BENCHMARKS.md and bench-results.json. `--legacy` runs the older
  * one-line-per-case benchmarks that docs/benchmarks.md quotes.
  */
+function listing(): string {
+  return `benchmarks: ${BENCHMARKS.map((benchmark) => `${benchmark.name} (${benchmark.description})`).join('; ')}`;
+}
+
 let options: ReturnType<typeof parseBenchOptions>;
 try {
   options = parseBenchOptions(process.argv.slice(2));
 } catch (err) {
-  console.error(`${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
+  console.error(`${err instanceof Error ? err.message : String(err)}\n${USAGE}\n${listing()}`);
   process.exit(2);
 }
-const listing = `benchmarks: ${BENCHMARKS.map((benchmark) => `${benchmark.name} (${benchmark.description})`).join('; ')}`;
 if (options.help) {
-  console.log(`${USAGE}\n${listing}`);
+  console.log(`${USAGE}\n${listing()}`);
   process.exit(0);
 }
 if (options.legacy) {

@@ -24,7 +24,7 @@ export interface BenchReport {
   readonly notMeasured: readonly BenchRow[];
 }
 
-/** Formats a figure: rates as whole numbers with thousands separators, times with 2 to 3 significant digits. */
+/** Formats a figure: rates as whole numbers with thousands separators, times in ms with 2 decimals below 10, 1 below 100. */
 export function formatValue(value: number, unit: string): string {
   if (unit === 'ms') {
     if (value < 10) return `${value.toFixed(2)} ms`;
