@@ -1,6 +1,6 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 
 /** File in the cluster root that names the pid of the launcher using the folder. */
 export const LOCK_FILE = 'launcher.lock';
@@ -90,13 +90,19 @@ function ownerPid(path: string): number | null {
   }
 }
 
+/** Returns true when `pid` runs and, where /proc tells, is a Node.js process like the launcher. */
 function processRuns(pid: number): boolean {
   if (pid === process.pid) return true;
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     // EPERM: the process exists but belongs to another user.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  // After a reboot the pid may belong to an unrelated program, which must not block the folder.
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(basename(process.execPath));
+  } catch {
+    return true;
   }
 }

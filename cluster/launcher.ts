@@ -173,7 +173,11 @@ export class Cluster {
       options.dataRoot === undefined
         ? await mkdtemp(join(tmpdir(), 'signet-cluster-'))
         : resolve(options.dataRoot);
-    await mkdir(root, { recursive: true });
+    try {
+      await mkdir(root, { recursive: true });
+    } catch (err) {
+      throw new Error(`cannot create the folder ${root}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+    }
     let lock: FolderLock;
     let earlier: ServerConfigSpec[];
     try {
