@@ -90,7 +90,7 @@ function ownerPid(path: string): number | null {
   }
 }
 
-/** Returns true when `pid` runs and, where /proc tells, is a Node.js process like the launcher. */
+/** Returns true when `pid` runs and, where /proc is readable, is a Node.js process like the launcher. */
 function processRuns(pid: number): boolean {
   if (pid === process.pid) return true;
   try {
