@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { crc32 } from 'node:zlib';
 import type { Membership } from '../../raft/types.js';
+import { MAX_TERM } from '../../raft/validate-message.js';
 import { SnapshotArchiveError } from './archive-error.js';
 
 /**
@@ -22,9 +23,19 @@ import { SnapshotArchiveError } from './archive-error.js';
  */
 export const ARCHIVE_MAGIC = Buffer.from('signet-snapshot\n', 'ascii');
 export const ARCHIVE_FORMAT_VERSION = 1;
-const PREFIX_BYTES = ARCHIVE_MAGIC.length + 12;
+/** Bytes before the header: magic, format version, header length and header CRC-32. */
+export const ARCHIVE_PREFIX_BYTES = ARCHIVE_MAGIC.length + 12;
+const PREFIX_BYTES = ARCHIVE_PREFIX_BYTES;
 /** Largest header accepted. A membership of thousands of removed ids still fits many times over. */
 const MAX_HEADER_BYTES = 1024 * 1024;
+/**
+ * Highest term a header may carry. Recovery writes the header's term plus one, and the recovered
+ * server's first election adds one more, and both must stay within the Raft maximum (2^52):
+ * above it peers drop the server's messages and it never campaigns.
+ */
+export const MAX_ARCHIVE_TERM = MAX_TERM - 2;
+/** Highest index a header may carry: recovery writes the index plus one, a safe integer. */
+export const MAX_ARCHIVE_INDEX = Number.MAX_SAFE_INTEGER - 1;
 /** Bytes hashed between two yields to the event loop (about 2 ms of SHA-256 on a slow core). */
 const HASH_CHUNK_BYTES = 1024 * 1024;
 
@@ -94,6 +105,14 @@ export async function encodeSnapshotArchiveChunks(
   return [prefix, headerBytes, state];
 }
 
+/** The fixed prefix of an archive, decoded and checked. */
+export interface ArchivePrefix {
+  readonly formatVersion: number;
+  readonly headerLength: number;
+  /** CRC-32 that the header bytes must have. */
+  readonly headerCrc: number;
+}
+
 /**
  * Checks an archive and returns its header and state. `source` names the file in errors.
  * Throws SnapshotArchiveError: NOT_A_SNAPSHOT, UNSUPPORTED_VERSION, TRUNCATED, CORRUPT (header
@@ -102,15 +121,35 @@ export async function encodeSnapshotArchiveChunks(
  */
 export async function decodeSnapshotArchive(bytes: Uint8Array, source: string): Promise<SnapshotArchive> {
   const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  checkMagic(view, source);
-  if (view.length < PREFIX_BYTES) {
+  const prefix = decodeArchivePrefix(view.subarray(0, PREFIX_BYTES), view.length, source);
+  const headerEnd = PREFIX_BYTES + prefix.headerLength;
+  const header = decodeArchiveHeader(view.subarray(PREFIX_BYTES, headerEnd), prefix, source);
+  checkStateSize(header, view.length - headerEnd, source);
+  const state = view.subarray(headerEnd);
+  checkStateSha256(header, await sha256Hex(state), source);
+  return {
+    formatVersion: prefix.formatVersion,
+    header,
+    state: new Uint8Array(state.buffer, state.byteOffset, state.byteLength),
+  };
+}
+
+/**
+ * Checks the first `ARCHIVE_PREFIX_BYTES` of an archive of `fileSize` bytes (fewer when the file
+ * is shorter): magic, format version and header length. A reader calls this before it reads the
+ * rest, so that any other file is rejected after a few bytes. Throws NOT_A_SNAPSHOT,
+ * UNSUPPORTED_VERSION, TRUNCATED or CORRUPT.
+ */
+export function decodeArchivePrefix(prefix: Buffer, fileSize: number, source: string): ArchivePrefix {
+  checkMagic(prefix, source);
+  if (prefix.length < PREFIX_BYTES) {
     throw truncated(
       source,
-      `the file has ${view.length} bytes, fewer than the ${PREFIX_BYTES} of the fixed header`,
+      `the file has ${prefix.length} bytes, fewer than the ${PREFIX_BYTES} of the fixed header`,
     );
   }
 
-  const formatVersion = view.readUInt32BE(ARCHIVE_MAGIC.length);
+  const formatVersion = prefix.readUInt32BE(ARCHIVE_MAGIC.length);
   if (formatVersion !== ARCHIVE_FORMAT_VERSION) {
     throw new SnapshotArchiveError(
       'UNSUPPORTED_VERSION',
@@ -120,7 +159,7 @@ export async function decodeSnapshotArchive(bytes: Uint8Array, source: string): 
     );
   }
 
-  const headerLength = view.readUInt32BE(ARCHIVE_MAGIC.length + 4);
+  const headerLength = prefix.readUInt32BE(ARCHIVE_MAGIC.length + 4);
   if (headerLength > MAX_HEADER_BYTES) {
     throw corrupt(
       source,
@@ -129,16 +168,26 @@ export async function decodeSnapshotArchive(bytes: Uint8Array, source: string): 
     );
   }
   const headerEnd = PREFIX_BYTES + headerLength;
-  if (view.length < headerEnd) {
-    throw truncated(source, `the file has ${view.length} bytes, but its header ends at byte ${headerEnd}`);
+  if (fileSize < headerEnd) {
+    throw truncated(source, `the file has ${fileSize} bytes, but its header ends at byte ${headerEnd}`);
   }
-  const headerBytes = view.subarray(PREFIX_BYTES, headerEnd);
-  if (crc32(headerBytes) !== view.readUInt32BE(ARCHIVE_MAGIC.length + 8)) {
+  return { formatVersion, headerLength, headerCrc: prefix.readUInt32BE(ARCHIVE_MAGIC.length + 8) };
+}
+
+/** Checks the header bytes against the prefix's CRC-32 and parses them. Throws CORRUPT. */
+export function decodeArchiveHeader(
+  headerBytes: Buffer,
+  prefix: ArchivePrefix,
+  source: string,
+): SnapshotArchiveHeader {
+  if (crc32(headerBytes) !== prefix.headerCrc) {
     throw corrupt(source, 'header', 'the header fails its CRC-32: it changed after it was written');
   }
-  const header = parseHeader(headerBytes, source);
+  return parseHeader(headerBytes, source);
+}
 
-  const stored = view.length - headerEnd;
+/** Checks that `stored`, the bytes after the header, is the state size the header announces. */
+export function checkStateSize(header: SnapshotArchiveHeader, stored: number, source: string): void {
   if (stored < header.stateSize) {
     throw truncated(source, `the state has ${stored} of its ${header.stateSize} bytes`);
   }
@@ -149,8 +198,10 @@ export async function decodeSnapshotArchive(bytes: Uint8Array, source: string): 
       `${stored - header.stateSize} bytes follow the ${header.stateSize} bytes of state that the header announces`,
     );
   }
-  const state = view.subarray(headerEnd);
-  const actual = await sha256Hex(state);
+}
+
+/** Compares the state's SHA-256, in lowercase hex, with the header's. Throws CHECKSUM_MISMATCH. */
+export function checkStateSha256(header: SnapshotArchiveHeader, actual: string, source: string): void {
   if (actual !== header.stateSha256) {
     throw new SnapshotArchiveError(
       'CHECKSUM_MISMATCH',
@@ -159,12 +210,11 @@ export async function decodeSnapshotArchive(bytes: Uint8Array, source: string): 
       { field: 'stateSha256' },
     );
   }
-  return { formatVersion, header, state: new Uint8Array(state.buffer, state.byteOffset, state.byteLength) };
 }
 
-function checkMagic(view: Buffer, source: string): void {
-  const length = Math.min(view.length, ARCHIVE_MAGIC.length);
-  if (!view.subarray(0, length).equals(ARCHIVE_MAGIC.subarray(0, length))) {
+function checkMagic(prefix: Buffer, source: string): void {
+  const length = Math.min(prefix.length, ARCHIVE_MAGIC.length);
+  if (!prefix.subarray(0, length).equals(ARCHIVE_MAGIC.subarray(0, length))) {
     throw new SnapshotArchiveError(
       'NOT_A_SNAPSHOT',
       source,
@@ -173,7 +223,7 @@ function checkMagic(view: Buffer, source: string): void {
     );
   }
   // A file cut short inside the magic (an interrupted download, an empty file) is incomplete.
-  if (length < ARCHIVE_MAGIC.length) throw truncated(source, `the file has only ${view.length} bytes`);
+  if (length < ARCHIVE_MAGIC.length) throw truncated(source, `the file has only ${prefix.length} bytes`);
 }
 
 function parseHeader(bytes: Buffer, source: string): SnapshotArchiveHeader {
@@ -187,9 +237,9 @@ function parseHeader(bytes: Buffer, source: string): SnapshotArchiveHeader {
     throw corrupt(source, 'header', 'the header is not a JSON object');
   }
   const fields = value as Record<string, unknown>;
-  const index = readCount(fields, 'index', 1, source);
-  const term = readCount(fields, 'term', 1, source);
-  const stateSize = readCount(fields, 'stateSize', 0, source);
+  const index = readCount(fields, 'index', 1, MAX_ARCHIVE_INDEX, source);
+  const term = readCount(fields, 'term', 1, MAX_ARCHIVE_TERM, source);
+  const stateSize = readCount(fields, 'stateSize', 0, Number.MAX_SAFE_INTEGER, source);
   const membership = readMembership(fields.membership, source);
   const createdAt = readText(fields, 'createdAt', source);
   const signetVersion = readText(fields, 'signetVersion', source);
@@ -200,7 +250,13 @@ function parseHeader(bytes: Buffer, source: string): SnapshotArchiveHeader {
   return { index, term, membership, createdAt, signetVersion, stateSize, stateSha256 };
 }
 
-function readCount(fields: Record<string, unknown>, name: string, min: number, source: string): number {
+function readCount(
+  fields: Record<string, unknown>,
+  name: string,
+  min: number,
+  max: number,
+  source: string,
+): number {
   const value = fields[name];
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
     throw corrupt(
@@ -209,6 +265,7 @@ function readCount(fields: Record<string, unknown>, name: string, min: number, s
       `${name} must be an integer of at least ${min}, got ${JSON.stringify(value)}`,
     );
   }
+  if (value > max) throw corrupt(source, name, `${name} ${value} is above the maximum of ${max}`);
   return value;
 }
 
