@@ -1,14 +1,15 @@
 import { rmSync } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { lstat, rename, rm } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { syncDirectory } from '../raft/storage/snapshot-file.js';
 import { type CheckedArchive, readArchiveFile } from '../server/snapshot/archive-file.js';
+import { parseGoDuration } from '../structs/go-duration.js';
 import { type ApiFlags, apiAction, printJson, withApiFlags } from './api-command.js';
-import { downloadToFile } from './snapshot-download.js';
+import { DEFAULT_IDLE_TIMEOUT_MS, DOWNLOAD_TIMEOUT_MS, downloadToFile } from './snapshot-download.js';
 import { formatKeyValues, formatTable } from './table.js';
 
-type SaveFlags = ApiFlags & { stale?: boolean };
+type SaveFlags = ApiFlags & { stale?: boolean; timeout: string };
 type InspectFlags = { json?: boolean };
 
 /** Registers `operator snapshot save`, `inspect` and `restore` under `operator`. */
@@ -21,11 +22,16 @@ export function registerOperatorSnapshotCommands(operator: Command): void {
     .description('save a snapshot of the replicated state to a file (mode 0600); needs a management token')
     .argument(
       '<file>',
-      'file to write; an existing file is replaced only once the new snapshot is complete and checked',
+      'file to write; an existing regular file is replaced only once the new snapshot is complete and checked, and any other existing path (a device, FIFO, symlink or folder) is rejected',
     )
     .option(
       '--stale',
       'let the server answer from its own state, even without a leader (default: false, the snapshot includes every committed write)',
+    )
+    .option(
+      '--timeout <duration>',
+      'give up when the server sends nothing for this long, before or during the response (a Go duration such as 90s or 5m)',
+      `${DEFAULT_IDLE_TIMEOUT_MS / 1000}s`,
     )
     .action(apiAction((file: string, flags: SaveFlags) => saveSnapshot(file, flags)));
 
@@ -54,7 +60,9 @@ export function registerOperatorSnapshotCommands(operator: Command): void {
  * `file` and syncs the folder, so `file` is never left half-written or unchecked.
  */
 async function saveSnapshot(file: string, flags: SaveFlags): Promise<void> {
+  const idleTimeoutMs = parseSaveTimeout(flags.timeout);
   const target = resolve(file);
+  await checkSaveTarget(target, file);
   const temporary = `${target}.${process.pid}.tmp`;
   // The temporary file contains every token secret, so Ctrl-C must not leave it behind. 130 is the
   // shell's exit status for a process ended by SIGINT.
@@ -70,6 +78,7 @@ async function saveSnapshot(file: string, flags: SaveFlags): Promise<void> {
       '/v1/operator/snapshot',
       flags.stale === true ? { stale: 'true' } : {},
       temporary,
+      idleTimeoutMs,
     );
     checked = await readArchiveFile(temporary, file).catch((err: unknown) => {
       throw new Error(
@@ -79,6 +88,8 @@ async function saveSnapshot(file: string, flags: SaveFlags): Promise<void> {
         },
       );
     });
+    // Checked again because the download may have taken minutes, and rename replaces any entry.
+    await checkSaveTarget(target, file);
     await rename(temporary, target);
     await syncDirectory(dirname(target));
   } catch (err) {
@@ -91,6 +102,42 @@ async function saveSnapshot(file: string, flags: SaveFlags): Promise<void> {
   process.stdout.write(
     `State file written to ${file} (index ${index}, term ${term}, ${formatBytes(checked.fileSize)})\n`,
   );
+}
+
+/**
+ * Rejects a save target that exists and is not a regular file. The rename would replace a device
+ * such as /dev/null (run as root) or a FIFO with a file of token secrets, and a symlink with the
+ * file rather than its target. Nomad rejects every existing target; Signet replaces a regular
+ * file, because the rename happens only after the new snapshot passed its check.
+ */
+async function checkSaveTarget(target: string, file: string): Promise<void> {
+  let kind: string;
+  try {
+    const stats = await lstat(target);
+    if (stats.isFile()) return;
+    kind = stats.isDirectory()
+      ? 'a folder'
+      : stats.isSymbolicLink()
+        ? 'a symbolic link'
+        : 'not a regular file (a device, FIFO or socket)';
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new Error(`cannot check ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  throw new Error(
+    `cannot save the snapshot to ${file}: it exists and is ${kind}; pass a new or regular file`,
+  );
+}
+
+/** Parses `-timeout`; above the whole download's limit it would never apply. */
+function parseSaveTimeout(value: string): number {
+  const ms = parseGoDuration(value);
+  if (ms === null || ms < 1 || ms > DOWNLOAD_TIMEOUT_MS) {
+    throw new Error(
+      `invalid -timeout ${JSON.stringify(value)}: expected a duration from 1ms to ${DOWNLOAD_TIMEOUT_MS / 60_000}m, such as 90s`,
+    );
+  }
+  return Math.ceil(ms);
 }
 
 async function inspectSnapshot(file: string, flags: InspectFlags): Promise<void> {

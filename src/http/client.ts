@@ -40,6 +40,23 @@ export interface RequestOptions {
   readonly signal?: AbortSignal;
   /** Time limit of this request in milliseconds; default the client's `timeoutMs`. */
   readonly timeoutMs?: number;
+  /**
+   * Gives up when the connection carries nothing for this many milliseconds, while waiting for the
+   * response or during its body (default: no limit besides `timeoutMs`). Long downloads set it,
+   * so that a frozen server fails them long before their whole-request limit.
+   */
+  readonly idleTimeoutMs?: number;
+}
+
+/** The connection of a request was idle for longer than its `idleTimeoutMs`. */
+class IdleTimeoutError extends Error {
+  override readonly name = 'IdleTimeoutError';
+  readonly idleTimeoutMs: number;
+
+  constructor(idleTimeoutMs: number) {
+    super(`no data for ${idleTimeoutMs} ms`);
+    this.idleTimeoutMs = idleTimeoutMs;
+  }
 }
 
 /** A failed API call. `message` is one line: what failed and what to try next. */
@@ -180,7 +197,11 @@ export class ApiClient {
     const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
     let response: RawResponse;
     try {
-      response = await send(url, method, headers, payload, timeoutMs, options.signal);
+      response = await send(url, method, headers, payload, {
+        timeoutMs,
+        idleTimeoutMs: options.idleTimeoutMs,
+        callerSignal: options.signal,
+      });
     } catch (err) {
       if (options.signal?.aborted === true) {
         throw new ApiError('ABORTED', `${method} ${url.pathname} to ${this.address} was cancelled`);
@@ -202,6 +223,12 @@ export class ApiClient {
   }
 
   #transportError(method: string, url: URL, err: unknown, timeoutMs: number): ApiError {
+    if (err instanceof IdleTimeoutError) {
+      return new ApiError(
+        'TIMEOUT',
+        `${method} ${url.pathname} to ${this.address} timed out: the agent sent nothing for ${err.idleTimeoutMs} ms; check that the agent is healthy`,
+      );
+    }
     const error = err as NodeJS.ErrnoException;
     // The only abort signal on the request is the timeout.
     if (error.name === 'AbortError' || error.name === 'TimeoutError') {
@@ -275,13 +302,21 @@ function send(
   method: string,
   headers: Record<string, string>,
   payload: Buffer | undefined,
-  timeoutMs: number,
-  callerSignal: AbortSignal | undefined,
+  limits: {
+    readonly timeoutMs: number;
+    readonly idleTimeoutMs: number | undefined;
+    readonly callerSignal: AbortSignal | undefined;
+  },
 ): Promise<RawResponse> {
   const requestFn = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  const { timeoutMs, idleTimeoutMs, callerSignal } = limits;
   const timeout = AbortSignal.timeout(timeoutMs);
   const signal = callerSignal === undefined ? timeout : AbortSignal.any([timeout, callerSignal]);
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve, rejectSend) => {
+    // Destroying the request in the body phase makes the response fail with a generic "aborted"
+    // error, so the idle timeout is remembered and reported in its place.
+    let idleError: IdleTimeoutError | null = null;
+    const reject = (err: unknown): void => rejectSend(idleError ?? err);
     const req = requestFn(url, { method, headers, signal }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -295,6 +330,12 @@ function send(
       res.on('error', reject);
     });
     req.on('error', reject);
+    if (idleTimeoutMs !== undefined) {
+      req.setTimeout(idleTimeoutMs, () => {
+        idleError = new IdleTimeoutError(idleTimeoutMs);
+        req.destroy(idleError);
+      });
+    }
     req.end(payload);
   });
 }

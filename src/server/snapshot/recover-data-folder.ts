@@ -100,6 +100,14 @@ export interface RecoverResult {
  * On any error the stored Raft state is unchanged.
  */
 export async function recoverDataFolder(options: RecoverOptions): Promise<RecoverResult> {
+  // resolve('') is the working folder, so an unset `-data-dir "$DATA_DIR"` would recover it.
+  if (options.dataDir.trim() === '') {
+    throw new RecoverError(
+      'DATA_DIR_INVALID',
+      options.dataDir,
+      "data folder path is empty; pass the stopped server's data_dir",
+    );
+  }
   const dataDir = resolve(options.dataDir);
   await checkDataDir(dataDir);
   const checked =
