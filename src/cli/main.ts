@@ -5,6 +5,7 @@ import { SIGNET_VERSION } from '../version.js';
 import { registerAclCommands } from './acl-command.js';
 import { registerAgentCommand } from './agent-command.js';
 import { registerAllocCommands } from './alloc-command.js';
+import { exitOnClosedStdout } from './closed-stdout.js';
 import { configureErrorOutput } from './error-output.js';
 import { registerEvalCommands } from './eval-command.js';
 import { normalizeFlags } from './flags.js';
@@ -59,5 +60,6 @@ export function buildProgram(): Command {
   return program;
 }
 
+exitOnClosedStdout();
 // Nomad's flags have one dash (`-address=URL`); commander expects two for long options.
 await buildProgram().parseAsync(normalizeFlags(process.argv.slice(2)), { from: 'user' });
