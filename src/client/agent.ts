@@ -6,6 +6,7 @@ import { AllocRunner } from './alloc-runner.js';
 import { AllocStatusReporter } from './alloc-status-reporter.js';
 import { type AllocChanges, AllocWatcher } from './alloc-watcher.js';
 import type { ClientAllocation } from './client-allocation.js';
+import { ClientDataDirLock } from './data-dir-lock.js';
 import { clientDrivers } from './driver-catalog.js';
 import type { TaskDriver } from './drivers/driver.js';
 import { LocalStateStore } from './local-state.js';
@@ -50,6 +51,7 @@ export class ClientAgent {
   readonly #watcher: AllocWatcher;
   readonly #drivers: ReadonlyMap<string, TaskDriver>;
   readonly #dataDir: string;
+  readonly #lock: ClientDataDirLock;
   /** Every allocation this client runs or ran and still keeps state for, by ID. */
   readonly #runners = new Map<string, AllocRunner>();
   /** Allocations whose local state could not be read: never started again, reported failed. */
@@ -64,6 +66,7 @@ export class ClientAgent {
     store: LocalStateStore;
     drivers: ReadonlyMap<string, TaskDriver>;
     dataDir: string;
+    lock: ClientDataDirLock;
     maxQueryTimeMs: number | undefined;
   }) {
     this.identity = parts.identity;
@@ -73,6 +76,7 @@ export class ClientAgent {
     this.#store = parts.store;
     this.#drivers = parts.drivers;
     this.#dataDir = parts.dataDir;
+    this.#lock = parts.lock;
     this.#registrar = new NodeRegistrar({ rpc: parts.rpc, node: parts.node, logger: parts.logger });
     this.#reporter = new AllocStatusReporter({
       rpc: parts.rpc,
@@ -94,9 +98,20 @@ export class ClientAgent {
   /**
    * Starts the agent: identity, drivers and fingerprint, restore of the local state, then
    * registration and the allocation watch in the background. Rejects when the data folder or the
-   * host cannot be used; later failures (servers away) are retried and logged.
+   * host cannot be used, and with DataDirLockedError while another agent uses the data folder;
+   * later failures (servers away) are retried and logged.
    */
   static async start(options: ClientAgentOptions): Promise<ClientAgent> {
+    const lock = await ClientDataDirLock.acquire(options.config.dataDir);
+    try {
+      return await ClientAgent.#startLocked(options, lock);
+    } catch (err) {
+      lock.releaseSync();
+      throw err;
+    }
+  }
+
+  static async #startLocked(options: ClientAgentOptions, lock: ClientDataDirLock): Promise<ClientAgent> {
     const { config } = options;
     const paths = clientPaths(config.dataDir);
     const { identity, created } = await loadOrCreateNodeIdentity(paths.nodeFile);
@@ -132,6 +147,7 @@ export class ClientAgent {
       store: new LocalStateStore(paths.allocStateDir),
       drivers,
       dataDir: config.dataDir,
+      lock,
       maxQueryTimeMs: options.maxQueryTimeMs,
     });
     logger.info(
@@ -182,6 +198,7 @@ export class ClientAgent {
     await this.#reporter.close(CLOSE_REPORT_TIMEOUT_MS);
     await this.#store.flush();
     this.#rpc.close();
+    this.#lock.releaseSync();
   }
 
   /** Re-creates a runner for every allocation in the local state, re-attaching to its tasks. */
