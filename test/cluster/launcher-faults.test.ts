@@ -1,169 +1,20 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { requestJson } from '../../cluster/http-client.js';
 import { done, pending, waitFor } from '../../cluster/wait.js';
-import { parseProcStat } from '../../src/client/drivers/proc-stat.js';
-import type { Allocation } from '../../src/structs/allocation.js';
-
-const REPO_ROOT = resolve(import.meta.dirname, '../..');
-/** Deadline for a start through tsx while other test files share 2 cores. */
-const START_TIMEOUT_MS = 150_000;
-const BANNER_END = 'press Ctrl-C';
-const ROOT_LINE = /^(?:started|restarted) .* in (\S+) \(/m;
-const ADDRESS_LINE = /^\s*export NOMAD_ADDR=http:\/\/(\S+) NOMAD_TOKEN=(\S+)$/m;
-
-interface Exit {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-}
-
-/** One run of `cluster/start.ts` in a process group of its own, as a terminal runs it. */
-class Launcher {
-  readonly child: ChildProcess;
-  output = '';
-  readonly exited: Promise<Exit>;
-
-  constructor(args: readonly string[], env: Record<string, string> = {}) {
-    const childEnv: Record<string, string | undefined> = { ...process.env, ...env };
-    delete childEnv.NODE_TEST_CONTEXT;
-    this.child = spawn(process.execPath, ['--import', 'tsx', 'cluster/start.ts', ...args], {
-      cwd: REPO_ROOT,
-      env: childEnv,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    const collect = (chunk: Buffer) => {
-      this.output += chunk.toString('utf8');
-    };
-    this.child.stdout!.on('data', collect);
-    this.child.stderr!.on('data', collect);
-    this.exited = new Promise((resolveExit) => {
-      this.child.once('close', (code, signal) => resolveExit({ code, signal }));
-    });
-  }
-
-  get running(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  /** Waits for the end of the banner and returns the cluster's folder. */
-  ready(): Promise<string> {
-    return waitFor('the banner', { timeoutMs: START_TIMEOUT_MS, intervalMs: 100 }, async () => {
-      if (!this.running) throw new Error(`start.ts exited early:\n${this.output}`);
-      const root = ROOT_LINE.exec(this.output);
-      if (root === null || !this.output.includes(BANNER_END)) return pending(this.output.slice(-300));
-      return done(root[1]!);
-    });
-  }
-
-  /** Waits until the launcher exits or prints its banner, and returns the exit or null after a banner. */
-  exitOrBanner(timeoutMs: number): Promise<Exit | null> {
-    return waitFor('an exit or the banner', { timeoutMs, intervalMs: 100 }, async () => {
-      if (!this.running) return done(await this.exited);
-      return this.output.includes(BANNER_END) ? done(null) : pending(this.output.slice(-300));
-    });
-  }
-
-  signalGroup(signal: NodeJS.Signals): void {
-    process.kill(-this.child.pid!, signal);
-  }
-
-  /** Resolves with the exit, or null when the launcher still runs after `timeoutMs`. */
-  async exitWithin(timeoutMs: number): Promise<Exit | null> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<null>((resolveLate) => {
-      timer = setTimeout(() => resolveLate(null), timeoutMs);
-    });
-    try {
-      return await Promise.race([this.exited, late]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-}
-
-/** Pids of live processes whose command line names `root` or whose working folder is inside it. */
-function processesUnder(root: string, commandPart = ''): number[] {
-  const found: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
-    try {
-      const stat = parseProcStat(readFileSync(`/proc/${name}/stat`, 'utf8'));
-      if (stat === null || stat.state === 'Z' || stat.state === 'X') continue;
-      const cmdline = readFileSync(`/proc/${name}/cmdline`, 'utf8').replaceAll('\0', ' ');
-      const cwd = readlinkSync(`/proc/${name}/cwd`);
-      if ((cmdline.includes(root) || cwd.startsWith(root)) && cmdline.includes(commandPart))
-        found.push(Number(name));
-    } catch {
-      // The process exited while it was read.
-    }
-  }
-  return found;
-}
-
-function processRuns(pid: number): boolean {
-  try {
-    const stat = parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-    return stat !== null && stat.state !== 'Z' && stat.state !== 'X';
-  } catch {
-    return false;
-  }
-}
-
-/** A raw_exec task that writes its pid into the allocation folder and sleeps. */
-const SLEEPER_JOB = {
-  Job: {
-    ID: 'sleeper',
-    Type: 'service',
-    TaskGroups: [
-      {
-        Name: 'g',
-        Count: 1,
-        Tasks: [
-          {
-            Name: 'sleep',
-            Driver: 'raw_exec',
-            Config: {
-              command: '/bin/sh',
-              args: ['-c', 'echo $$ > "$NOMAD_ALLOC_DIR/data/pid"; exec sleep 300'],
-            },
-            Resources: { CPU: 100, MemoryMB: 32 },
-          },
-        ],
-      },
-    ],
-  },
-};
-
-/** Runs the sleeper job and returns the pid of its task once it runs. */
-async function runSleeper(output: string, root: string): Promise<number> {
-  const line = ADDRESS_LINE.exec(output);
-  assert.ok(line !== null, 'the banner has the export line');
-  const [, address, token] = line;
-  const headers = { 'X-Nomad-Token': token! };
-  await requestJson(address!, 'PUT', '/v1/jobs', { body: SLEEPER_JOB, headers });
-  const alloc = await waitFor<Allocation>(
-    'the sleeper to run',
-    { timeoutMs: 90_000, intervalMs: 200 },
-    async () => {
-      const allocs = await requestJson<Allocation[]>(address!, 'GET', '/v1/job/sleeper/allocations', {
-        headers,
-      });
-      const running = allocs.find((candidate) => candidate.ClientStatus === 'running');
-      return running === undefined ? pending(allocs.map((a) => a.ClientStatus).join(', ')) : done(running);
-    },
-  );
-  const pidFile = join(root, 'client-1', 'data', 'alloc', alloc.ID, 'alloc', 'data', 'pid');
-  return waitFor<number>('the task to write its pid', { timeoutMs: 30_000 }, async () => {
-    const text = await readFile(pidFile, 'utf8').catch(() => '');
-    return /^\d+\n$/.test(text) ? done(Number(text)) : pending('no pid yet');
-  });
-}
+import {
+  killAndRemoveFolders,
+  processesUnder,
+  processRuns,
+  ROOT_LINE,
+  runSleeper,
+  START_TIMEOUT_MS,
+  StartProcess,
+  TOKEN_LINE,
+} from './support/start-process.js';
 
 /** Names of the launcher's temporary folders in the OS temporary folder. */
 function temporaryClusterFolders(): Set<string> {
@@ -171,11 +22,11 @@ function temporaryClusterFolders(): Set<string> {
 }
 
 describe('cluster/start.ts faults', { timeout: 15 * 60_000 }, () => {
-  const launchers: Launcher[] = [];
+  const launchers: StartProcess[] = [];
   const roots: string[] = [];
 
-  function launch(args: readonly string[], env: Record<string, string> = {}): Launcher {
-    const launcher = new Launcher(args, env);
+  function launch(args: readonly string[], env: Record<string, string> = {}): StartProcess {
+    const launcher = new StartProcess(args, env);
     launchers.push(launcher);
     return launcher;
   }
@@ -193,16 +44,7 @@ describe('cluster/start.ts faults', { timeout: 15 * 60_000 }, () => {
         await launcher.exited;
       }
     }
-    for (const root of roots) {
-      for (const pid of processesUnder(root)) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // Already gone.
-        }
-      }
-      await rm(root, { recursive: true, force: true });
-    }
+    await killAndRemoveFolders(roots);
   });
 
   // A kept folder whose agents still run (a second terminal, or orphans of a SIGKILLed launcher)
@@ -228,7 +70,9 @@ describe('cluster/start.ts faults', { timeout: 15 * 60_000 }, () => {
     const launcher = launch(['-servers', '1', '-clients', '1', '-acl']);
     const root = await launcher.ready();
     roots.push(root);
-    const taskPid = await runSleeper(launcher.output, root);
+    const line = TOKEN_LINE.exec(launcher.output);
+    assert.ok(line !== null, 'the banner has the export line');
+    const taskPid = await runSleeper(line[1]!, line[2]!, root);
 
     launcher.signalGroup('SIGHUP');
     await launcher.exitWithin(60_000);

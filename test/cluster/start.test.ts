@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import {
   chmod,
   type FileHandle,
@@ -16,155 +16,23 @@ import {
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { bootstrapAlreadyDone } from '../../cluster/acl-bootstrap.js';
 import { parseLogLines } from '../../cluster/agent-log.js';
 import { httpRequest, requestJson } from '../../cluster/http-client.js';
 import { readTokenFile, writeTokenFile } from '../../cluster/token-file.js';
 import { done, pending, waitFor } from '../../cluster/wait.js';
-import { parseProcStat } from '../../src/client/drivers/proc-stat.js';
-import type { Allocation } from '../../src/structs/allocation.js';
 import { CLUSTER_TEST_TIMEOUT_MS } from './fixture.js';
-
-const REPO_ROOT = resolve(import.meta.dirname, '../..');
-/** Deadline for the start, through tsx, of 3 servers and a client while other test files share 2 cores. */
-const START_TIMEOUT_MS = 150_000;
-const TOKEN_LINE = /^\s*export NOMAD_ADDR=http:\/\/(\S+) NOMAD_TOKEN=(\S+)$/m;
-const ROOT_LINE = /^(?:started|restarted) .* in (\S+) \(/m;
-
-/** One run of `cluster/start.ts` as a child process, with its output so far. */
-class StartProcess {
-  readonly child: ChildProcess;
-  output = '';
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-
-  constructor(args: readonly string[], extraEnv: Record<string, string> = {}) {
-    const env = { ...process.env, ...extraEnv };
-    delete env.NODE_TEST_CONTEXT;
-    // A process group of its own, as a terminal gives a foreground command, so that interrupt()
-    // can signal the whole group as Ctrl-C does.
-    this.child = spawn(process.execPath, ['--import', 'tsx', 'cluster/start.ts', ...args], {
-      cwd: REPO_ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    this.child.stdout!.on('data', (chunk: Buffer) => {
-      this.output += chunk.toString('utf8');
-    });
-    this.child.stderr!.on('data', (chunk: Buffer) => {
-      this.output += chunk.toString('utf8');
-    });
-    this.exited = new Promise((resolveExit) => {
-      this.child.once('close', (code, signal) => resolveExit({ code, signal }));
-    });
-  }
-
-  /** Waits for the line with NOMAD_ADDR and NOMAD_TOKEN; returns them and the cluster's folder. */
-  async ready(): Promise<{ address: string; token: string; root: string }> {
-    return waitFor('the token line', { timeoutMs: START_TIMEOUT_MS, intervalMs: 100 }, async () => {
-      if (this.child.exitCode !== null) throw new Error(`start.ts exited early:\n${this.output}`);
-      const token = TOKEN_LINE.exec(this.output);
-      const root = ROOT_LINE.exec(this.output);
-      if (token === null || root === null) return pending(this.output.slice(-300));
-      return done({ address: token[1]!, token: token[2]!, root: root[1]! });
-    });
-  }
-
-  /**
-   * Sends SIGINT to the launcher alone, or with `group` to its whole process group (the agents
-   * too, but not the tasks, which lead sessions of their own), as Ctrl-C in a terminal does.
-   * Returns how the launcher exited.
-   */
-  async interrupt(group = false): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    if (group) process.kill(-this.child.pid!, 'SIGINT');
-    else this.child.kill('SIGINT');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 60_000);
-    try {
-      return await this.exited;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-}
-
-/**
- * Returns the pids of running (not zombie) processes whose command line names `root` (the agents,
- * through their -config path) or whose working folder is inside it (the tasks).
- */
-function processesUnder(root: string): number[] {
-  const found: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
-    try {
-      const stat = parseProcStat(readFileSync(`/proc/${name}/stat`, 'utf8'));
-      if (stat === null || stat.state === 'Z' || stat.state === 'X') continue;
-      const cmdline = readFileSync(`/proc/${name}/cmdline`, 'utf8');
-      const cwd = readlinkSync(`/proc/${name}/cwd`);
-      if (cmdline.includes(root) || cwd.startsWith(root)) found.push(Number(name));
-    } catch {
-      // The process exited while it was read.
-    }
-  }
-  return found;
-}
-
-function processRuns(pid: number): boolean {
-  try {
-    const stat = parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-    return stat !== null && stat.state !== 'Z' && stat.state !== 'X';
-  } catch {
-    return false;
-  }
-}
-
-/** A service job whose raw_exec task writes its pid into the allocation folder and sleeps. */
-const SLEEPER_JOB = {
-  Job: {
-    ID: 'sleeper',
-    Type: 'service',
-    TaskGroups: [
-      {
-        Name: 'g',
-        Count: 1,
-        Tasks: [
-          {
-            Name: 'sleep',
-            Driver: 'raw_exec',
-            Config: {
-              command: '/bin/sh',
-              args: ['-c', 'echo $$ > "$NOMAD_ALLOC_DIR/data/pid"; exec sleep 300'],
-            },
-            Resources: { CPU: 100, MemoryMB: 32 },
-          },
-        ],
-      },
-    ],
-  },
-};
-
-/** Runs the sleeper job with `token` and returns the pid of its task once it runs. */
-async function runSleeper(address: string, token: string, root: string): Promise<number> {
-  const headers = { 'X-Nomad-Token': token };
-  await requestJson(address, 'PUT', '/v1/jobs', { body: SLEEPER_JOB, headers });
-  const alloc = await waitFor<Allocation>(
-    'the sleeper to run',
-    { timeoutMs: 90_000, intervalMs: 200 },
-    async () => {
-      const allocs = await requestJson<Allocation[]>(address, 'GET', '/v1/job/sleeper/allocations', {
-        headers,
-      });
-      const running = allocs.find((candidate) => candidate.ClientStatus === 'running');
-      return running === undefined ? pending(allocs.map((a) => a.ClientStatus).join(', ')) : done(running);
-    },
-  );
-  const pidFile = join(root, 'client-1', 'data', 'alloc', alloc.ID, 'alloc', 'data', 'pid');
-  return waitFor<number>('the task to write its pid', { timeoutMs: 30_000 }, async () => {
-    const text = await readFile(pidFile, 'utf8').catch(() => '');
-    return /^\d+\n$/.test(text) ? done(Number(text)) : pending('no pid yet');
-  });
-}
+import {
+  killAndRemoveFolders,
+  processesUnder,
+  processRuns,
+  REPO_ROOT,
+  runSleeper,
+  START_TIMEOUT_MS,
+  StartProcess,
+} from './support/start-process.js';
 
 /** Opens every agent's log, so they stay readable after the launcher removes the folder. */
 async function openLogs(root: string): Promise<Map<string, FileHandle>> {
@@ -181,16 +49,7 @@ async function cleanUp(runs: readonly StartProcess[], roots: readonly string[]):
     run.child.kill('SIGKILL');
     await run.exited;
   }
-  for (const root of roots) {
-    for (const pid of processesUnder(root)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
-    }
-    await rm(root, { recursive: true, force: true });
-  }
+  await killAndRemoveFolders(roots);
 }
 
 describe('cluster/start.ts with clients and ACLs', { timeout: CLUSTER_TEST_TIMEOUT_MS * 2 }, () => {
@@ -206,7 +65,7 @@ describe('cluster/start.ts with clients and ACLs', { timeout: CLUSTER_TEST_TIMEO
 
   test('token works, task runs, SIGINT cleans up', async () => {
     const run = start(['-servers', '3', '-clients', '1', '-acl']);
-    const ready = await run.ready();
+    const ready = await run.readyWithToken();
     const root = ready.root;
     roots.push(root);
     assert.notEqual(ready.address.split(':')[1], '4646', 'the test leaves 4646 to npm start');
@@ -256,7 +115,7 @@ describe('cluster/start.ts with clients and ACLs', { timeout: CLUSTER_TEST_TIMEO
     roots.push(root);
     const data = join(root, 'cluster');
     let run = start(['-servers', '3', '-clients', '1', '-acl', '-data', data]);
-    const first = await run.ready();
+    const first = await run.readyWithToken();
     assert.deepEqual(await run.interrupt(true), { code: 0, signal: null }, run.output.slice(-2000));
     assert.doesNotMatch(run.output, /exited by itself/, 'agents stopped by Ctrl-C are no crash');
     assert.equal(existsSync(join(data, 'bootstrap-token')), true, 'the folder and its token file are kept');
@@ -265,7 +124,7 @@ describe('cluster/start.ts with clients and ACLs', { timeout: CLUSTER_TEST_TIMEO
     await chmod(join(data, 'bootstrap-token'), 0o644);
 
     run = start(['-servers', '3', '-clients', '1', '-acl', '-data', data]);
-    const second = await run.ready();
+    const second = await run.readyWithToken();
     assert.match(run.output, /^restarted 3 servers and 1 client in /m);
     assert.equal(second.token, first.token);
     assert.equal((await stat(join(data, 'bootstrap-token'))).mode & 0o777, 0o600);
