@@ -102,10 +102,10 @@ function applyEntry(store: StateStore, command: Command): void {
 }
 
 /** Builds a follower's state and returns it with the workload identities of its allocations. */
-async function followerState(kek: Buffer): Promise<{ store: StateStore; tokens: string[] }> {
+async function followerState(kek: Buffer, allocs = ALLOCS): Promise<{ store: StateStore; tokens: string[] }> {
   const rootKey = generateRootKey(T0);
   const node = benchNode('client-1', 1_000_000, 1_000_000);
-  const job = benchJob(JOB_ID, ALLOCS);
+  const job = benchJob(JOB_ID, allocs);
   const ctx: SignAllocationsContext = {
     job: (namespace, id) => (namespace === job.Namespace && id === job.ID ? job : null),
     key: deriveSigningKey(rootKey.meta.KeyID, rootKey.material),
@@ -113,7 +113,7 @@ async function followerState(kek: Buffer): Promise<{ store: StateStore; tokens: 
     issuer: null,
     now: Date.now(),
   };
-  const placed = Array.from({ length: ALLOCS }, (_, i) => benchPlacement(job, node, i));
+  const placed = Array.from({ length: allocs }, (_, i) => benchPlacement(job, node, i));
   const signed = await signAllocations(placed, ctx);
 
   const store = new StateStore();
@@ -189,9 +189,10 @@ async function timedRuns(
   count: number,
   run: (i: number) => Promise<void>,
   before: (i: number) => void = () => {},
+  runs = RUNS,
 ): Promise<number> {
   const rates: number[] = [];
-  for (let r = 0; r < RUNS; r++) {
+  for (let r = 0; r < runs; r++) {
     let elapsedMs = 0;
     for (let i = 0; i < count; i++) {
       before(i);
@@ -202,6 +203,54 @@ async function timedRuns(
     rates.push(count / (elapsedMs / 1000));
   }
   return Math.round(median(rates));
+}
+
+/** Sizes of {@link measureAclDecisions}. */
+export interface AclDecisionSizes {
+  /** Allocations of the benchmark job, hence distinct workload identities. */
+  readonly allocs: number;
+  readonly runs: number;
+  /** allowVariableOperation calls timed for the decision alone. */
+  readonly decisions: number;
+}
+
+/** Rates of the cached request path and of the decision alone, for the benchmark table. */
+export interface AclDecisionRates {
+  readonly sizes: AclDecisionSizes;
+  readonly policies: number;
+  /** Token to decision per second with warm caches: one Ed25519 verification each. */
+  readonly cachedResolutions: number;
+  /** allowVariableOperation calls per second on one resolved workload ACL. */
+  readonly decisionsAlone: number;
+}
+
+/** Measures the cached request path over every workload identity, then the decision alone, as median rates of `runs`. */
+export async function measureAclDecisions(sizes: AclDecisionSizes): Promise<AclDecisionRates> {
+  const kek = keyEncryptionKey(randomBytes(32));
+  const { store, tokens } = await followerState(kek, sizes.allocs);
+  const path = new RequestPath(store, kek);
+  const warmup = Math.min(200, sizes.allocs);
+  for (let i = 0; i < warmup; i++) await path.decide(tokens[i]!, i);
+  const cachedResolutions = await timedRuns(
+    sizes.allocs,
+    (i) => path.decide(tokens[i]!, i),
+    () => {},
+    sizes.runs,
+  );
+  const resolved = await path.resolve(tokens[0]!);
+  for (let i = 0; i < sizes.decisions / 10; i++) allowOrThrow(resolved, i);
+  const rates: number[] = [];
+  for (let r = 0; r < sizes.runs; r++) {
+    const started = performance.now();
+    for (let i = 0; i < sizes.decisions; i++) allowOrThrow(resolved, i);
+    rates.push(sizes.decisions / ((performance.now() - started) / 1000));
+  }
+  return {
+    sizes,
+    policies: OTHER_JOBS + 3,
+    cachedResolutions,
+    decisionsAlone: Math.round(median(rates)),
+  };
 }
 
 export async function runAclResolveBench(): Promise<string[]> {

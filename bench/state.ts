@@ -63,7 +63,7 @@ function job(i: number): Job {
 }
 
 /** Builds an allocation as it looks once its client reports it running: one task, two events. */
-function allocation(jobId: string, index: number, nodes: readonly Node[]): Allocation {
+export function allocation(jobId: string, index: number, nodes: readonly Node[]): Allocation {
   return {
     ...benchPlacement(job(0), nodes[index % nodes.length]!, index),
     Name: `${jobId}.web[${index}]`,

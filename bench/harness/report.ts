@@ -63,8 +63,10 @@ function referenceCell(row: BenchRow): string {
 }
 
 function figureCell(row: BenchRow): string {
-  // A note on a measured row qualifies the figure; on an unmeasured row it is in the Signet cell.
-  if (row.signet !== null && row.note !== null && row.reference !== null)
+  // A note on a measured row qualifies the figure, unless it explains a missing reference in the
+  // reference cell. On an unmeasured row the note is in the Signet cell.
+  const explainsMissingReference = row.reference === null && row.referenceName !== null;
+  if (row.signet !== null && row.note !== null && !explainsMissingReference)
     return `${row.figure} (${row.note})`;
   return row.figure;
 }
