@@ -9,6 +9,17 @@ import type { AgentConfig } from '../server/agent-config.js';
  */
 export async function runClientAgent(config: AgentConfig): Promise<number> {
   const logger = pino({ level: config.logLevel });
+  // Handlers go in before the start, so that a signal that arrives while the agent starts (after
+  // it has locked its data folder) stops it in order instead of killing the process.
+  let stopSignal: string | null = null;
+  let wake: (() => void) | null = null;
+  const stop = (signal: string): void => {
+    stopSignal ??= signal;
+    wake?.();
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+
   let agent: ClientAgent;
   try {
     agent = await ClientAgent.start({ config, logger });
@@ -22,14 +33,12 @@ export async function runClientAgent(config: AgentConfig): Promise<number> {
     'agent running',
   );
 
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      logger.info({ signal }, 'stopping the agent');
-      resolve();
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
-  });
+  if (stopSignal === null) {
+    await new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+  }
+  logger.info({ signal: stopSignal }, 'stopping the agent');
   await agent.close();
   await new Promise<void>((resolve) => logger.flush(() => resolve()));
   // The watches of running tasks (child process handles, /proc polls) would keep the event loop
