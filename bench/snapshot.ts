@@ -12,7 +12,7 @@ import { benchJob, benchNode, benchPlacement, T0 } from './fixtures.js';
 /**
  * Cost of `GET /v1/operator/snapshot` on a server, without the HTTP layer: encoding the state
  * (synchronous, so the server handles no other request meanwhile) and building the archive around it
- * (SHA-256 in 1 MiB steps that yield to the event loop). The state holds ALLOCATIONS running
+ * (SHA-256 in 1 MiB steps that yield to the event loop). The state contains ALLOCATIONS running
  * allocations, each with two task events and one signed identity.
  */
 const ALLOCATIONS = 100_000;

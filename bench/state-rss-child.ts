@@ -12,7 +12,7 @@ import { allocation } from './state.js';
  * Child process of bench/state-rss.ts: it builds a server's replicated state by applying Raft
  * commands to a StateStore, as a follower applies them, and prints its RSS and heap before and
  * after as one JSON line. Each reading follows a full collection, so the RSS reflects what the
- * state holds rather than garbage not yet collected.
+ * state uses rather than garbage not yet collected.
  */
 export interface StateRssConfig {
   readonly allocs: number;

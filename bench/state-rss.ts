@@ -10,7 +10,7 @@ const MB = 1024 * 1024;
 /**
  * Memory of a server's replicated state. A child process applies the Raft commands of the
  * allocations (100 nodes, 100 jobs, running task states) and of the variables to a StateStore, and
- * reads its RSS after a full collection. The child holds the state store only, without the Raft
+ * reads its RSS after a full collection. The child contains the state store only, without the Raft
  * log, LevelDB or HTTP server of an agent, so the row names it and reports its RSS when empty.
  */
 export const stateRssBenchmark: Benchmark = {

@@ -1,7 +1,7 @@
 import type { JobAcl } from '../acl/index.js';
 import { formatKeyValues, formatTable } from './table.js';
 
-/** Why the ACL commands ignore -namespace; `acl policy apply` gives the flag its own meaning. */
+/** Reason the ACL commands ignore -namespace. `acl policy apply` gives the flag its own meaning. */
 export const ACL_NAMESPACE_IGNORED = 'ACL tokens and policies belong to no namespace';
 
 /** A token as the ACL endpoints return it, times as RFC 3339 strings. */

@@ -9,7 +9,7 @@ import { formatKeyValues, formatTable } from './table.js';
 
 type JsonFlags = ApiFlags & OutputFlags;
 
-/** Why these commands ignore -namespace; in Nomad, the general -namespace flag has no effect on them either. */
+/** Reason these commands ignore -namespace. In Nomad, the general -namespace flag has no effect on them either. */
 const NAMESPACE_IGNORED =
   'namespaces belong to no namespace; commands that act on one take its name as an argument';
 

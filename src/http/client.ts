@@ -25,7 +25,7 @@ export type ApiErrorCode =
   | 'HTTP_STATUS'
   | 'INVALID_RESPONSE';
 
-/** Where the address or the token came from, so that an error message names the setting to change. */
+/** Origin of the address or the token, so that an error message names the setting to change. */
 export type SettingSource =
   | 'flag'
   | 'SIGNET_ADDR'

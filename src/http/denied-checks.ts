@@ -38,7 +38,7 @@ export function recordDeniedChecks(acl: Acl, allowed: (acl: Acl) => boolean): De
  * "default"` or `a management token is required`. The text names capabilities, and otherwise only
  * values that the request itself carried: a namespace is named when it is one of
  * `requestNamespaces`, and a check in another namespace, such as that of an evaluation read by ID,
- * says `in the namespace of the requested object`, so a denial never reveals where an object
+ * reads `in the namespace of the requested object`, so a denial never reveals where an object
  * lives. Nothing about the token is named. Returns '' when no capability test failed (a predicate
  * that decides without the ACL), so the caller keeps the bare message.
  */

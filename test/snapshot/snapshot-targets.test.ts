@@ -72,7 +72,7 @@ describe('snapshot save and recover targets', () => {
   }
 
   // `save /dev/null` run as root renamed the archive over /dev/null: the device became a regular
-  // file with every token secret in it. A FIFO in a temporary folder stands in for the device.
+  // file with every token secret in it. A FIFO in a temporary folder replaces the device in this test.
   test('save rejects a FIFO target', async () => {
     const folder = join(dir, 'fifo-target');
     await mkdir(folder);

@@ -15,7 +15,7 @@ export const SNAPSHOT_CONTENT_TYPE = 'application/octet-stream';
  * `GET /v1/operator/snapshot`: the replicated state as a snapshot archive (see archive-format.ts),
  * for `operator snapshot save`. A management token is required, as in Nomad, because the archive
  * contains every ACL token's secret. Without `?stale` the state includes every write committed before
- * the request (ReadIndex through the leader); with it, the server answers from its own state, which
+ * the request (ReadIndex through the leader); with it, the server encodes its own state, which
  * is how to save a snapshot while the cluster has no leader.
  *
  * Restoring is offline (`operator raft recover -snapshot FILE`), so Nomad's `PUT` is not served.
