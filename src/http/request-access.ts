@@ -10,10 +10,10 @@ import { requestToken } from './request-token.js';
 /**
  * The authentication mode of a route, declared where the route is registered.
  *
- * - `required`: a write, or a GET without `?stale`, first waits for `backend.consistentRead()`.
- *   Then the token is authenticated and the ACL resolved, both against that state, so a token
- *   deleted or a policy tightened on the leader is seen even on a lagging follower. A token that
- *   fails is rejected with 403.
+ * - `required`: a GET without `?stale` first waits for `backend.consistentRead()`, a write for
+ *   `backend.writeBarrier()`. Then the token is authenticated and the ACL resolved, both against
+ *   that state, so a token deleted or a policy tightened on the leader is seen even on a lagging
+ *   follower. A token that fails is rejected with 403.
  * - `local-state`: as `required`, but without the consistent read, for endpoints about this
  *   agent that must respond while the cluster has no leader. The ACL may lag the leader's.
  * - `ignore-failures`: as `required`, but a token that fails leaves the request anonymous instead
@@ -28,6 +28,8 @@ export interface RequestAccess {
   readonly acl: ResolvedAcl;
   /** True when `backend.consistentRead()` completed after the request arrived and before the ACL was resolved. */
   readonly consistent: boolean;
+  /** The term a write must be committed in, when the leader authorized it without ReadIndex (see `backend.withWriteTerm`). */
+  readonly writeTerm: number | null;
 }
 
 /**
@@ -57,21 +59,27 @@ export async function resolveRequestAccess(
   backend: ServerBackend,
   log: Logger,
 ): Promise<RequestAccess> {
-  if (mode === 'none') return { principal: null, acl: UNAUTHENTICATED_ACL, consistent: false };
+  if (mode === 'none') {
+    return { principal: null, acl: UNAUTHENTICATED_ACL, consistent: false, writeTerm: null };
+  }
 
-  const consistent = mode !== 'local-state' && (request.method !== 'GET' || !parseStale(request.query));
+  // A write is checked on state that includes every entry committed before it arrived. On the
+  // leader that needs no confirmed read, because what it proposes commits only if it still leads.
+  const write = request.method !== 'GET';
+  const consistent = mode !== 'local-state' && !write && !parseStale(request.query);
   if (consistent) await backend.consistentRead();
+  const writeTerm = mode !== 'local-state' && write ? await backend.writeBarrier() : null;
 
   const token = requestToken(request.headers);
-  if (mode !== 'ignore-failures') return { ...(await authenticate(token, backend)), consistent };
+  if (mode !== 'ignore-failures') return { ...(await authenticate(token, backend)), consistent, writeTerm };
   try {
-    return { ...(await authenticate(token, backend)), consistent };
+    return { ...(await authenticate(token, backend)), consistent, writeTerm };
   } catch (err) {
     if (!isAuthenticationFailure(err)) throw err;
     // The reason is one of the fixed 403 messages, which never contain the token.
     const { method, path } = request;
     log.debug({ method, path, reason: err.message }, 'request token failed, so the request runs anonymously');
-    return { principal: null, acl: await backend.resolveAcl(null), consistent };
+    return { principal: null, acl: await backend.resolveAcl(null), consistent, writeTerm };
   }
 }
 

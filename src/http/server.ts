@@ -147,7 +147,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
       signal,
       readJson: () => readJsonBody(req, maxBodyBytes),
     };
-    return match.handler(request);
+    return options.backend.withWriteTerm(access.writeTerm, () => match.handler(request));
   }
 
   function errorReply(err: unknown, method: string, path: string): ApiReply {

@@ -261,6 +261,26 @@ export class RaftDriver {
     });
   }
 
+  /**
+   * Resolves once this server has applied every entry committed before the call, for a caller that
+   * proposes an entry next and decides on this state whether it may (a write and its ACL check).
+   * A leader that has committed an entry of its own term needs no heartbeat round for that: should
+   * another leader have taken over unnoticed, an entry proposed here from now on can never commit,
+   * so a decision made on this copy cannot take effect, provided the caller proposes with
+   * `expectedTerm` set to the term returned and never hands the entry to another leader. Elsewhere
+   * this is a ReadIndex round, and it resolves with null.
+   */
+  async writeBarrier(): Promise<number | null> {
+    if (this.#stopped) throw new RaftError('NO_LEADER', 'server is shutting down');
+    if (this.#node.committedInOwnTerm()) {
+      const { term, commit } = this.#node.status();
+      await this.waitForApplied(commit);
+      return term;
+    }
+    await this.readIndex();
+    return null;
+  }
+
   /** Resolves once this server has applied `index` (at once when it already has). */
   waitForApplied(index: number): Promise<void> {
     if (this.#node.status().applied >= index) return Promise.resolve();

@@ -510,6 +510,14 @@ export class RaftNode {
     }
   }
 
+  /**
+   * Whether this server leads and has committed an entry of its own term. Its commit index then
+   * covers every entry that an earlier leader committed.
+   */
+  committedInOwnTerm(): boolean {
+    return this.#role === 'leader' && this.#log.term(this.#log.commit) === this.#term;
+  }
+
   status(): RaftStatus {
     return {
       id: this.id,

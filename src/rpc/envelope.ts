@@ -15,6 +15,8 @@ export type Envelope =
   | { readonly kind: 'handshake'; readonly step: unknown }
   | { readonly kind: 'introduction'; readonly introduction: Introduction }
   | { readonly kind: 'one-way'; readonly frame: Frame }
+  /** One-way frames sent in the same turn, each still MessagePack-encoded, decoded one by one on arrival. */
+  | { readonly kind: 'one-way-batch'; readonly frames: readonly Uint8Array[] }
   | { readonly kind: 'request'; readonly id: number; readonly frame: Frame }
   | { readonly kind: 'response'; readonly id: number; readonly frame: Frame }
   | { readonly kind: 'error-response'; readonly id: number; readonly message: string };
@@ -35,6 +37,12 @@ export function parseEnvelope(value: Frame): Envelope | string {
       return isFrame(value.frame)
         ? { kind: 'one-way', frame: value.frame }
         : 'malformed one-way frame: field frame is not a map with a string kind';
+    case 'one-way-batch':
+      return Array.isArray(value.frames) &&
+        value.frames.length > 0 &&
+        value.frames.every((item) => item instanceof Uint8Array)
+        ? { kind: 'one-way-batch', frames: value.frames as Uint8Array[] }
+        : 'malformed one-way-batch frame: field frames is not a non-empty array of binary frames';
     case 'request':
     case 'response': {
       if (!isRequestId(value.id)) return `malformed ${value.kind}: id is not a positive integer`;

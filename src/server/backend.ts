@@ -87,6 +87,20 @@ export interface ServerBackend {
   readonly metrics: ServerMetrics;
   /** Resolves once this server has applied everything committed when the call was made (ReadIndex). */
   consistentRead(): Promise<void>;
+  /**
+   * Resolves once this server has applied everything committed when the call was made, for a
+   * request that commits an entry next. On a leader that has committed in its term it makes no
+   * heartbeat round, because an entry it proposes in that term after losing office cannot commit,
+   * and resolves with that term. Elsewhere it is a ReadIndex round and resolves with null. A write
+   * handler that can reply without committing must make a `consistentRead` first.
+   */
+  writeBarrier(): Promise<number | null>;
+  /**
+   * Runs a write handler so that every command it applies is proposed by this server in `term`
+   * (from `writeBarrier`), never forwarded: a command that would need another leader fails with
+   * 500 and is not applied. With null, commands go to whichever server leads.
+   */
+  withWriteTerm<T>(term: number | null, run: () => Promise<T>): Promise<T>;
   /** Commits a command through the leader (forwarded when this server follows) and applies it here. */
   apply(command: Command): Promise<{ index: number }>;
   /**

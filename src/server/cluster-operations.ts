@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { JsonWebKeySet, RootKeyMeta } from '../keyring/index.js';
@@ -42,6 +43,9 @@ const HOLD_MS = 5000;
 const RETRY_MS = 50;
 
 const NO_LEADER = 'No cluster leader';
+
+const LEADER_CHANGED =
+  'the leader changed before the write was committed; it was not applied, so it is safe to retry';
 
 const KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -88,6 +92,8 @@ export class ClusterOperations implements ServerBackend {
   readonly acl: AclOperations;
   readonly variables: VariableOperations;
   #lastLeaderContact = 0;
+  /** Term of the write barrier that the running HTTP write passed, when it skipped ReadIndex. */
+  readonly #writeTerm = new AsyncLocalStorage<number>();
 
   constructor(deps: ClusterOperationsDeps) {
     this.#deps = deps;
@@ -178,12 +184,24 @@ export class ClusterOperations implements ServerBackend {
   }
 
   async consistentRead(): Promise<void> {
+    await this.#untilConfirmed(() => this.#deps.driver.readIndex());
+  }
+
+  writeBarrier(): Promise<number | null> {
+    return this.#untilConfirmed(() => this.#deps.driver.writeBarrier());
+  }
+
+  withWriteTerm<T>(term: number | null, run: () => Promise<T>): Promise<T> {
+    return term === null ? run() : this.#writeTerm.run(term, run);
+  }
+
+  /** Runs `confirm` until it succeeds, retrying while no leader is known, for at most HOLD_MS. */
+  async #untilConfirmed<T>(confirm: () => Promise<T>): Promise<T> {
     this.#refuseIfRemoved();
     const deadline = performance.now() + HOLD_MS;
     for (;;) {
       try {
-        await withDeadline(this.#deps.driver.readIndex(), deadline);
-        return;
+        return await withDeadline(confirm(), deadline);
       } catch (err) {
         if (!(err instanceof RaftError) || err.code !== 'NO_LEADER') {
           if (err instanceof DeadlineError) throw new RequestError(500, NO_LEADER);
@@ -205,7 +223,11 @@ export class ClusterOperations implements ServerBackend {
     this.#refuseIfRemoved();
     const data = encodeCommand(checked);
     const deadline = performance.now() + HOLD_MS;
-    const index = await this.#onLeader({ kind: 'apply', data }, () => this.#applyAsLeader(data), deadline);
+    const term = this.#writeTerm.getStore();
+    const index =
+      term === undefined
+        ? await this.#onLeader({ kind: 'apply', data }, () => this.#applyAsLeader(data), deadline)
+        : await this.#applyInTerm(data, term, deadline);
     await withDeadline(this.#deps.driver.waitForApplied(index), deadline).catch(() => undefined);
     return { index };
   }
@@ -457,11 +479,37 @@ export class ClusterOperations implements ServerBackend {
     }
   }
 
-  async #applyAsLeader(data: Uint8Array): Promise<number> {
-    const { index, result } = await this.#deps.driver.propose(data);
+  async #applyAsLeader(data: Uint8Array, expectedTerm?: number): Promise<number> {
+    const { index, result } = await this.#deps.driver.propose(data, expectedTerm);
     const outcome = result as ApplyResult;
     if (!outcome.ok) throw new RequestError(outcome.status, outcome.message);
     return index;
+  }
+
+  /**
+   * Commits a command of a write that this leader authorized in `term` without a ReadIndex round
+   * (writeBarrier). Only an entry of that term may carry it: handed to another leader, it could
+   * commit on the strength of a check made on an old copy of the state (a token deleted since, say).
+   */
+  async #applyInTerm(data: Uint8Array, term: number, deadline: number): Promise<number> {
+    for (;;) {
+      try {
+        return await withDeadline(this.#applyAsLeader(data, term), deadline);
+      } catch (err) {
+        if (err instanceof DeadlineError) {
+          throw new RequestError(
+            500,
+            'timed out waiting for the commit; the outcome is unknown, read before retrying',
+          );
+        }
+        // NOT_LEADER comes before the proposal, or for an entry that a later leader replaced.
+        if (err instanceof RaftError && err.code === 'NOT_LEADER')
+          throw new RequestError(500, LEADER_CHANGED);
+        if (!isRetryable(err) || performance.now() >= deadline) throw toRequestError(err);
+      }
+      // A leadership transfer under way refuses proposals: it ends in another term or fails.
+      await sleep(RETRY_MS);
+    }
   }
 
   async #removeAsLeader(id: NodeId): Promise<number> {

@@ -172,12 +172,15 @@ describe('ACL resolution after the consistent read', () => {
     assert.notEqual(server.backend.catchUp, null, 'no consistent read ran');
   });
 
-  test('one consistent read per request', async () => {
+  test('one consistent read per read, one write barrier per write', async () => {
     const before = server.backend.consistentReads;
+    const barriers = server.backend.writeBarriers;
     await callJson(server, 'GET', '/v1/jobs', writer.SecretID!, 200);
     await callJson(server, 'GET', '/v1/jobs?index=1&wait=1ms', writer.SecretID!, 200);
     assert.equal(server.backend.consistentReads, before + 2);
+    assert.equal(server.backend.writeBarriers, barriers);
     await callJson(server, 'PUT', '/v1/jobs', writer.SecretID!, 200, { Job: jobInput('web') });
-    assert.equal(server.backend.consistentReads, before + 3);
+    assert.equal(server.backend.consistentReads, before + 2);
+    assert.equal(server.backend.writeBarriers, barriers + 1);
   });
 });

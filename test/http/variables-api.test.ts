@@ -130,6 +130,25 @@ describe('variable endpoints', () => {
     assert.equal(changed.CreateIndex, first.CreateIndex);
   });
 
+  test('only a write that looks unchanged waits for a consistent read', async () => {
+    await putOk('app/db', { v: '1' });
+    const reads = server.backend.consistentReads;
+    await putOk('app/db', { v: '2' });
+    assert.equal(server.backend.consistentReads, reads, 'a changed write needs no read round');
+
+    // This copy lags: the newest value is 3, so writing 2 again is a change and must commit.
+    server.backend.catchUp = async () => {
+      await putOk('app/db', { v: '3' });
+    };
+    const applies = server.backend.variableApplies;
+    const written = await putOk('app/db', { v: '2' });
+    assert.equal(server.backend.catchUp, null, 'the consistent read ran');
+    assert.equal(server.backend.variableApplies, applies + 2);
+    assert.deepEqual(written.Items, { v: '2' });
+    const read = await callJson<VariableDecrypted>(server, 'GET', '/v1/var/app/db', null, 200);
+    assert.deepEqual(read.Items, { v: '2' });
+  });
+
   test('check-and-set on write', async () => {
     const created = await putOk('app/db', { v: '1' }, '?cas=0');
 

@@ -192,6 +192,24 @@ const cases: HostileCase[] = [
     closeCode: 1002,
   },
   {
+    name: 'garbage inside a one-way batch',
+    act: async (raw) => {
+      await introduce(raw);
+      raw.sendFrame({ kind: 'one-way-batch', frames: [encodeFrame({ kind: 'raft' }), garbage] });
+    },
+    reason: 'malformed-frame',
+    closeCode: 1002,
+  },
+  {
+    name: 'a one-way batch that is not a list of binary frames',
+    act: async (raw) => {
+      await introduce(raw);
+      raw.sendFrame({ kind: 'one-way-batch', frames: [{ kind: 'raft' }] });
+    },
+    reason: 'malformed-frame',
+    closeCode: 1002,
+  },
+  {
     name: 'handshake frame after the introductions',
     act: async (raw) => {
       await introduce(raw);

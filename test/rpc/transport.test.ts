@@ -240,6 +240,32 @@ describe('RpcTransport', () => {
     }
   });
 
+  test('one-way frames sent in one turn arrive in order, before a later request', async () => {
+    let framesAtRequest = -1;
+    const [a, b] = await Promise.all([
+      startServer(),
+      startServer({
+        onRequest: (_from, frame) => {
+          framesAtRequest = b.frames.length;
+          return Promise.resolve({ kind: 'echo', request: frame });
+        },
+      }),
+    ]);
+    try {
+      a.transport.connect(b.address);
+      await waitFor(() => a.transport.connectedPeers().includes(b.id), 'a to link to b');
+      for (let i = 0; i < 500; i++) assert.equal(a.transport.send(b.id, { kind: 'raft', i }), true);
+      await a.transport.request(b.id, { kind: 'ping' }, 5000);
+      assert.equal(framesAtRequest, 500, 'the request overtook one-way frames sent before it');
+      assert.deepEqual(
+        b.frames.map((f) => f.frame.i),
+        Array.from({ length: 500 }, (_, i) => i),
+      );
+    } finally {
+      await closeAll([a, b]);
+    }
+  });
+
   test('frame above the limit is not sent', async () => {
     const [a, b] = await Promise.all([startServer({ maxFrameBytes: 1024 }), startServer()]);
     try {

@@ -95,12 +95,15 @@ export class VariableOperations {
     checkItems(request.items);
     const { state } = this.#deps;
 
-    // A consistent read, so that "unchanged" is judged against the newest value, not a lagging copy.
-    await this.#deps.consistentRead();
-    const current = state.variable(request.namespace, request.path);
-    if (current !== null && (request.casIndex === null || request.casIndex === current.ModifyIndex)) {
-      const unchanged = await this.#unchanged(current, request.items);
-      if (unchanged !== null) return { ok: true, index: current.ModifyIndex, variable: unchanged };
+    // Committing a write is correct whatever the newest value is, so a write that this server's
+    // copy already sees as a change goes straight to the log. Only "unchanged", which commits
+    // nothing, needs a consistent read, so that a lagging copy never turns a write into a no-op.
+    let current = state.variable(request.namespace, request.path);
+    if ((await this.#unchanged(current, request)) !== null) {
+      await this.#deps.consistentRead();
+      current = state.variable(request.namespace, request.path);
+      const unchanged = await this.#unchanged(current, request);
+      if (unchanged !== null) return { ok: true, index: unchanged.ModifyIndex, variable: unchanged };
     }
 
     const op: VariableOp = request.casIndex === null ? 'set' : 'cas';
@@ -171,8 +174,16 @@ export class VariableOperations {
     }
   }
 
-  /** Returns the current variable when its items equal `items`, else null. An undecryptable row counts as changed. */
-  async #unchanged(current: VariableEncrypted, items: VariableItems): Promise<VariableDecrypted | null> {
+  /**
+   * Returns `current` when the write would leave it as it is (its check-and-set passes and its
+   * items equal the request's), else null. An undecryptable row counts as changed.
+   */
+  async #unchanged(
+    current: VariableEncrypted | null,
+    request: VariableWrite,
+  ): Promise<VariableDecrypted | null> {
+    if (current === null) return null;
+    if (request.casIndex !== null && request.casIndex !== current.ModifyIndex) return null;
     let decrypted: VariableDecrypted;
     try {
       decrypted = await this.decrypt(current);
@@ -180,7 +191,7 @@ export class VariableOperations {
       if (!(err instanceof RequestError)) throw err;
       return null;
     }
-    return sameItems(decrypted.Items, items) ? decrypted : null;
+    return sameItems(decrypted.Items, request.items) ? decrypted : null;
   }
 
   #encrypt(request: VariableWrite): { keyId: string; data: string } {

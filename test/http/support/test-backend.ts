@@ -46,6 +46,7 @@ export class TestBackend implements ServerBackend {
   readonly metrics = new ServerMetrics('test-1');
   contact: LeaderContact = { knownLeader: true, lastContactMs: 0 };
   consistentReads = 0;
+  writeBarriers = 0;
   /** When set, consistentRead rejects with it (for example a 500 "No cluster leader"). */
   consistentReadError: RequestError | null = null;
   /**
@@ -188,6 +189,21 @@ export class TestBackend implements ServerBackend {
 
   async consistentRead(): Promise<void> {
     this.consistentReads++;
+    await this.#confirm();
+  }
+
+  /** As a leader's write barrier, it stands for the state of the whole cluster, as consistentRead does. */
+  async writeBarrier(): Promise<number | null> {
+    this.writeBarriers++;
+    await this.#confirm();
+    return null;
+  }
+
+  withWriteTerm<T>(_term: number | null, run: () => Promise<T>): Promise<T> {
+    return run();
+  }
+
+  async #confirm(): Promise<void> {
     if (this.consistentReadError !== null) throw this.consistentReadError;
     const catchUp = this.catchUp;
     this.catchUp = null;

@@ -70,6 +70,66 @@ describe('RaftDriver on LevelDB', () => {
     assert.ok(follower.machine.items.includes('read-me'));
   });
 
+  test('a leader passes its write barrier without a heartbeat round, a follower makes one', async (t) => {
+    const cluster = new DriverCluster();
+    await cluster.init();
+    t.after(() => cluster.close());
+    for (const id of [1, 2, 3]) await cluster.start(id, [1, 2, 3]);
+    const leader = await waitFor(() => cluster.leader(), 10_000, 'a leader');
+    const { index } = await leader.driver.propose(text('before'));
+    const follower = [...cluster.members.values()].find((member) => member !== leader)!;
+    await follower.driver.writeBarrier();
+    assert.ok(follower.machine.items.includes('before'), 'the follower applied the write first');
+
+    // Cut the leader off: a ReadIndex round can no longer complete, but the write barrier needs
+    // none, because the leader already committed in its term and applied up to its commit index.
+    cluster.allow = (message) => message.from !== leader.driver.id && message.to !== leader.driver.id;
+    const read = leader.driver.readIndex();
+    await leader.driver.writeBarrier();
+    assert.ok(leader.driver.status().applied >= index);
+    await assert.rejects(read, (err: unknown) => err instanceof RaftError && err.code === 'NO_LEADER');
+  });
+
+  test("an entry that a cut-off leader proposes in its barrier's term never commits", async (t) => {
+    const cluster = new DriverCluster();
+    await cluster.init();
+    t.after(() => cluster.close());
+    for (const id of [1, 2, 3]) await cluster.start(id, [1, 2, 3]);
+    const old = await waitFor(() => cluster.leader(), 10_000, 'a leader');
+    await old.driver.propose(text('before'));
+    const term = await old.driver.writeBarrier();
+    assert.equal(term, old.driver.status().term);
+
+    cluster.allow = (message) => message.from !== old.driver.id && message.to !== old.driver.id;
+    const others = [...cluster.members.values()].filter((member) => member !== old);
+    const next = await waitFor(
+      () => others.find((member) => member.driver.status().role === 'leader'),
+      10_000,
+      'a leader among the other two',
+    );
+    await next.driver.propose(text('after'));
+    // The old leader may still believe it leads; either it refuses at once or its entry is replaced.
+    let refused: unknown = null;
+    let proposal: Promise<unknown> | null = null;
+    try {
+      proposal = old.driver.propose(text('stale'), term!);
+    } catch (err) {
+      refused = err;
+    }
+    cluster.allow = () => true;
+    if (proposal !== null) {
+      await assert.rejects(proposal, (err: unknown) => err instanceof RaftError && err.code === 'NOT_LEADER');
+    } else {
+      assert.ok(refused instanceof RaftError && refused.code === 'NOT_LEADER');
+    }
+    await waitFor(() => old.machine.items.includes('after'), 10_000, 'the old leader to catch up');
+    assert.equal(old.machine.items.includes('stale'), false);
+    assert.throws(
+      () => old.driver.propose(text('stale again'), term!),
+      (err: unknown) => err instanceof RaftError && err.code === 'NOT_LEADER',
+    );
+  });
+
   test('a restarted server keeps what it applied, from its snapshot and log', async (t) => {
     const cluster = new DriverCluster({ snapshotThresholdEntries: 50 });
     await cluster.init();
