@@ -55,9 +55,10 @@ export function computePlan(input: ComputePlanInput): Plan {
       const group = groupPlacements[0]!.group;
       const { byTask, total } = groupResources(group);
       const { feasible, filtered } = feasibleNodes(input.nodes, job, group);
+      const candidates = usage.loads(feasible);
 
       for (let i = 0; i < groupPlacements.length; i++) {
-        const node = selectNode(feasible, usage, total);
+        const node = selectNode(candidates, total);
         if (node === null) {
           // Every allocation of a group needs the same resources and capacity only shrinks as
           // the group places, so once one finds no node the rest of the group cannot either.

@@ -3,10 +3,16 @@ import type { Resources } from '../structs/job.js';
 import type { Node } from '../structs/node.js';
 import { addResources, allocResources, NO_RESOURCES, subtractResources } from './resources.js';
 
-interface NodeLoad {
+/** What one node has in use while a plan is built; NodeUsage updates it as the plan places. */
+export interface NodeLoadView {
   readonly node: Node;
-  used: Resources;
+  readonly used: Resources;
   /** Allocations of the job being planned that run or will run on the node. */
+  readonly jobAllocs: number;
+}
+
+interface NodeLoad extends NodeLoadView {
+  used: Resources;
   jobAllocs: number;
   /** Non-terminal allocations counted in `used`, so that a stop releases only what was counted. */
   readonly counted: Set<string>;
@@ -57,6 +63,19 @@ export class NodeUsage {
     const load = this.#loads.get(nodeId)!;
     load.used = addResources(load.used, resources);
     load.jobAllocs++;
+  }
+
+  /**
+   * Returns the loads of `nodes`, in their order, skipping nodes it was not built with. The views
+   * stay current as the plan places, so a caller can look them up once per group.
+   */
+  loads(nodes: readonly Node[]): NodeLoadView[] {
+    const loads: NodeLoadView[] = [];
+    for (const node of nodes) {
+      const load = this.#loads.get(node.ID);
+      if (load !== undefined) loads.push(load);
+    }
+    return loads;
   }
 
   used(nodeId: string): Resources {

@@ -1,25 +1,28 @@
 import type { Resources } from '../structs/job.js';
 import type { Node } from '../structs/node.js';
-import type { NodeUsage } from './node-usage.js';
+import type { NodeLoadView, NodeUsage } from './node-usage.js';
 import { addResources, exceededDimensions } from './resources.js';
 
 /**
- * Picks the node for one more allocation of the job among `candidates` (already feasible),
- * skipping nodes where `need` does not fit. The ranking spreads the job. It prefers the fewest
+ * Picks the node for one more allocation of the job among the loads of `candidates` (nodes
+ * already feasible), skipping nodes where `need` does not fit. The ranking spreads the job. It prefers the fewest
  * allocations of the job, then the largest fraction of capacity left free after the placement
  * (the mean of the CPU and memory fractions), then the lowest node ID. The same input therefore
  * always gives the same node. Returns null when no candidate has room.
  */
-export function selectNode(candidates: readonly Node[], usage: NodeUsage, need: Resources): Node | null {
+export function selectNode(candidates: readonly NodeLoadView[], need: Resources): Node | null {
+  // This loop runs once per node for every placement (500,000 times for 5,000 allocations over
+  // 100 nodes), so it works on plain numbers and allocates nothing.
   let best: Node | null = null;
   let bestJobAllocs = 0;
   let bestFree = 0;
-  for (const node of candidates) {
-    const after = addResources(usage.used(node.ID), need);
-    if (exceededDimensions(after, node.NodeResources).length > 0) continue;
+  for (const { node, used, jobAllocs } of candidates) {
+    const capacity = node.NodeResources;
+    const cpu = used.CPU + need.CPU;
+    const memory = used.MemoryMB + need.MemoryMB;
+    if (cpu > capacity.CPU || memory > capacity.MemoryMB) continue;
 
-    const jobAllocs = usage.jobAllocs(node.ID);
-    const free = freeFraction(after, node.NodeResources);
+    const free = freeFraction(cpu, memory, capacity);
     const better =
       best === null ||
       jobAllocs < bestJobAllocs ||
@@ -33,10 +36,11 @@ export function selectNode(candidates: readonly Node[], usage: NodeUsage, need: 
   return best;
 }
 
-function freeFraction(used: Resources, capacity: Resources): number {
-  const cpu = capacity.CPU > 0 ? (capacity.CPU - used.CPU) / capacity.CPU : 0;
-  const memory = capacity.MemoryMB > 0 ? (capacity.MemoryMB - used.MemoryMB) / capacity.MemoryMB : 0;
-  return (cpu + memory) / 2;
+/** Mean of the CPU and memory fractions of `capacity` left free when `cpu` and `memory` are in use. */
+function freeFraction(cpu: number, memory: number, capacity: Resources): number {
+  const cpuFree = capacity.CPU > 0 ? (capacity.CPU - cpu) / capacity.CPU : 0;
+  const memoryFree = capacity.MemoryMB > 0 ? (capacity.MemoryMB - memory) / capacity.MemoryMB : 0;
+  return (cpuFree + memoryFree) / 2;
 }
 
 /** Counts the candidates without room for `need`, in total and by the resource that ran out. */

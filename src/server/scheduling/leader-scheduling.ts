@@ -82,7 +82,7 @@ export class LeaderScheduling {
     this.#broker.setEnabled(true);
     this.#queue.setEnabled(true);
     const signal = this.#abort.signal;
-    const commit = (command: WorkloadCommand) => this.#commit(command);
+    const commit = (command: WorkloadCommand, encoded?: Uint8Array) => this.#commit(command, encoded);
     const now = nowNanos;
     this.#tasks.push(
       runPlanApplier(
@@ -166,13 +166,17 @@ export class LeaderScheduling {
     });
   }
 
-  async #commit(command: WorkloadCommand): Promise<number> {
+  /**
+   * Proposes `command` and resolves with its index once it is applied here. `encoded`, when given,
+   * is `encodeCommand(command)`, which the caller computed already.
+   */
+  async #commit(command: WorkloadCommand, encoded?: Uint8Array): Promise<number> {
     // Services of an earlier term must never write, even when this server leads again: their
     // plans were checked against in-flight state that the new term's services do not know about.
     if (this.#abort.signal.aborted) {
       throw new Error(`${command.type} rejected: the leader services of term ${this.#term} stopped`);
     }
-    const { index, result } = await this.#deps.driver.propose(encodeCommand(command), this.#term);
+    const { index, result } = await this.#deps.driver.propose(encoded ?? encodeCommand(command), this.#term);
     const outcome = result as ApplyResult;
     if (!outcome.ok) throw new Error(`${command.type} rejected at index ${index}: ${outcome.message}`);
     return index;

@@ -6,12 +6,11 @@ import {
   type Plan,
   type PlanQueue,
   type QueuedPlan,
-  type StopDiff,
 } from '../../scheduler/index.js';
-import { encodeCommand } from '../../state/commands.js';
 import type { StateStore } from '../../state/store.js';
 import type { WorkloadCommand } from '../../state/workload-commands.js';
 import type { Allocation } from '../../structs/allocation.js';
+import { type PlanEntry, planEntries } from './plan-entries.js';
 
 /** Result that the applier returns to the worker that submitted a plan. */
 export interface PlanResult {
@@ -23,19 +22,15 @@ export interface PlanResult {
 
 /** Plans taken off the queue at once and committed together. */
 const MAX_PLANS_PER_ENTRY = 64;
-/**
- * Encoded size that one plan-apply entry stays under: below the core's 1 MiB entry limit, with room
- * to spare. A larger batch is split in halves until each part fits, and the parts are proposed in
- * order. A placed allocation of one task with its signed identity encodes to about 1.1 KB for a
- * job and node with short names, and its token is about 600 bytes of it. Each more task adds a token.
- */
-const MAX_ENTRY_BYTES = 768 * 1024;
 
 export interface PlanApplierDeps {
   readonly state: StateStore;
   readonly queue: PlanQueue<PlanResult>;
-  /** Commits a command through this leader's Raft; resolves once it is applied here. */
-  readonly commit: (command: WorkloadCommand) => Promise<number>;
+  /**
+   * Commits a command through this leader's Raft; resolves once it is applied here. `encoded`, when
+   * given, is `encodeCommand(command)`, which the applier has already computed to size its entries.
+   */
+  readonly commit: (command: WorkloadCommand, encoded?: Uint8Array) => Promise<number>;
   /**
    * Signs the workload identities of placed allocations and returns the signed copies, in order.
    * It may take several event-loop turns for a large plan.
@@ -116,7 +111,7 @@ export async function runPlanApplier(deps: PlanApplierDeps, signal: AbortSignal)
     }
     if (accepted.length === 0) continue;
 
-    const commands = planCommands(
+    const entries = planEntries(
       accepted.flatMap(({ place }) => place),
       accepted.flatMap(({ plan }) => Object.values(plan.NodeUpdate).flat()),
       deps.now(),
@@ -138,7 +133,7 @@ export async function runPlanApplier(deps: PlanApplierDeps, signal: AbortSignal)
       previousFailed = null;
       continue;
     }
-    previous = commitInOrder(deps, commands).then(
+    previous = commitInOrder(deps, entries).then(
       (index) => {
         for (const item of accepted) {
           inFlight.remove(item.plan);
@@ -162,51 +157,13 @@ function placements(plan: Plan): Allocation[] {
 }
 
 /**
- * Splits a batch into plan-apply commands that each encode to at most MAX_ENTRY_BYTES. Stops go
- * first, so that the capacity they free exists before the placements that count on it.
- */
-// TODO: gate plan-apply v2 and the keyring's first key on every server running a version that
-// reads them. Today a server of an older build stops at the first such entry, so an upgrade from a
-// build without workload identities restarts every server at once (docs/server.md, Upgrades).
-function planCommands(
-  place: readonly Allocation[],
-  stop: readonly StopDiff[],
-  time: number,
-): WorkloadCommand[] {
-  const commands: WorkloadCommand[] = [];
-  if (stop.length > 0) commands.push(...fit({ type: 'plan-apply', v: 2, place: [], stop, evals: [], time }));
-  if (place.length > 0) commands.push(...fit({ type: 'plan-apply', v: 2, place, stop: [], evals: [], time }));
-  return commands;
-}
-
-type PlanApply = Extract<WorkloadCommand, { type: 'plan-apply' }>;
-
-/** Halves a command until every part encodes to at most MAX_ENTRY_BYTES. */
-function fit(command: PlanApply): PlanApply[] {
-  const items = command.place.length + command.stop.length;
-  if (items <= 1 || encodeCommand(command).length <= MAX_ENTRY_BYTES) return [command];
-  if (command.stop.length > 0) {
-    const half = Math.ceil(command.stop.length / 2);
-    return [
-      ...fit({ ...command, stop: command.stop.slice(0, half) }),
-      ...fit({ ...command, stop: command.stop.slice(half) }),
-    ];
-  }
-  const half = Math.ceil(command.place.length / 2);
-  return [
-    ...fit({ ...command, place: command.place.slice(0, half) }),
-    ...fit({ ...command, place: command.place.slice(half) }),
-  ];
-}
-
-/**
  * Proposes the commands in order without waiting between them (the log keeps their order, and one
  * fsync can cover several). Resolves with the index of the last one once all are applied. Every
  * part settles before the batch counts as done or failed, so its plans leave the in-flight view
  * only once no part can still commit.
  */
-async function commitInOrder(deps: PlanApplierDeps, commands: readonly WorkloadCommand[]): Promise<number> {
-  const results = await Promise.allSettled(commands.map((command) => deps.commit(command)));
+async function commitInOrder(deps: PlanApplierDeps, entries: readonly PlanEntry[]): Promise<number> {
+  const results = await Promise.allSettled(entries.map((entry) => deps.commit(entry.command, entry.bytes)));
   let index = 0;
   for (const result of results) {
     if (result.status === 'rejected') throw result.reason;
