@@ -2,7 +2,7 @@ import { type Allocation, isClientTerminal } from '../structs/allocation.js';
 import type { Job } from '../structs/job.js';
 import type { IdentityClaims } from './claims.js';
 import { IdentityError } from './errors.js';
-import { type VerifyIdentityOptions, verifyToken } from './verify.js';
+import { type VerifiedToken, type VerifyIdentityOptions, verifyToken } from './verify.js';
 
 export interface VerifyWorkloadIdentityOptions extends VerifyIdentityOptions {
   /** Looks up an allocation in this server's state. */
@@ -15,18 +15,17 @@ export interface VerifyWorkloadIdentityOptions extends VerifyIdentityOptions {
   job?(namespace: string, jobId: string): Job | null;
 }
 
+/** The lookups in this server's state that `checkWorkloadClaims` needs. */
+export type WorkloadLookups = Pick<VerifyWorkloadIdentityOptions, 'allocation' | 'job'>;
+
 export interface VerifiedWorkload {
   readonly claims: IdentityClaims;
   readonly alloc: Allocation;
 }
 
-function jobMatches(
-  claims: IdentityClaims,
-  alloc: Allocation,
-  options: VerifyWorkloadIdentityOptions,
-): boolean {
+function jobMatches(claims: IdentityClaims, alloc: Allocation, lookups: WorkloadLookups): boolean {
   if (claims.nomad_job_id === alloc.JobID) return true;
-  const job = options.job?.(alloc.Namespace, alloc.JobID) ?? null;
+  const job = lookups.job?.(alloc.Namespace, alloc.JobID) ?? null;
   return job !== null && job.ParentID !== '' && claims.nomad_job_id === job.ParentID;
 }
 
@@ -38,23 +37,42 @@ function taskMatches(claims: IdentityClaims, alloc: Allocation): boolean {
   );
 }
 
+function claimMismatch(claim: string, ids: { keyId: string; allocationId: string }): IdentityError {
+  return new IdentityError(
+    'CLAIMS_MISMATCH',
+    `workload identity rejected: claim ${claim} does not match allocation ${ids.allocationId}`,
+    ids,
+  );
+}
+
 /**
  * Verifies a workload identity as `verifyIdentity` does, then checks it against the allocation it
- * names: the allocation exists, its namespace, job and task match the claims, and its client
- * status is not complete, failed or lost. A desired stop alone does not end the identity, so the
- * tasks of a stopping allocation keep their access until the client reports them finished.
- * Throws an IdentityError (ALLOCATION_NOT_FOUND, CLAIMS_MISMATCH, ALLOCATION_TERMINAL, or a code
- * of `verifyIdentity`).
+ * names with `checkWorkloadClaims`. Throws an IdentityError (ALLOCATION_NOT_FOUND,
+ * CLAIMS_MISMATCH, ALLOCATION_TERMINAL, or a code of `verifyIdentity`).
  */
 export async function verifyWorkloadIdentity(
   token: string,
   options: VerifyWorkloadIdentityOptions,
 ): Promise<VerifiedWorkload> {
-  const { claims, keyId } = await verifyToken(token, options);
+  return checkWorkloadClaims(await verifyToken(token, options), options);
+}
+
+/**
+ * Checks the claims of a verified token against the allocation they name: the allocation exists,
+ * its namespace, job and task match the claims, and its client status is not complete, failed or
+ * lost. A desired stop alone does not end the identity, so the tasks of a stopping allocation keep
+ * their access until the client reports them finished. Throws an IdentityError
+ * (ALLOCATION_NOT_FOUND, CLAIMS_MISMATCH or ALLOCATION_TERMINAL).
+ */
+export function checkWorkloadClaims(
+  verified: Pick<VerifiedToken, 'claims' | 'keyId'>,
+  lookups: WorkloadLookups,
+): VerifiedWorkload {
+  const { claims, keyId } = verified;
   const allocationId = claims.nomad_allocation_id;
   const ids = { keyId, allocationId };
 
-  const alloc = options.allocation(allocationId);
+  const alloc = lookups.allocation(allocationId);
   if (alloc === null) {
     throw new IdentityError(
       'ALLOCATION_NOT_FOUND',
@@ -62,15 +80,9 @@ export async function verifyWorkloadIdentity(
       ids,
     );
   }
-  const mismatch = (claim: string): IdentityError =>
-    new IdentityError(
-      'CLAIMS_MISMATCH',
-      `workload identity rejected: claim ${claim} does not match allocation ${allocationId}`,
-      ids,
-    );
-  if (claims.nomad_namespace !== alloc.Namespace) throw mismatch('nomad_namespace');
-  if (!jobMatches(claims, alloc, options)) throw mismatch('nomad_job_id');
-  if (!taskMatches(claims, alloc)) throw mismatch('nomad_task');
+  if (claims.nomad_namespace !== alloc.Namespace) throw claimMismatch('nomad_namespace', ids);
+  if (!jobMatches(claims, alloc, lookups)) throw claimMismatch('nomad_job_id', ids);
+  if (!taskMatches(claims, alloc)) throw claimMismatch('nomad_task', ids);
 
   if (isClientTerminal(alloc.ClientStatus)) {
     throw new IdentityError(

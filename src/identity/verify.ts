@@ -69,7 +69,11 @@ function checkHeader(header: CompactJws['header']): string {
   return kid;
 }
 
-function checkTimes(claims: IdentityClaims, nowMs: number, leeway: number, keyId: string): void {
+/**
+ * Checks `nbf`, `iat` and `exp` against `nowMs` with `leeway` seconds of clock skew. Throws an
+ * IdentityError (TOKEN_NOT_YET_VALID, TOKEN_ISSUED_IN_FUTURE or TOKEN_EXPIRED).
+ */
+export function checkTimeClaims(claims: IdentityClaims, nowMs: number, leeway: number, keyId: string): void {
   const now = Math.floor(nowMs / 1000);
   const ids = { keyId, allocationId: claims.nomad_allocation_id };
   if (claims.nbf > now + leeway) {
@@ -95,10 +99,12 @@ function checkTimes(claims: IdentityClaims, nowMs: number, leeway: number, keyId
   }
 }
 
-/** Claims of a verified token, with the root key id that signed it. */
+/** Claims of a verified token, with the root key that signed it. */
 export interface VerifiedToken {
   readonly claims: IdentityClaims;
   readonly keyId: string;
+  /** The keyring's key object that the signature verified with. */
+  readonly key: SigningKey;
 }
 
 /**
@@ -112,12 +118,21 @@ export async function verifyIdentity(token: string, options: VerifyIdentityOptio
   return (await verifyToken(token, options)).claims;
 }
 
-/** Does the work of `verifyIdentity` and also returns the key id, for the messages of later checks. */
-export async function verifyToken(token: string, options: VerifyIdentityOptions): Promise<VerifiedToken> {
+/** Returns `options.leewaySeconds`, or the default when absent. Throws a RangeError for a negative leeway. */
+export function leewayOf(options: Pick<VerifyIdentityOptions, 'leewaySeconds'>): number {
   const leeway = options.leewaySeconds ?? DEFAULT_LEEWAY_SECONDS;
   if (!Number.isFinite(leeway) || leeway < 0) {
     throw new RangeError(`invalid leeway ${leeway}: expected a non-negative number of seconds`);
   }
+  return leeway;
+}
+
+/**
+ * Does the work of `verifyIdentity` and also returns the key id and key, for the messages of later
+ * checks and for a cache of verified tokens.
+ */
+export async function verifyToken(token: string, options: VerifyIdentityOptions): Promise<VerifiedToken> {
+  const leeway = leewayOf(options);
 
   const jws = parseCompactJws(token);
   const keyId = checkHeader(jws.header);
@@ -149,6 +164,6 @@ export async function verifyToken(token: string, options: VerifyIdentityOptions)
     });
   }
   const claims = readClaims(payload, keyId);
-  checkTimes(claims, options.now, leeway, keyId);
-  return { claims, keyId };
+  checkTimeClaims(claims, options.now, leeway, keyId);
+  return { claims, keyId, key };
 }

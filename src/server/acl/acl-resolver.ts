@@ -32,6 +32,8 @@ export const ANONYMOUS_POLICY_NAME = 'anonymous';
 
 /** Compiled ACLs kept per server, as Nomad's ACL cache (512 entries). */
 export const DEFAULT_MAX_COMPILED_ACLS = 512;
+/** Workload ACLs kept per server: one per verified token that DEFAULT_VERIFIED_TOKEN_CACHE_SIZE keeps, at most. */
+export const DEFAULT_MAX_WORKLOAD_ACLS = 10_000;
 /**
  * Parsed policies kept per server. js-hcl-parser 1.0.1 takes 0.3 to 1.7 ms for a policy of 100
  * to 140 bytes, 18 to 36 ms for 8 KiB, about 105 ms for 32 KiB and about 200 ms for 64 KiB (the
@@ -55,6 +57,8 @@ export interface AclResolverDeps {
   readonly logger?: Logger;
   /** Default DEFAULT_MAX_COMPILED_ACLS. */
   readonly maxCompiledAcls?: number;
+  /** Default DEFAULT_MAX_WORKLOAD_ACLS. */
+  readonly maxWorkloadAcls?: number;
   /** Default DEFAULT_MAX_PARSED_POLICIES. */
   readonly maxParsedPolicies?: number;
   /** Parser that `prepare` uses; default parsePolicyOffThread, the process's parser worker thread. */
@@ -86,7 +90,8 @@ const DENY_ALL: Acl = compileAcl([]);
  *   when there are none (plus, through `workload`, implicit access to its own variables).
  *
  * Parsed policies are cached by name and ModifyIndex. Compiled ACLs are cached by the set of
- * policy names and dropped whenever the aclPolicies table changes.
+ * policy names, and a workload's ACL by its namespace, job, group and task. Both are dropped
+ * whenever the aclPolicies table changes.
  */
 export class AclResolver {
   readonly #state: StateStore;
@@ -94,7 +99,13 @@ export class AclResolver {
   readonly #now: () => number;
   readonly #parsed: ParsedPolicyCache;
   readonly #compiled: LruCache<string, Acl>;
-  /** aclPolicies table index that every entry of #compiled was compiled at. */
+  /**
+   * ACL of each workload (namespace, job, group and task), so that a workload's request skips the
+   * policy lookup and the policy-set key. Its policies are chosen from the aclPolicies table alone,
+   * so an entry stays right until that table changes, and it is cleared with #compiled.
+   */
+  readonly #workloadAcls: LruCache<string, Acl>;
+  /** aclPolicies table index that every entry of #compiled and #workloadAcls was computed at. */
   #compiledAtIndex = -1;
 
   constructor(deps: AclResolverDeps) {
@@ -107,6 +118,7 @@ export class AclResolver {
       deps.parseOffThread,
     );
     this.#compiled = new LruCache(deps.maxCompiledAcls ?? DEFAULT_MAX_COMPILED_ACLS);
+    this.#workloadAcls = new LruCache(deps.maxWorkloadAcls ?? DEFAULT_MAX_WORKLOAD_ACLS);
   }
 
   get enabled(): boolean {
@@ -124,6 +136,10 @@ export class AclResolver {
       const workload = principal?.kind === 'workload' ? workloadOf(principal) : null;
       return { acl: MANAGEMENT_ACL, workload, token: null };
     }
+    if (principal?.kind === 'workload') {
+      const workload = workloadOf(principal);
+      return { acl: this.#workloadAcl(workload), workload, token: null };
+    }
     const subject = this.#subject(principal);
     const acl = subject.management ? MANAGEMENT_ACL : this.#compile(subject.policies);
     return { acl, workload: subject.workload, token: subject.token };
@@ -137,6 +153,8 @@ export class AclResolver {
    */
   async prepare(principal: Principal | null): Promise<void> {
     if (!this.#enabled) return;
+    if (principal?.kind === 'workload' && this.#cachedWorkloadAcl(workloadOf(principal)) !== undefined)
+      return;
     for (let round = 0; round < MAX_PREPARE_ROUNDS; round++) {
       // Each round reads the subject again: a policy may change while the previous round parses.
       const missing = this.#subject(principal).policies.filter((row) => !this.#parsed.has(row));
@@ -187,16 +205,35 @@ export class AclResolver {
     return token;
   }
 
+  /** Returns the workload's ACL, from #workloadAcls when the policies have not changed since. */
+  #workloadAcl(workload: WorkloadScope): Acl {
+    const cached = this.#cachedWorkloadAcl(workload);
+    if (cached !== undefined) return cached;
+    const candidates = this.#state.aclPoliciesForJob(workload.namespace, workload.jobId);
+    const acl = this.#compile(selectWorkloadPolicies(candidates, workload));
+    this.#workloadAcls.set(workloadKey(workload), acl);
+    return acl;
+  }
+
+  #cachedWorkloadAcl(workload: WorkloadScope): Acl | undefined {
+    this.#dropStaleAcls();
+    return this.#workloadAcls.get(workloadKey(workload));
+  }
+
+  /** Clears the compiled ACLs once the aclPolicies table has changed since they were compiled. */
+  #dropStaleAcls(): void {
+    const tableIndex = this.#state.tableIndex('aclPolicies');
+    if (tableIndex === this.#compiledAtIndex) return;
+    // Any policy may have changed, so no compiled ACL can be trusted. Parsed policies stay,
+    // because they are checked against each policy's own ModifyIndex.
+    this.#compiled.clear();
+    this.#workloadAcls.clear();
+    this.#compiledAtIndex = tableIndex;
+  }
+
   #compile(policies: readonly AclPolicy[]): Acl {
     if (policies.length === 0) return DENY_ALL;
-
-    const tableIndex = this.#state.tableIndex('aclPolicies');
-    if (tableIndex !== this.#compiledAtIndex) {
-      // Any policy may have changed, so no compiled ACL can be trusted. Parsed policies stay,
-      // because they are checked against each policy's own ModifyIndex.
-      this.#compiled.clear();
-      this.#compiledAtIndex = tableIndex;
-    }
+    this.#dropStaleAcls();
 
     // Policy names are letters, digits and '-', so a newline cannot occur inside one.
     const key = [...new Set(policies.map((policy) => policy.Name))].sort().join('\n');
@@ -206,6 +243,12 @@ export class AclResolver {
     this.#compiled.set(key, acl);
     return acl;
   }
+}
+
+/** Returns the #workloadAcls key of a workload. The lengths keep names that contain a separator apart. */
+function workloadKey(workload: WorkloadScope): string {
+  const { namespace, jobId, group, task } = workload;
+  return `${namespace.length}:${namespace}${jobId.length}:${jobId}${group.length}:${group}${task.length}:${task}`;
 }
 
 /**

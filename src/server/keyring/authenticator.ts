@@ -1,5 +1,10 @@
 import type { Logger } from 'pino';
-import { IdentityError, verifyWorkloadIdentity } from '../../identity/index.js';
+import { IdentityError, type VerifiedWorkload, verifyWorkloadIdentity } from '../../identity/index.js';
+import {
+  type CachedVerifyOptions,
+  DEFAULT_VERIFIED_TOKEN_CACHE_SIZE,
+  VerifiedTokenCache,
+} from '../../identity/verified-token-cache.js';
 import type { SigningKey } from '../../keyring/index.js';
 import type { StateStore } from '../../state/store.js';
 import type { Principal } from '../backend.js';
@@ -23,36 +28,65 @@ export interface AuthenticatorDeps {
   /** Wall clock in Unix milliseconds, for the time claims. */
   readonly now: () => number;
   readonly logger: Logger;
+  /**
+   * Workload identities kept as verified, so that their signature is checked once
+   * (VerifiedTokenCache); DEFAULT_VERIFIED_TOKEN_CACHE_SIZE when absent, and 0 checks every
+   * signature.
+   */
+  readonly verifiedTokenCacheSize?: number;
 }
 
 /**
  * Finds who sent a request from its token. A UUID is an ACL token, which with ACLs enabled must
  * exist in this server's own state. Any other token must be a workload identity that verifies
- * against that state. Every failure reaches the caller as the same 403 `Permission denied`, and
+ * against that state. A workload identity verified before skips only its signature check, through
+ * a VerifiedTokenCache. Every failure reaches the caller as the same 403 `Permission denied`, and
  * the reason goes to this server's log with its code. The token itself is never logged. Whether
  * an ACL token has expired is left to the ACL resolver, which rejects it with its own message.
  */
 export class Authenticator {
   readonly #deps: AuthenticatorDeps;
+  readonly #verifiedTokens: VerifiedTokenCache | null;
+  /** The lookups of every verification, made once because a request should not allocate closures. */
+  readonly #lookups: Omit<CachedVerifyOptions, 'now' | 'leewaySeconds'>;
   #windowStart = 0;
   #warnedInWindow = 0;
   #suppressed = 0;
 
   constructor(deps: AuthenticatorDeps) {
     this.#deps = deps;
+    const cacheSize = deps.verifiedTokenCacheSize ?? DEFAULT_VERIFIED_TOKEN_CACHE_SIZE;
+    this.#verifiedTokens = cacheSize === 0 ? null : new VerifiedTokenCache(cacheSize);
+    const { state, keyring } = deps;
+    this.#lookups = {
+      key: (kid, unverifiedClaims) => this.#findKey(kid, unverifiedClaims),
+      currentKey: (kid) => keyring.signingKey(kid),
+      allocation: (id) => state.allocation(id),
+      job: (namespace, jobId) => state.job(namespace, jobId),
+    };
+  }
+
+  /** The cache of verified workload identities, or null when it is turned off. */
+  get verifiedTokens(): VerifiedTokenCache | null {
+    return this.#verifiedTokens;
   }
 
   async authenticate(token: string): Promise<Principal> {
     if (UUID.test(token)) return this.#aclToken(token);
 
-    const { state } = this.#deps;
+    const lookups = this.#lookups;
+    const options: CachedVerifyOptions = {
+      key: lookups.key,
+      currentKey: lookups.currentKey,
+      now: this.#deps.now(),
+      allocation: lookups.allocation,
+      job: lookups.job,
+    };
     try {
-      const { claims, alloc } = await verifyWorkloadIdentity(token, {
-        key: (kid, unverifiedClaims) => this.#findKey(kid, unverifiedClaims),
-        now: this.#deps.now(),
-        allocation: (id) => state.allocation(id),
-        job: (namespace, jobId) => state.job(namespace, jobId),
-      });
+      const { claims, alloc }: VerifiedWorkload =
+        this.#verifiedTokens === null
+          ? await verifyWorkloadIdentity(token, options)
+          : await this.#verifiedTokens.verifyWorkload(token, options);
       return { kind: 'workload', claims, alloc };
     } catch (err) {
       if (!(err instanceof IdentityError)) throw err;

@@ -340,6 +340,67 @@ describe('AclResolver caches', () => {
     assert.notEqual(acls.resolve(token(1)).acl, first, 'evicted as least recently used');
   });
 
+  test('workload ACL follows a policy change', async () => {
+    const store = bootstrappedStore();
+    putPolicies(store, { Name: 'web-read', Rules: READ_DEFAULT, JobACL: jobAcl('default', 'web') });
+    const acls = resolver(store);
+    const principal = workloadPrincipal();
+    await acls.prepare(principal);
+    const before = acls.resolve(principal).acl;
+    assert.equal(acls.resolve(principal).acl, before, 'cached while the policies are unchanged');
+    assert.equal(before.allowNamespaceOperation('default', 'submit-job'), false);
+
+    putPolicies(store, { Name: 'web-read', Rules: WRITE_DEFAULT, JobACL: jobAcl('default', 'web') });
+    await acls.prepare(principal);
+    assert.equal(acls.resolve(principal).acl.allowNamespaceOperation('default', 'submit-job'), true);
+
+    putPolicies(store, {
+      Name: 'web-server',
+      Rules: 'agent { policy = "read" }',
+      JobACL: jobAcl('default', 'web', 'frontend', 'server'),
+    });
+    await acls.prepare(principal);
+    assert.equal(acls.resolve(principal).acl.agentRead(), true, 'a new task policy applies');
+
+    applyOk(store, entry('acl-policy-delete', { names: ['web-read', 'web-server'] }));
+    const after = acls.resolve(principal).acl;
+    assert.equal(after.allowNamespaceOperation('default', 'read-job'), false);
+    assert.equal(after.agentRead(), false);
+  });
+
+  test('workload ACLs are kept per task', () => {
+    const store = bootstrappedStore();
+    putPolicies(store, {
+      Name: 'server-only',
+      Rules: 'agent { policy = "read" }',
+      JobACL: jobAcl('default', 'web', 'frontend', 'server'),
+    });
+    const acls = resolver(store);
+    assert.equal(acls.resolve(workloadPrincipal()).acl.agentRead(), true);
+    assert.equal(acls.resolve(workloadPrincipal({ task: 'sidecar' })).acl.agentRead(), false);
+    assert.equal(acls.resolve(workloadPrincipal({ group: 'backend' })).acl.agentRead(), false);
+    assert.equal(acls.resolve(workloadPrincipal()).acl.agentRead(), true);
+  });
+
+  test('workload ACL cache is bounded', () => {
+    const store = bootstrappedStore();
+    putPolicies(
+      store,
+      { Name: 'web-read', Rules: READ_DEFAULT, JobACL: jobAcl('default', 'web') },
+      {
+        Name: 'sidecar-agent',
+        Rules: 'agent { policy = "read" }',
+        JobACL: jobAcl('default', 'web', 'frontend', 'sidecar'),
+      },
+    );
+    const acls = resolver(store, { maxWorkloadAcls: 1, maxCompiledAcls: 1 });
+    const first = acls.resolve(workloadPrincipal()).acl;
+    assert.equal(acls.resolve(workloadPrincipal()).acl, first, 'still cached with one entry');
+    // Another policy set evicts the first from both caches of one entry each.
+    acls.resolve(workloadPrincipal({ task: 'sidecar' }));
+    assert.notEqual(acls.resolve(workloadPrincipal()).acl, first, 'evicted, so compiled again');
+  });
+
   test('same policy set shares one ACL', () => {
     const store = bootstrappedStore();
     putPolicies(store, { Name: 'a', Rules: READ_DEFAULT }, { Name: 'b', Rules: 'agent { policy = "read" }' });
