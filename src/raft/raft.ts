@@ -411,6 +411,7 @@ export class RaftNode {
     if (this.#readyInFlight) return false;
     return (
       this.#messages.length > 0 ||
+      this.#reads.due ||
       this.#readStates.length > 0 ||
       this.#failedReads.length > 0 ||
       this.#snapshotToPersist !== null ||
@@ -435,6 +436,7 @@ export class RaftNode {
     // A leader that has not yet made its own term durable (a single voter elects itself without
     // any round trip) must wait: after a crash it could lead that term again with other entries.
     if (this.#durableTerm !== this.#term) return [];
+    this.#startReadRound();
     const immediate: Message[] = [];
     const deferred: Message[] = [];
     for (const message of this.#messages) (isImmediate(message) ? immediate : deferred).push(message);
@@ -446,6 +448,7 @@ export class RaftNode {
   ready(): Ready {
     if (this.#readyInFlight) throw new Error('ready() called again before advance()');
     this.#readyInFlight = true;
+    this.#startReadRound();
 
     const entries = this.#log.unstableEntries();
     const hardState = this.#hardState();
@@ -984,6 +987,11 @@ export class RaftNode {
     return active >= quorumSize(voters.length);
   }
 
+  /** Sends the heartbeat round that queued reads wait for, if one is due. */
+  #startReadRound(): void {
+    if (this.#role === 'leader' && this.#reads.startRound()) this.#broadcastHeartbeat();
+  }
+
   #broadcastHeartbeat(): void {
     for (const progress of this.#progress.values()) {
       if (progress.id === this.id) continue;
@@ -1275,8 +1283,8 @@ export class RaftNode {
       this.#completeRead(requestId, from, this.#log.commit);
       return;
     }
+    // The heartbeat round leaves with the next batch of messages, shared by every read until then.
     this.#reads.add(requestId, from, this.#log.commit);
-    this.#broadcastHeartbeat();
   }
 
   #releaseDeferredReads(): void {

@@ -14,9 +14,11 @@ export interface PendingRead {
  * ReadIndex on the leader. A read records the commit index, then waits until a quorum of voters
  * has acknowledged a heartbeat round sent after the read arrived. That proves that no other leader
  * had taken over at that moment, so the recorded index includes every write acknowledged before.
+ * Reads that arrive before the next round starts share it, so a burst of reads costs one round.
  */
 export class ReadIndexQueue {
   #round = 0;
+  #due = false;
   #pending: PendingRead[] = [];
   /** Highest round each voter has acknowledged in the current term. */
   #acked = new Map<NodeId, number>();
@@ -29,11 +31,23 @@ export class ReadIndexQueue {
     return this.#pending.length;
   }
 
-  /** Queues a read at `index` and returns the heartbeat round to send for it. */
-  add(requestId: number, from: NodeId, index: number): number {
+  /** True when reads wait for a round that `startRound` has not started yet. */
+  get due(): boolean {
+    return this.#due;
+  }
+
+  /** Queues a read at `index` for the next round, which the caller starts with `startRound`. */
+  add(requestId: number, from: NodeId, index: number): void {
+    this.#pending.push({ requestId, from, index, round: this.#round + 1 });
+    this.#due = true;
+  }
+
+  /** Starts the round that queued reads wait for; returns false when none waits. */
+  startRound(): boolean {
+    if (!this.#due) return false;
+    this.#due = false;
     this.#round++;
-    this.#pending.push({ requestId, from, index, round: this.#round });
-    return this.#round;
+    return true;
   }
 
   /** Records an acknowledgement and returns the reads that a quorum has now confirmed, in order. */
@@ -59,6 +73,7 @@ export class ReadIndexQueue {
   clear(): PendingRead[] {
     const dropped = this.#pending;
     this.#pending = [];
+    this.#due = false;
     this.#acked.clear();
     return dropped;
   }
