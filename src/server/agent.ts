@@ -546,6 +546,7 @@ export class ServerAgent {
   }
 
   private afterLeaderChange(): void {
+    this.operations.leaderChanged();
     const status = this.#driver.status();
     if (status.role === 'leader') {
       void this.#reconcile();

@@ -94,6 +94,8 @@ export class ClusterOperations implements ServerBackend {
   #lastLeaderContact = 0;
   /** Term of the write barrier that the running HTTP write passed, when it skipped ReadIndex. */
   readonly #writeTerm = new AsyncLocalStorage<number>();
+  /** Wakes requests that wait for a leader, so they go on as soon as one is known. */
+  #leaderChange = newSignal();
 
   constructor(deps: ClusterOperationsDeps) {
     this.#deps = deps;
@@ -183,6 +185,17 @@ export class ClusterOperations implements ServerBackend {
     this.#lastLeaderContact = performance.now();
   }
 
+  /** Wakes the requests that wait for a leader; the agent calls it when the role or leader changes. */
+  leaderChanged(): void {
+    this.#leaderChange.resolve();
+    this.#leaderChange = newSignal();
+  }
+
+  /** Waits RETRY_MS, or less when the leader changes first, before a request tries again. */
+  #pause(): Promise<void> {
+    return Promise.race([sleep(RETRY_MS), this.#leaderChange.promise]);
+  }
+
   async consistentRead(): Promise<void> {
     await this.#untilConfirmed(() => this.#deps.driver.readIndex());
   }
@@ -209,7 +222,7 @@ export class ClusterOperations implements ServerBackend {
         }
       }
       if (performance.now() >= deadline) throw new RequestError(500, NO_LEADER);
-      await sleep(RETRY_MS);
+      await this.#pause();
     }
   }
 
@@ -508,7 +521,7 @@ export class ClusterOperations implements ServerBackend {
         if (!isRetryable(err) || performance.now() >= deadline) throw toRequestError(err);
       }
       // A leadership transfer under way refuses proposals: it ends in another term or fails.
-      await sleep(RETRY_MS);
+      await this.#pause();
     }
   }
 
@@ -534,7 +547,7 @@ export class ClusterOperations implements ServerBackend {
     while (performance.now() < deadline) {
       const now = driver.status();
       if (now.role !== 'leader' && now.leaderId !== 0) return now.commit;
-      await sleep(RETRY_MS);
+      await this.#pause();
     }
     throw new RequestError(
       500,
@@ -591,7 +604,7 @@ export class ClusterOperations implements ServerBackend {
         if (answer?.kind === 'done') return answer.index;
         if (answer?.kind === 'error') throw new RequestError(answer.status, answer.message);
       }
-      await sleep(RETRY_MS);
+      await this.#pause();
     }
   }
 
@@ -686,6 +699,15 @@ function withDeadline<T>(promise: Promise<T>, deadline: number): Promise<T> {
       },
     );
   });
+}
+
+/** A promise with its resolve function (Promise.withResolvers needs Node 22). */
+function newSignal(): { promise: Promise<void>; resolve: () => void } {
+  let resolve: () => void = () => undefined;
+  const promise = new Promise<void>((done) => {
+    resolve = done;
+  });
+  return { promise, resolve };
 }
 
 function sleep(ms: number): Promise<void> {
