@@ -7,6 +7,7 @@ import { EtcdCluster } from './etcd/etcd-cluster.js';
 import { ensureEtcd } from './etcd/install.js';
 import type { BenchContext, Benchmark } from './harness/benchmark.js';
 import { type BenchRow, makeRow } from './harness/row.js';
+import { meansBetween, type RaftMeans, readRaftSums } from './leader-metrics.js';
 import { type LatencySummary, runChild } from './load/child.js';
 import type { HttpWriterConfig } from './load/http-writer.js';
 
@@ -35,6 +36,12 @@ const FULL: Durations = { warmupMs: 1_000, durationMs: 8_000, fsyncMs: 4_000 };
 const QUICK: Durations = { warmupMs: 100, durationMs: 400, fsyncMs: 300 };
 
 type WriterResults = Map<number, LatencySummary>;
+
+/** Signet's results, with the leader's own Raft figures over the one-writer run. */
+interface SignetResults {
+  readonly writers: WriterResults;
+  readonly singleWriterLeader: RaftMeans;
+}
 
 /** One concurrency's worth of writes through the child load generator. */
 function drive(
@@ -74,7 +81,7 @@ async function measureSignet(
   root: string,
   durations: Durations,
   context: BenchContext,
-): Promise<WriterResults> {
+): Promise<SignetResults> {
   context.progress('starting 3 Signet servers (fsync on, ACLs on)');
   const cluster = await Cluster.start({
     servers: 3,
@@ -87,10 +94,19 @@ async function measureSignet(
     const leader = await cluster.waitForLeader(60_000);
     const [host, port] = splitAddress(leader.httpAddr);
     const results: WriterResults = new Map();
+    let singleWriterLeader: RaftMeans | null = null;
     for (const writers of WRITERS) {
+      const before = await readRaftSums(leader.httpAddr);
       const result = await drive('signet', { host, port }, cluster.managementToken, writers, durations);
       context.progress(`Signet, ${writersLabel(writers)}: ${describe(result)}`);
       results.set(writers, result);
+      if (writers === 1) {
+        singleWriterLeader = meansBetween(before, await readRaftSums(leader.httpAddr));
+        const { commitMs, fsyncMs } = singleWriterLeader;
+        context.progress(
+          `Signet leader at 1 writer: commit mean ${commitMs?.toFixed(3)} ms, synced save mean ${fsyncMs?.toFixed(3)} ms`,
+        );
+      }
     }
     const leaderAfter = await cluster.waitForLeader(10_000);
     if (leaderAfter !== leader) {
@@ -98,7 +114,7 @@ async function measureSignet(
         `the Signet leader changed from ${leader.name} to ${leaderAfter.name} during the writes`,
       );
     }
-    return results;
+    return { writers: results, singleWriterLeader: singleWriterLeader! };
   } finally {
     await cluster.stop();
   }
@@ -129,7 +145,7 @@ async function measureEtcd(
 
 /** Builds the rows of every concurrency and the commit-latency rows from the measured results. */
 export function raftWriteRows(
-  signet: WriterResults,
+  { writers: signet, singleWriterLeader: leader }: SignetResults,
   etcd: WriterResults | string,
   etcdName: string,
   fsync: LatencySummary,
@@ -176,10 +192,10 @@ export function raftWriteRows(
   }
   const single = signet.get(1)!;
   const fsyncName = `one ${VALUE_BYTES}-byte write+fsync, same disk`;
-  const raw = { signet: single, fsync };
+  const raw = { signet: single, fsync, leader };
   rows.push(
     makeRow({
-      figure: 'commit latency at 1 writer, p50',
+      figure: 'commit latency at 1 writer, p50 (HTTP write to reply)',
       unit: 'ms',
       signet: single.p50Ms,
       reference: fsync.p50Ms,
@@ -192,11 +208,27 @@ export function raftWriteRows(
       raw,
     }),
     makeRow({
-      figure: 'commit latency at 1 writer, p99',
+      figure: 'commit latency at 1 writer, p99 (HTTP write to reply)',
       unit: 'ms',
       signet: single.p99Ms,
       reference: fsync.p99Ms,
       referenceName: fsyncName,
+      raw,
+    }),
+    makeRow({
+      figure: `Raft commit on the leader at 1 writer, mean (proposal to commit, ${leader.commits} commits)`,
+      unit: 'ms',
+      signet: leader.commitMs,
+      reference: fsync.meanMs,
+      referenceName: `${fsyncName}, mean`,
+      raw,
+    }),
+    makeRow({
+      figure: `leader's synced Raft save at 1 writer, mean (LevelDB batch with sync, ${leader.fsyncs} saves)`,
+      unit: 'ms',
+      signet: leader.fsyncMs,
+      reference: fsync.meanMs,
+      referenceName: `${fsyncName}, mean`,
       raw,
     }),
   );
