@@ -44,6 +44,8 @@ export function formatTarget(target: Target | null, unit: string): string {
       return `≤ ${target.value}× reference`;
     case 'at-least':
       return `≥ ${formatValue(target.value, unit)}`;
+    case 'below':
+      return `< ${formatValue(target.value, unit)}`;
   }
 }
 

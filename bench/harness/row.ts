@@ -1,12 +1,13 @@
 /**
  * Threshold a figure must reach. Ratio targets compare Signet ÷ the reference measured in the same
- * run. An `at-least` target compares Signet's own figure with a fixed number in the row's unit,
- * for figures that have no reference.
+ * run. `at-least` and `below` targets compare Signet's own figure with a fixed number in the row's
+ * unit, for figures whose bound is not another system's.
  */
 export type Target =
   | { readonly kind: 'ratio-at-least'; readonly value: number; readonly label?: string }
   | { readonly kind: 'ratio-at-most'; readonly value: number; readonly label?: string }
-  | { readonly kind: 'at-least'; readonly value: number; readonly label?: string };
+  | { readonly kind: 'at-least'; readonly value: number; readonly label?: string }
+  | { readonly kind: 'below'; readonly value: number; readonly label?: string };
 
 /** `yes` or `no` when a target applies and both sides were measured; `—` otherwise. */
 export type Meets = 'yes' | 'no' | '—';
@@ -54,6 +55,8 @@ export function meetsTarget(target: Target | null, signet: number | null, ratio:
   switch (target.kind) {
     case 'at-least':
       return signet >= target.value ? 'yes' : 'no';
+    case 'below':
+      return signet < target.value ? 'yes' : 'no';
     case 'ratio-at-least':
       if (ratio === null) return '—';
       return ratio >= target.value ? 'yes' : 'no';

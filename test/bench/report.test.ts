@@ -77,6 +77,8 @@ describe('benchmark rows', () => {
   test('absolute target judges the figure', () => {
     assert.equal(meetsTarget({ kind: 'at-least', value: 5000 }, 5000, null), 'yes');
     assert.equal(meetsTarget({ kind: 'at-least', value: 5000 }, 4999, null), 'no');
+    assert.equal(meetsTarget({ kind: 'below', value: 2000 }, 1999, null), 'yes');
+    assert.equal(meetsTarget({ kind: 'below', value: 2000 }, 2000, null), 'no');
   });
 
   test('missing figure or target gives a dash', () => {
