@@ -6,7 +6,7 @@ import {
   type VerifyWorkloadIdentityOptions,
 } from './verify-workload.js';
 
-/** Tokens kept per server by default. A signed token is about 500 bytes, so about 5 MB when full. */
+/** Tokens kept per server by default. A signed token is 500 to 600 bytes, so about 6 MB when full. */
 export const DEFAULT_VERIFIED_TOKEN_CACHE_SIZE = 10_000;
 
 export interface CachedVerifyOptions extends VerifyWorkloadIdentityOptions {
@@ -40,7 +40,7 @@ interface Entry {
  *
  * A lookup hits only a token equal to the cached one in every byte. The Map key is the signature
  * part alone, because a request's token is a new string whose hash V8 computes on each lookup.
- * Hashing the 86 characters of a signature costs about 2.5× less than a whole token of ~500.
+ * Hashing the 86 characters of a signature costs about 2.5× less than a whole token of 500 or more.
  * A token that copies a cached signature onto another header or payload misses on the whole-token
  * compare and is verified in full.
  *
