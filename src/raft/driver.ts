@@ -55,9 +55,13 @@ export interface DriverOptions {
   readonly stateMachine: StateMachine;
   /** Length of one Raft tick in milliseconds. */
   readonly tickMs: number;
-  /** Take a snapshot once this many entries were applied since the last one. */
+  /**
+   * Take a snapshot once this many entries were applied since the last one, or up to half as many
+   * again: each server draws its own threshold in [n, 1.5 n) after every snapshot, so that the
+   * servers, which apply the same entries, do not all pause to encode their state at once.
+   */
   readonly snapshotThresholdEntries: number;
-  /** ... or once this many bytes of commands were applied since the last one. */
+  /** ... or once this many bytes of commands were applied since the last one (drawn the same way). */
   readonly snapshotThresholdBytes: number;
   readonly logger: Logger;
   readonly observer?: DriverObserver;
@@ -104,6 +108,8 @@ export class RaftDriver {
   #appliedWaiters: { index: number; resolve: () => void }[] = [];
   #appliedSinceSnapshot = 0;
   #bytesSinceSnapshot = 0;
+  #snapshotAfterEntries: number;
+  #snapshotAfterBytes: number;
   #lastStatus: RaftStatus;
 
   constructor(options: DriverOptions) {
@@ -111,6 +117,14 @@ export class RaftDriver {
     this.#log = options.logger;
     this.#node = new RaftNode(options.raft, options.durable);
     this.#lastStatus = this.#node.status();
+    this.#snapshotAfterEntries = this.#jittered(options.snapshotThresholdEntries);
+    this.#snapshotAfterBytes = this.#jittered(options.snapshotThresholdBytes);
+  }
+
+  /** Draws a threshold in [base, 1.5 base) with the core's injected randomness. */
+  #jittered(base: number): number {
+    const spread = Math.floor(base / 2);
+    return spread < 1 ? base : base + this.#options.raft.random(spread);
   }
 
   get id(): NodeId {
@@ -433,14 +447,16 @@ export class RaftDriver {
     this.#releaseReads();
     const status = this.#node.status();
     const due =
-      this.#appliedSinceSnapshot >= this.#options.snapshotThresholdEntries ||
-      this.#bytesSinceSnapshot >= this.#options.snapshotThresholdBytes;
+      this.#appliedSinceSnapshot >= this.#snapshotAfterEntries ||
+      this.#bytesSinceSnapshot >= this.#snapshotAfterBytes;
     if (!due || status.applied <= status.snapshotIndex) return;
     const started = performance.now();
     const data = this.#options.stateMachine.snapshot();
     this.#node.compact(status.applied, data);
     this.#appliedSinceSnapshot = 0;
     this.#bytesSinceSnapshot = 0;
+    this.#snapshotAfterEntries = this.#jittered(this.#options.snapshotThresholdEntries);
+    this.#snapshotAfterBytes = this.#jittered(this.#options.snapshotThresholdBytes);
     this.#log.info(
       {
         index: status.applied,

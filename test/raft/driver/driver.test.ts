@@ -130,6 +130,29 @@ describe('RaftDriver on LevelDB', () => {
     );
   });
 
+  test('servers draw their own snapshot thresholds', async (t) => {
+    // Server 1 draws the lowest threshold (40), the others the highest (59).
+    const cluster = new DriverCluster({
+      snapshotThresholdEntries: 40,
+      random: (id) => (bound) => (id === 1 ? 0 : bound - 1),
+    });
+    await cluster.init();
+    t.after(() => cluster.close());
+    for (const id of [1, 2, 3]) await cluster.start(id, [1, 2, 3]);
+    const leader = await waitFor(() => cluster.leader(), 10_000, 'a leader');
+    for (let i = 0; i < 50; i++) await leader.driver.propose(text(`s${i}`));
+    const members = [...cluster.members.entries()];
+    await waitFor(
+      () => members.every(([, member]) => member.machine.items.length === 50),
+      10_000,
+      'every server to apply 50 commands',
+    );
+    const snapshotIndex = (id: number) => cluster.members.get(id)!.driver.status().snapshotIndex;
+    assert.ok(snapshotIndex(1) > 0, 'server 1 took a snapshot past its threshold of 40');
+    assert.equal(snapshotIndex(2), 0, 'server 2 waits for its threshold of 59');
+    assert.equal(snapshotIndex(3), 0, 'server 3 waits for its threshold of 59');
+  });
+
   test('a restarted server keeps what it applied, from its snapshot and log', async (t) => {
     const cluster = new DriverCluster({ snapshotThresholdEntries: 50 });
     await cluster.init();

@@ -55,7 +55,14 @@ export class DriverCluster {
   allow: (message: Message) => boolean = () => true;
   root = '';
 
-  constructor(readonly options: { tickMs?: number; snapshotThresholdEntries?: number } = {}) {}
+  constructor(
+    readonly options: {
+      tickMs?: number;
+      snapshotThresholdEntries?: number;
+      /** Randomness of each server's core and driver; crypto's randomInt by default. */
+      random?: (id: NodeId) => (bound: number) => number;
+    } = {},
+  ) {}
 
   async init(): Promise<void> {
     this.root = await mkdtemp(join(tmpdir(), 'signet-driver-'));
@@ -93,7 +100,7 @@ export class DriverCluster {
       saves: 0,
       fatal: null,
       driver: new RaftDriver({
-        raft: { id, random: (bound) => randomInt(bound) },
+        raft: { id, random: this.options.random?.(id) ?? ((bound) => randomInt(bound)) },
         storage: counted,
         durable,
         sender: { send: (message) => this.#deliver(message) },
