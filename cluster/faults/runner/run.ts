@@ -1,0 +1,165 @@
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { Cluster, ServerHandle } from '../../launcher.js';
+import type { FaultKind } from '../faults/fault.js';
+import { type History, writeHistoryFile } from '../history.js';
+import { HistoryRecorder, monotonicNs } from '../workload/recorder.js';
+import { findLostWrites, RunnerProcesses, readEveryKey, waitForRecoveryWrite } from './after-heal.js';
+import { type Crash, judgeRun, type RunViolation } from './check-step.js';
+import { healEverything, type InjectedFault, runFaultSchedule, seconds } from './fault-loop.js';
+import { LoadProcessHandle } from './load-process-handle.js';
+import { planFaults } from './schedule.js';
+
+export interface FaultRunOptions {
+  readonly seed: number;
+  /** How long the faults and the load run, in seconds; the heal and the checks come after. */
+  readonly durationS: number;
+  readonly faults: readonly FaultKind[];
+  readonly servers: number;
+  /** Concurrent clients in the load process. */
+  readonly clients: number;
+  /** Target rate of variable calls over all clients, per second. */
+  readonly ratePerSecond: number;
+  /** A call that gets no reply in this time is recorded as `unknown`, in ms. */
+  readonly requestTimeoutMs: number;
+  /** After the heal, a write must be acknowledged within this time, in ms. */
+  readonly recoveryBoundMs: number;
+  /** Folder for the history files; default: the cluster's temporary folder, kept only on a violation. */
+  readonly outDir?: string | undefined;
+  readonly log: (line: string) => void;
+}
+
+export interface FaultRunResult {
+  readonly operations: number;
+  readonly faults: readonly InjectedFault[];
+  readonly violations: readonly RunViolation[];
+  /** The history file, or null when it was in the cluster's folder, which a run without violations removes. */
+  readonly historyFile: string | null;
+  /** The servers' folders when kept after a violation, else null. */
+  readonly keptClusterRoot: string | null;
+}
+
+/** Variables that every client reads and writes; few, so that clients contend on each. */
+const REGISTER_KEYS = ['faults/register-1', 'faults/register-2', 'faults/register-3', 'faults/register-4'];
+const LEDGER_PREFIX = 'faults/ledger';
+const RECOVERY_KEY = 'faults/recovery';
+/** First id and process id of the runner's own calls, far above what one load process uses. */
+const RUNNER_FIRST_ID = 1_000_000_000;
+const RUNNER_FIRST_PROCESS = 1_000_000;
+/** Time every server gets to catch up on the acknowledged writes after the heal, in ms. */
+const CATCH_UP_MS = 30_000;
+const PROGRESS_INTERVAL_MS = 5_000;
+
+/**
+ * Runs the fault suite once. It starts a cluster with ACLs on, starts the load process, injects
+ * the seeded schedule of faults while the load runs, then heals every server and stops the load.
+ * After the heal it requires a write within the recovery bound, reads every key through every
+ * server, and looks for acknowledged writes missing on any server. Last, it writes the history
+ * and judges the run. Every process it started is stopped on the way out, also when a step raises.
+ */
+export async function runFaults(options: FaultRunOptions): Promise<FaultRunResult> {
+  const originNs = monotonicNs();
+  const crashes: Crash[] = [];
+  const { log } = options;
+
+  const cluster = await Cluster.start({
+    servers: options.servers,
+    acl: true,
+    onUnexpectedExit: (agent, exit) => {
+      if (!(agent instanceof ServerHandle)) return;
+      crashes.push({ server: agent.name, code: exit.code, signal: exit.signal, logPath: agent.logPath });
+      log(`${agent.name} exited by itself (code ${exit.code}, signal ${exit.signal}); log: ${agent.logPath}`);
+    },
+  });
+  // By default the history lives in the cluster's folder, which the launcher removes when the run
+  // passes or is interrupted, and keeps beside the servers' logs on a violation.
+  const outDir = options.outDir ?? cluster.root;
+  const historyFile = join(outDir, `history-seed-${options.seed}.json`);
+  let load: LoadProcessHandle | null = null;
+  let keep = false;
+  try {
+    const leader = await cluster.waitForLeader(60_000);
+    log(
+      `${options.servers} servers up in ${cluster.root}, leader ${leader.name}; history goes to ${historyFile}`,
+    );
+
+    load = LoadProcessHandle.start(
+      {
+        seed: options.seed,
+        originNs: originNs.toString(),
+        addresses: cluster.servers().map((server) => server.httpAddr),
+        token: cluster.managementToken,
+        clients: options.clients,
+        registerKeys: REGISTER_KEYS,
+        ledgerPrefix: LEDGER_PREFIX,
+        ratePerSecond: options.ratePerSecond,
+        requestTimeoutMs: options.requestTimeoutMs,
+        historyFile: join(outDir, 'load-history.json'),
+        progressIntervalMs: PROGRESS_INTERVAL_MS,
+      },
+      (counts) =>
+        log(`operations=${counts.operations} ok=${counts.ok} fail=${counts.fail} unknown=${counts.unknown}`),
+    );
+
+    const durationMs = options.durationS * 1000;
+    const started = performance.now();
+    const plan = planFaults({ seed: options.seed, kinds: options.faults, durationMs });
+    const faults = await runFaultSchedule(cluster, plan, options.seed, log);
+    await healEverything(cluster);
+    const left = durationMs - (performance.now() - started);
+    if (left > 0) await delay(left);
+
+    // The recovery write starts with the load's stop, so that the calls the load still has in
+    // flight do not count against the bound.
+    const recorder = new HistoryRecorder(originNs, RUNNER_FIRST_ID);
+    const context = {
+      cluster,
+      recorder,
+      processes: new RunnerProcesses(RUNNER_FIRST_PROCESS),
+      requestTimeoutMs: options.requestTimeoutMs,
+    };
+    log(`faults over after ${seconds(performance.now() - started)}: every server healed, stopping the load`);
+    const [stopped, recoveryMs] = await Promise.all([
+      load.stop(),
+      waitForRecoveryWrite(context, RECOVERY_KEY, options.recoveryBoundMs),
+    ]);
+    log(
+      recoveryMs === null
+        ? `no write acknowledged within ${options.recoveryBoundMs} ms of the heal`
+        : `first write after the heal acknowledged in ${Math.round(recoveryMs)} ms`,
+    );
+    await readEveryKey(context, [...REGISTER_KEYS, RECOVERY_KEY]);
+    const history: History = { operations: [...stopped.history.operations, ...recorder.operations()] };
+    const lostWrites = await findLostWrites(context, history, LEDGER_PREFIX, CATCH_UP_MS);
+    await writeHistoryFile(historyFile, history);
+
+    const checkStarted = performance.now();
+    const violations = judgeRun({
+      history,
+      lostWrites,
+      crashes,
+      recoveryMs,
+      recoveryBoundMs: options.recoveryBoundMs,
+    });
+    log(
+      `checked ${history.operations.length} operations in ${Math.round(performance.now() - checkStarted)} ms; ` +
+        `${lostWrites.length} acknowledged writes missing`,
+    );
+    keep = violations.length > 0;
+    const removeHistory = !keep && options.outDir === undefined;
+    return {
+      operations: history.operations.length,
+      faults,
+      violations,
+      historyFile: removeHistory ? null : historyFile,
+      keptClusterRoot: keep ? cluster.root : null,
+    };
+  } catch (err) {
+    keep = true;
+    if (err instanceof Error) err.message += `\n(server folders kept in ${cluster.root})`;
+    throw err;
+  } finally {
+    load?.kill();
+    await cluster.stop({ keepData: keep });
+  }
+}

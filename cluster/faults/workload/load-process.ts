@@ -1,0 +1,96 @@
+// The fault suite's load process: concurrent clients call the variables API of random servers and
+// record every call in the history format. It runs apart from the runner, so that its CPU work
+// and event-loop delays neither slow the fault schedule nor skew the recorded times.
+import { setTimeout as delay } from 'node:timers/promises';
+import { Prng } from '../../../test/sim/prng.js';
+import { writeHistoryFile } from '../history.js';
+import { OperationMix } from './operation-mix.js';
+import type { OutcomeCounts, RunnerMessage, WorkloadConfig, WorkloadMessage } from './protocol.js';
+import { HistoryRecorder } from './recorder.js';
+import { sendVariableCall } from './variable-call.js';
+
+/** Pause after a call that failed or timed out, so that clients do not spin on a server that is down. */
+const FAILURE_BACKOFF_MS = 100;
+
+const config = JSON.parse(process.argv[2] ?? '{}') as WorkloadConfig;
+const recorder = new HistoryRecorder(BigInt(config.originNs));
+const counts = { operations: 0, ok: 0, fail: 0, unknown: 0 };
+let stopping = false;
+/**
+ * Process ids of the history. A client whose call ended `unknown` takes a new one, because that
+ * call may still take effect at any later time and the format allows one open call per process.
+ */
+let nextProcess = config.clients;
+
+function send(message: WorkloadMessage): void {
+  process.send?.(message);
+}
+
+async function runClient(client: number): Promise<void> {
+  const random = new Prng(config.seed, 1 + client);
+  const mix = new OperationMix(random.fork(), client, config.registerKeys, config.ledgerPrefix);
+  // Each client's share of the target rate.
+  const intervalMs = (1000 * config.clients) / config.ratePerSecond;
+  let processId = client;
+  // Spread the clients' first calls over one interval, so that they do not move in step.
+  await delay(random.float() * intervalMs);
+
+  while (!stopping) {
+    const slotEnd = performance.now() + intervalMs;
+    const call = mix.next();
+    const address = random.pick(config.addresses);
+    const callNs = recorder.now();
+    const result = await sendVariableCall(
+      { address, token: config.token, timeoutMs: config.requestTimeoutMs },
+      call,
+    );
+    recorder.record(processId, call, callNs, recorder.now(), result);
+    mix.learn(call.key, result.output);
+
+    counts.operations++;
+    counts[result.outcome]++;
+    if (result.outcome === 'unknown') processId = nextProcess++;
+    const waitMs = Math.max(slotEnd - performance.now(), result.outcome === 'ok' ? 0 : FAILURE_BACKOFF_MS);
+    if (waitMs > 0 && !stopping) await delay(waitMs);
+  }
+}
+
+async function main(): Promise<void> {
+  // The runner is gone (killed, or exited without a stop message), so the history has no reader: exit now.
+  process.on('disconnect', () => process.exit(0));
+  const stopped = new Promise<void>((resolve) => {
+    process.on('message', (message: RunnerMessage) => {
+      if (message.type === 'stop') resolve();
+    });
+  });
+  const progress = setInterval(() => send({ type: 'progress', ...snapshot() }), config.progressIntervalMs);
+  const clients = Array.from({ length: config.clients }, (_, client) => runClient(client).catch(fail));
+
+  await stopped;
+  stopping = true;
+  clearInterval(progress);
+  await Promise.all(clients);
+  await writeHistoryFile(config.historyFile, { operations: recorder.operations() });
+  // Disconnect only once the last message is out, or the runner may never see it.
+  process.send?.(
+    { type: 'stopped', nextId: recorder.nextId, nextProcess, ...snapshot() } satisfies WorkloadMessage,
+    () => process.disconnect(),
+  );
+}
+
+function snapshot(): OutcomeCounts {
+  return { ...counts };
+}
+
+/**
+ * Reports an error to the runner and ends the process once the message is out: a history with a
+ * hole in it proves nothing.
+ */
+function fail(err: unknown): void {
+  stopping = true;
+  const message: WorkloadMessage = { type: 'error', message: (err as Error).stack ?? String(err) };
+  if (process.send === undefined) process.exit(1);
+  process.send(message, () => process.exit(1));
+}
+
+main().catch(fail);
