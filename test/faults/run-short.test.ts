@@ -188,14 +188,14 @@ describe('variable call outcomes', () => {
       'cas 409',
       cas,
       { status: 409, body: variable },
-      { outcome: 'ok', output: { succeeded: false, index: null } },
+      { outcome: 'ok', output: { succeeded: false, index: null }, currentIndex: 17 },
     ],
     ['delete-cas 204', deleteCas, { status: 204 }, { outcome: 'ok', output: { succeeded: true } }],
     [
       'delete-cas 409',
       deleteCas,
       { status: 409, body: variable },
-      { outcome: 'ok', output: { succeeded: false } },
+      { outcome: 'ok', output: { succeeded: false }, currentIndex: 17 },
     ],
   ];
   for (const [name, call, reply, expected] of cases) {

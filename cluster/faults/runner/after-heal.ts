@@ -34,18 +34,34 @@ export interface ProbeContext {
   readonly requestTimeoutMs: number;
 }
 
+/** Time from the end of the faults to an agreed leader and to the first acknowledged write, in ms. */
+export interface Recovery {
+  /** Null when the running servers did not agree on a leader within the bound. */
+  readonly leaderMs: number | null;
+  /** Null when no write was acknowledged within the bound. */
+  readonly writeMs: number | null;
+}
+
 /**
- * Writes `key` through random running servers until one write is acknowledged, and returns the
- * time that took, or null when `boundMs` passed first. Every attempt goes into the history, so the
- * checker also judges these writes against the reads after them.
+ * Waits until the running servers agree on a leader, then writes `key` through random running
+ * servers until one write is acknowledged, all within `boundMs`. Every attempt goes into the
+ * history, so the checker also judges these writes against the reads after them.
  */
-export async function waitForRecoveryWrite(
+export async function waitForRecovery(
   context: ProbeContext,
   key: string,
   boundMs: number,
-): Promise<number | null> {
-  const random = new Prng(0, 0x7ec0);
+): Promise<Recovery> {
   const started = performance.now();
+  try {
+    await context.cluster.waitForLeader(boundMs, 20);
+  } catch (err) {
+    if (!(err instanceof WaitTimeoutError)) throw err;
+    return { leaderMs: null, writeMs: null };
+  }
+  const leaderMs = performance.now() - started;
+
+  const random = new Prng(0, 0x7ec0);
   let process = context.processes.take();
   for (let attempt = 0; performance.now() - started < boundMs; attempt++) {
     const live = context.cluster.live();
@@ -55,12 +71,12 @@ export async function waitForRecoveryWrite(
       const callNs = context.recorder.now();
       const result = await sendVariableCall(target(context, server), call);
       context.recorder.record(process, call, callNs, context.recorder.now(), result);
-      if (result.outcome === 'ok') return performance.now() - started;
+      if (result.outcome === 'ok') return { leaderMs, writeMs: performance.now() - started };
       if (result.outcome === 'unknown') process = context.processes.take();
     }
     await delay(RETRY_MS);
   }
-  return null;
+  return { leaderMs, writeMs: null };
 }
 
 /**
@@ -123,12 +139,12 @@ async function missingOn(
     });
     if (response.status !== 200)
       throw new Error(`GET /v1/vars on ${server.name} returned ${response.status}`);
-    const held = new Map(
+    const present = new Map(
       (JSON.parse(response.body) as VariableListItem[]).map((v) => [v.Path, v.ModifyIndex]),
     );
     const result: LostWrite[] = [];
     for (const [key, index] of acknowledged) {
-      const found = held.get(key) ?? null;
+      const found = present.get(key) ?? null;
       if (found !== index) result.push({ server: server.name, key, index, found });
     }
     return result;

@@ -1,10 +1,17 @@
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Cluster, ServerHandle } from '../../launcher.js';
 import type { FaultKind } from '../faults/fault.js';
 import { type History, writeHistoryFile } from '../history.js';
 import { HistoryRecorder, monotonicNs } from '../workload/recorder.js';
-import { findLostWrites, RunnerProcesses, readEveryKey, waitForRecoveryWrite } from './after-heal.js';
+import {
+  findLostWrites,
+  type Recovery,
+  RunnerProcesses,
+  readEveryKey,
+  waitForRecovery,
+} from './after-heal.js';
 import { type Crash, judgeRun, type RunViolation } from './check-step.js';
 import { healEverything, type InjectedFault, runFaultSchedule, seconds } from './fault-loop.js';
 import { LoadProcessHandle } from './load-process-handle.js';
@@ -75,6 +82,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunResul
   // passes or is interrupted, and keeps beside the servers' logs on a violation.
   const outDir = options.outDir ?? cluster.root;
   const historyFile = join(outDir, `history-seed-${options.seed}.json`);
+  await mkdir(outDir, { recursive: true });
   let load: LoadProcessHandle | null = null;
   let keep = false;
   try {
@@ -109,8 +117,8 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunResul
     const left = durationMs - (performance.now() - started);
     if (left > 0) await delay(left);
 
-    // The recovery write starts with the load's stop, so that the calls the load still has in
-    // flight do not count against the bound.
+    // The wait for a leader and a write starts with the load's stop, so that the calls the load
+    // still has in flight do not count against the recovery bound.
     const recorder = new HistoryRecorder(originNs, RUNNER_FIRST_ID);
     const context = {
       cluster,
@@ -119,15 +127,11 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunResul
       requestTimeoutMs: options.requestTimeoutMs,
     };
     log(`faults over after ${seconds(performance.now() - started)}: every server healed, stopping the load`);
-    const [stopped, recoveryMs] = await Promise.all([
+    const [stopped, recovery] = await Promise.all([
       load.stop(),
-      waitForRecoveryWrite(context, RECOVERY_KEY, options.recoveryBoundMs),
+      waitForRecovery(context, RECOVERY_KEY, options.recoveryBoundMs),
     ]);
-    log(
-      recoveryMs === null
-        ? `no write acknowledged within ${options.recoveryBoundMs} ms of the heal`
-        : `first write after the heal acknowledged in ${Math.round(recoveryMs)} ms`,
-    );
+    log(describeRecovery(recovery, options.recoveryBoundMs));
     await readEveryKey(context, [...REGISTER_KEYS, RECOVERY_KEY]);
     const history: History = { operations: [...stopped.history.operations, ...recorder.operations()] };
     const lostWrites = await findLostWrites(context, history, LEDGER_PREFIX, CATCH_UP_MS);
@@ -138,7 +142,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunResul
       history,
       lostWrites,
       crashes,
-      recoveryMs,
+      recoveryMs: recovery.writeMs,
       recoveryBoundMs: options.recoveryBoundMs,
     });
     log(
@@ -162,4 +166,11 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunResul
     load?.kill();
     await cluster.stop({ keepData: keep });
   }
+}
+
+function describeRecovery(recovery: Recovery, boundMs: number): string {
+  if (recovery.leaderMs === null) return `no leader agreed within ${boundMs} ms of the end of the faults`;
+  const leader = `leader agreed ${Math.round(recovery.leaderMs)} ms after the end of the faults`;
+  if (recovery.writeMs === null) return `${leader}, but no write acknowledged within ${boundMs} ms`;
+  return `${leader}, first write acknowledged after ${Math.round(recovery.writeMs)} ms`;
 }

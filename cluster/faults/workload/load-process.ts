@@ -45,7 +45,7 @@ async function runClient(client: number): Promise<void> {
       call,
     );
     recorder.record(processId, call, callNs, recorder.now(), result);
-    mix.learn(call.key, result.output);
+    mix.learn(call.key, result);
 
     counts.operations++;
     counts[result.outcome]++;

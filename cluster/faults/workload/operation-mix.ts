@@ -1,6 +1,5 @@
 import type { Prng } from '../../../test/sim/prng.js';
-import type { VariableOperation } from '../history.js';
-import type { VariableCall } from './variable-call.js';
+import type { CallResult, VariableCall } from './variable-call.js';
 
 /**
  * Share of each kind of call. Check-and-set gets a large share because its outcome depends on the
@@ -43,9 +42,11 @@ export class OperationMix {
     return { kind: 'delete', key, casIndex: this.#random.chance(0.5) ? known : null };
   }
 
-  /** Updates what this client knows of the key from a call that returned. */
-  learn(key: string, output: VariableOperation['output']): void {
-    if (output === null || !this.#registerKeys.includes(key)) return;
+  /** Updates the ModifyIndex this client last saw on the key from a call that returned. */
+  learn(key: string, { output, currentIndex }: CallResult): void {
+    if (!this.#registerKeys.includes(key)) return;
+    if (currentIndex !== undefined) this.#lastIndex.set(key, currentIndex);
+    if (output === null) return;
     if ('value' in output) this.#lastIndex.set(key, output.index ?? 0);
     else if ('index' in output && output.index !== null) this.#lastIndex.set(key, output.index);
     else if ('succeeded' in output && output.succeeded && !('index' in output)) this.#lastIndex.set(key, 0);

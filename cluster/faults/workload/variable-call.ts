@@ -19,8 +19,12 @@ export interface CallTarget {
   readonly timeoutMs: number;
 }
 
-/** The outcome of a call and, for `ok`, its output in the history's shape. */
-export type CallResult = Pick<VariableOperation, 'outcome' | 'output'>;
+/**
+ * The outcome of a call and, for `ok`, its output in the history's shape. A lost check-and-set
+ * (409) also carries the variable's current ModifyIndex (0 when absent), which the history has no
+ * field for but the next check-and-set of the client can use.
+ */
+export type CallResult = Pick<VariableOperation, 'outcome' | 'output'> & { readonly currentIndex?: number };
 
 /**
  * Statuses that prove a write did not take effect: the server rejected the request before it
@@ -73,9 +77,10 @@ function classify(call: VariableCall, response: HttpResponse): CallResult {
   }
 
   if (status === 409 && (call.kind === 'cas' || (call.kind === 'delete' && call.casIndex !== null))) {
+    const currentIndex = parseConflictIndex(response.body);
     return call.kind === 'cas'
-      ? { outcome: 'ok', output: { succeeded: false, index: null } }
-      : { outcome: 'ok', output: { succeeded: false } };
+      ? { outcome: 'ok', output: { succeeded: false, index: null }, ...currentIndex }
+      : { outcome: 'ok', output: { succeeded: false }, ...currentIndex };
   }
   if (status < 200 || status > 299) {
     return failed(WRITE_NOT_APPLIED_STATUSES.has(status) ? 'fail' : 'unknown');
@@ -108,4 +113,14 @@ function parseVariable(body: string): { value: string; modifyIndex: number } {
     );
   }
   return { value, modifyIndex };
+}
+
+/** Reads the ModifyIndex of a 409 reply's current variable, or nothing when the body has none. */
+function parseConflictIndex(body: string): { currentIndex?: number } {
+  try {
+    const index = (JSON.parse(body) as { ModifyIndex?: unknown }).ModifyIndex;
+    return typeof index === 'number' && Number.isSafeInteger(index) ? { currentIndex: index } : {};
+  } catch {
+    return {};
+  }
 }
