@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import type { Logger } from 'pino';
 import { bootstrapState } from './bootstrap.js';
 import { RaftError } from './errors.js';
@@ -110,6 +111,12 @@ export class RaftDriver {
   #bytesSinceSnapshot = 0;
   #snapshotAfterEntries: number;
   #snapshotAfterBytes: number;
+  /**
+   * The async context the driver was created in. Flushes run in it, not in the context of the
+   * caller that happened to schedule them, so request-scoped context (an HTTP write's term) never
+   * reaches the state machine, the observers or the timers they start.
+   */
+  readonly #context = new AsyncResource('RaftDriver');
   #lastStatus: RaftStatus;
 
   constructor(options: DriverOptions) {
@@ -220,23 +227,30 @@ export class RaftDriver {
    */
   propose(data: Uint8Array, expectedTerm?: number): Promise<{ index: number; result: unknown }> {
     if (this.#stopped) return Promise.reject(new RaftError('NOT_LEADER', 'server is shutting down'));
-    // A caller that acts for one term (the leader's scheduling services) must not write in the next
-    // one, even when this server leads again: its view of the state belongs to the old term.
-    if (expectedTerm !== undefined && this.#node.status().term !== expectedTerm) {
-      throw new RaftError(
-        'NOT_LEADER',
-        `proposal for term ${expectedTerm} refused in term ${this.#node.status().term}`,
-      );
-    }
+    this.#checkTerm(expectedTerm);
     const { index, term } = this.#node.propose(data);
     return this.#track(index, term);
   }
 
-  /** Proposes a membership change; resolves once it is applied here. */
-  proposeMembership(change: MembershipChange): Promise<{ index: number; result: unknown }> {
+  /** Proposes a membership change, only in `expectedTerm` when given; resolves once it is applied here. */
+  proposeMembership(
+    change: MembershipChange,
+    expectedTerm?: number,
+  ): Promise<{ index: number; result: unknown }> {
     if (this.#stopped) return Promise.reject(new RaftError('NOT_LEADER', 'server is shutting down'));
+    this.#checkTerm(expectedTerm);
     const { index, term } = this.#node.proposeMembership(change);
     return this.#track(index, term);
+  }
+
+  // A caller that acts for one term (the leader's scheduling services, a write checked without
+  // ReadIndex) must not write in the next one, even when this server leads again: its view of the
+  // state belongs to the old term.
+  #checkTerm(expectedTerm: number | undefined): void {
+    const { term } = this.#node.status();
+    if (expectedTerm !== undefined && term !== expectedTerm) {
+      throw new RaftError('NOT_LEADER', `proposal for term ${expectedTerm} refused in term ${term}`);
+    }
   }
 
   #track(index: number, term: number): Promise<{ index: number; result: unknown }> {
@@ -316,10 +330,12 @@ export class RaftDriver {
   #schedule(): void {
     if (this.#flushScheduled || this.#stopped) return;
     this.#flushScheduled = true;
-    setImmediate(() => {
-      this.#flushScheduled = false;
-      this.#flush();
-    });
+    setImmediate(
+      this.#context.bind(() => {
+        this.#flushScheduled = false;
+        this.#flush();
+      }),
+    );
   }
 
   #flush(): void {

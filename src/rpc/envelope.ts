@@ -1,3 +1,5 @@
+import { MAX_BATCH_FRAMES } from './one-way-batch.js';
+
 /** An application frame: what the agent sends and receives, tagged by `kind`. */
 export type Frame = { readonly kind: string } & Record<string, unknown>;
 
@@ -40,9 +42,10 @@ export function parseEnvelope(value: Frame): Envelope | string {
     case 'one-way-batch':
       return Array.isArray(value.frames) &&
         value.frames.length > 0 &&
+        value.frames.length <= MAX_BATCH_FRAMES &&
         value.frames.every((item) => item instanceof Uint8Array)
         ? { kind: 'one-way-batch', frames: value.frames as Uint8Array[] }
-        : 'malformed one-way-batch frame: field frames is not a non-empty array of binary frames';
+        : `malformed one-way-batch frame: field frames is not an array of 1 to ${MAX_BATCH_FRAMES} binary frames`;
     case 'request':
     case 'response': {
       if (!isRequestId(value.id)) return `malformed ${value.kind}: id is not a positive integer`;

@@ -94,8 +94,8 @@ export class ClusterOperations implements ServerBackend {
   #lastLeaderContact = 0;
   /** Term of the write barrier that the running HTTP write passed, when it skipped ReadIndex. */
   readonly #writeTerm = new AsyncLocalStorage<number>();
-  /** Wakes requests that wait for a leader, so they go on as soon as one is known. */
-  #leaderChange = newSignal();
+  /** Requests that wait for a leader; each goes on as soon as one is known, or after RETRY_MS. */
+  readonly #leaderWaiters = new Set<() => void>();
 
   constructor(deps: ClusterOperationsDeps) {
     this.#deps = deps;
@@ -187,13 +187,20 @@ export class ClusterOperations implements ServerBackend {
 
   /** Wakes the requests that wait for a leader; the agent calls it when the role or leader changes. */
   leaderChanged(): void {
-    this.#leaderChange.resolve();
-    this.#leaderChange = newSignal();
+    for (const wake of [...this.#leaderWaiters]) wake();
   }
 
   /** Waits RETRY_MS, or less when the leader changes first, before a request tries again. */
   #pause(): Promise<void> {
-    return Promise.race([sleep(RETRY_MS), this.#leaderChange.promise]);
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.#leaderWaiters.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, RETRY_MS);
+      this.#leaderWaiters.add(wake);
+    });
   }
 
   async consistentRead(): Promise<void> {
@@ -236,11 +243,11 @@ export class ClusterOperations implements ServerBackend {
     this.#refuseIfRemoved();
     const data = encodeCommand(checked);
     const deadline = performance.now() + HOLD_MS;
-    const term = this.#writeTerm.getStore();
-    const index =
-      term === undefined
-        ? await this.#onLeader({ kind: 'apply', data }, () => this.#applyAsLeader(data), deadline)
-        : await this.#applyInTerm(data, term, deadline);
+    const index = await this.#onLeader(
+      { kind: 'apply', data },
+      (term) => this.#applyAsLeader(data, term),
+      deadline,
+    );
     await withDeadline(this.#deps.driver.waitForApplied(index), deadline).catch(() => undefined);
     return { index };
   }
@@ -274,7 +281,12 @@ export class ClusterOperations implements ServerBackend {
   }
 
   async deregisterJob(namespace: string, jobId: string, purge: boolean): Promise<JobDeregisterResult> {
-    const job = this.state.job(namespace, jobId);
+    let job = this.state.job(namespace, jobId);
+    if (job === null) {
+      // The write barrier may have skipped ReadIndex, so a 404, which commits nothing, is confirmed.
+      await this.consistentRead();
+      job = this.state.job(namespace, jobId);
+    }
     if (job === null) throw new RequestError(404, 'job not found');
     const now = nowNanos();
     const evaluation = newEvaluation({
@@ -313,7 +325,11 @@ export class ClusterOperations implements ServerBackend {
   async removePeer(id: string): Promise<void> {
     const nodeId = this.#memberId(id);
     const deadline = performance.now() + HOLD_MS;
-    await this.#onLeader({ kind: 'remove-peer', id: nodeId }, () => this.#removeAsLeader(nodeId), deadline);
+    await this.#onLeader(
+      { kind: 'remove-peer', id: nodeId },
+      (term) => this.#removeAsLeader(nodeId, term),
+      deadline,
+    );
   }
 
   async transferLeadership(id: string | null): Promise<void> {
@@ -500,14 +516,21 @@ export class ClusterOperations implements ServerBackend {
   }
 
   /**
-   * Commits a command of a write that this leader authorized in `term` without a ReadIndex round
-   * (writeBarrier). Only an entry of that term may carry it: handed to another leader, it could
-   * commit on the strength of a check made on an old copy of the state (a token deleted since, say).
+   * Runs the leader's side of a write that this leader authorized in `term` without a ReadIndex
+   * round (writeBarrier), only while it leads that term. Handed to another leader, or run by this
+   * server in a later term, the write could take effect on the strength of a check made on an old
+   * copy of the state (a token deleted since, say).
    */
-  async #applyInTerm(data: Uint8Array, term: number, deadline: number): Promise<number> {
+  async #onLeaderInTerm(
+    local: (term: number) => Promise<number>,
+    term: number,
+    deadline: number,
+  ): Promise<number> {
     for (;;) {
+      const status = this.#deps.driver.status();
+      if (status.role !== 'leader' || status.term !== term) throw new RequestError(500, LEADER_CHANGED);
       try {
-        return await withDeadline(this.#applyAsLeader(data, term), deadline);
+        return await withDeadline(local(term), deadline);
       } catch (err) {
         if (err instanceof DeadlineError) {
           throw new RequestError(
@@ -525,8 +548,8 @@ export class ClusterOperations implements ServerBackend {
     }
   }
 
-  async #removeAsLeader(id: NodeId): Promise<number> {
-    const { index } = await this.#deps.driver.proposeMembership({ type: 'remove', nodeId: id });
+  async #removeAsLeader(id: NodeId, expectedTerm?: number): Promise<number> {
+    const { index } = await this.#deps.driver.proposeMembership({ type: 'remove', nodeId: id }, expectedTerm);
     this.#deps.logger.info({ removed: id, index }, 'removed a server from the Raft configuration');
     return index;
   }
@@ -566,8 +589,16 @@ export class ClusterOperations implements ServerBackend {
    * Runs `local` when this server leads, or sends `frame` to the leader. Retries while no leader is
    * known or the leader changes, but only for failures where the request was certainly not
    * applied. Anything else (a timeout, say) is reported, because a retry could apply it twice.
+   * Inside an HTTP write that passed the write barrier on this leader, only `local` runs, in the
+   * barrier's term (see #onLeaderInTerm). `local` receives that term, or nothing.
    */
-  async #onLeader(frame: Frame, local: () => Promise<number>, deadline: number): Promise<number> {
+  async #onLeader(
+    frame: Frame,
+    local: (term?: number) => Promise<number>,
+    deadline: number,
+  ): Promise<number> {
+    const writeTerm = this.#writeTerm.getStore();
+    if (writeTerm !== undefined) return this.#onLeaderInTerm(local, writeTerm, deadline);
     const driver = this.#deps.driver;
     for (;;) {
       const status = driver.status();
@@ -699,19 +730,6 @@ function withDeadline<T>(promise: Promise<T>, deadline: number): Promise<T> {
       },
     );
   });
-}
-
-/** A promise with its resolve function (Promise.withResolvers needs Node 22). */
-function newSignal(): { promise: Promise<void>; resolve: () => void } {
-  let resolve: () => void = () => undefined;
-  const promise = new Promise<void>((done) => {
-    resolve = done;
-  });
-  return { promise, resolve };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function splitAddress(address: string): [string, number] {

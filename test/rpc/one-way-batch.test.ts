@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { decodeFrame, encodeFrame } from '../../src/rpc/frames.js';
-import { maxBatchedFrameBytes, OneWayBatch } from '../../src/rpc/one-way-batch.js';
+import { MAX_BATCH_FRAMES, maxBatchedFrameBytes, OneWayBatch } from '../../src/rpc/one-way-batch.js';
 
 /** Decodes one written batch into the kinds and sequence numbers of its frames. */
 function framesOf(bytes: Buffer): number[] {
@@ -63,6 +63,18 @@ describe('OneWayBatch', () => {
       batch.add(largest);
       batch.flush();
     });
+  });
+
+  test('a batch holds at most MAX_BATCH_FRAMES frames', async () => {
+    const writes: Buffer[] = [];
+    const batch = new OneWayBatch((bytes) => writes.push(bytes), 8 * 1024 * 1024);
+    const total = MAX_BATCH_FRAMES + 10;
+    for (let seq = 0; seq < total; seq++) batch.add(encodeFrame({ kind: 'raft', seq }));
+    await Promise.resolve();
+    assert.deepEqual(
+      writes.map((bytes) => framesOf(bytes).length),
+      [MAX_BATCH_FRAMES, 10],
+    );
   });
 
   test('clear drops what waits', async () => {

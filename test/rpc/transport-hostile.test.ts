@@ -6,6 +6,7 @@ import { generateClusterKey } from '../../src/rpc/cluster-key.js';
 import { MAX_UNAUTHENTICATED_BYTES, SERVER_RPC_PATH } from '../../src/rpc/connection.js';
 import { encodeFrame } from '../../src/rpc/frames.js';
 import { answerChallenge, type Challenge, handshakeKey } from '../../src/rpc/handshake.js';
+import { MAX_BATCH_FRAMES } from '../../src/rpc/one-way-batch.js';
 import {
   LEVEL,
   type LogCapture,
@@ -196,6 +197,19 @@ const cases: HostileCase[] = [
     act: async (raw) => {
       await introduce(raw);
       raw.sendFrame({ kind: 'one-way-batch', frames: [encodeFrame({ kind: 'raft' }), garbage] });
+    },
+    reason: 'malformed-frame',
+    closeCode: 1002,
+  },
+  {
+    name: 'a one-way batch of too many frames',
+    act: async (raw) => {
+      await introduce(raw);
+      const tiny = encodeFrame({ kind: 'raft' });
+      raw.sendFrame({
+        kind: 'one-way-batch',
+        frames: Array.from({ length: MAX_BATCH_FRAMES + 1 }, () => tiny),
+      });
     },
     reason: 'malformed-frame',
     closeCode: 1002,
