@@ -20,20 +20,25 @@ export interface InjectedFault {
  * skipped, because the cluster may legitimately be without a leader for a moment. A heal that
  * raises (a server that does not come back) ends the run with that error.
  * When a fault or its heal takes longer than planned, the later faults start late rather than
- * overlap.
+ * overlap, and the faults that could no longer end within `durationMs` are left out.
  */
 export async function runFaultSchedule(
   cluster: Cluster,
   plan: readonly ScheduledFault[],
-  seed: number,
+  options: { readonly seed: number; readonly durationMs: number },
   log: (line: string) => void,
 ): Promise<InjectedFault[]> {
-  const random = new Prng(seed, 0xfa17);
+  const random = new Prng(options.seed, 0xfa17);
   const started = performance.now();
   const elapsed = () => performance.now() - started;
   const injected: InjectedFault[] = [];
 
-  for (const planned of plan) {
+  for (const [position, planned] of plan.entries()) {
+    if (Math.max(planned.atMs, elapsed()) + planned.holdMs > options.durationMs) {
+      const left = plan.length - position;
+      log(`schedule ran late: ${left} planned fault${left === 1 ? '' : 's'} left out`);
+      break;
+    }
     const waitMs = planned.atMs - elapsed();
     if (waitMs > 0) await delay(waitMs);
     const startedMs = elapsed();

@@ -112,7 +112,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunResul
     const durationMs = options.durationS * 1000;
     const started = performance.now();
     const plan = planFaults({ seed: options.seed, kinds: options.faults, durationMs });
-    const faults = await runFaultSchedule(cluster, plan, options.seed, log);
+    const faults = await runFaultSchedule(cluster, plan, { seed: options.seed, durationMs }, log);
     await healEverything(cluster);
     const left = durationMs - (performance.now() - started);
     if (left > 0) await delay(left);
