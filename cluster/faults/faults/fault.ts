@@ -2,7 +2,7 @@ import type { Prng } from '../../../test/sim/prng.js';
 import type { Cluster } from '../../launcher.js';
 
 /** Every fault kind this suite can inject, as named on the `--faults` list. */
-export const FAULT_KINDS = ['kill', 'pause', 'kill-leader', 'transfer'] as const;
+export const FAULT_KINDS = ['kill', 'pause', 'kill-leader', 'pause-leader', 'transfer'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /** The cluster a fault acts on and its source of random choices. */

@@ -2,6 +2,7 @@ import type { Fault, FaultKind } from './fault.js';
 import { killFault } from './kill.js';
 import { killLeaderFault } from './kill-leader.js';
 import { pauseFault } from './pause.js';
+import { pauseLeaderFault } from './pause-leader.js';
 import { transferFault } from './transfer.js';
 
 /**
@@ -14,5 +15,6 @@ export const FAULTS: Readonly<Record<FaultKind, Fault>> = {
   kill: killFault,
   pause: pauseFault,
   'kill-leader': killLeaderFault,
+  'pause-leader': pauseLeaderFault,
   transfer: transferFault,
 };
