@@ -25,7 +25,7 @@ export class LoadProcessHandle {
 
   private constructor(config: WorkloadConfig, onProgress: (counts: OutcomeCounts) => void) {
     this.#config = config;
-    this.#child = fork(LOAD_PROCESS, [JSON.stringify(config)], {
+    this.#child = fork(LOAD_PROCESS, [], {
       execArgv: ['--import', 'tsx'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
@@ -34,7 +34,9 @@ export class LoadProcessHandle {
       // The child exits right after its last message, maybe before its history file is read.
       let finished = false;
       this.#child.on('message', (message: WorkloadMessage) => {
-        if (message.type === 'progress') {
+        if (message.type === 'ready') {
+          this.#child.send({ type: 'start', config } satisfies RunnerMessage);
+        } else if (message.type === 'progress') {
           this.#latest = message;
           onProgress(message);
         } else if (message.type === 'error') {

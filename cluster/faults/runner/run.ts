@@ -82,10 +82,10 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunResul
   // passes or is interrupted, and keeps beside the servers' logs on a violation.
   const outDir = options.outDir ?? cluster.root;
   const historyFile = join(outDir, `history-seed-${options.seed}.json`);
-  await mkdir(outDir, { recursive: true });
   let load: LoadProcessHandle | null = null;
   let keep = false;
   try {
+    await mkdir(outDir, { recursive: true });
     const leader = await cluster.waitForLeader(60_000);
     log(
       `${options.servers} servers up in ${cluster.root}, leader ${leader.name}; history goes to ${historyFile}`,

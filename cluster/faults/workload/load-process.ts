@@ -12,7 +12,17 @@ import { sendVariableCall } from './variable-call.js';
 /** Pause after a call that failed or timed out, so that clients do not spin on a server that is down. */
 const FAILURE_BACKOFF_MS = 100;
 
-const config = JSON.parse(process.argv[2] ?? '{}') as WorkloadConfig;
+// The runner is gone (killed, or exited without a stop message), so the history has no reader: exit now.
+process.on('disconnect', () => process.exit(0));
+// The configuration comes over IPC rather than in argv, where `ps` would show the ACL token to
+// every user of the machine. The runner sends it on `ready`, because a message that arrives
+// before this listener exists is lost.
+const config = await new Promise<WorkloadConfig>((resolve) => {
+  process.once('message', (message: RunnerMessage) => {
+    if (message.type === 'start') resolve(message.config);
+  });
+  process.send?.({ type: 'ready' } satisfies WorkloadMessage);
+});
 const recorder = new HistoryRecorder(BigInt(config.originNs));
 const counts = { operations: 0, ok: 0, fail: 0, unknown: 0 };
 let stopping = false;
@@ -56,8 +66,6 @@ async function runClient(client: number): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  // The runner is gone (killed, or exited without a stop message), so the history has no reader: exit now.
-  process.on('disconnect', () => process.exit(0));
   const stopped = new Promise<void>((resolve) => {
     process.on('message', (message: RunnerMessage) => {
       if (message.type === 'stop') resolve();

@@ -1,6 +1,6 @@
 /** Messages between the fault runner and its load process, over the IPC channel of fork(). */
 
-/** The load process's configuration, passed as JSON in argv[2]. */
+/** The load process's configuration, the runner's first message to it. */
 export interface WorkloadConfig {
   readonly seed: number;
   /** monotonicNs() of the runner at its start, as a decimal string (a bigint does not survive JSON). */
@@ -31,9 +31,13 @@ export interface OutcomeCounts {
 }
 
 export type WorkloadMessage =
+  /** Sent once the load process listens for its configuration. */
+  | { readonly type: 'ready' }
   | ({ readonly type: 'progress' } & OutcomeCounts)
   /** Sent once the history file is written; `nextId` is the first id not used in it. */
   | ({ readonly type: 'stopped'; readonly nextId: number; readonly nextProcess: number } & OutcomeCounts)
   | { readonly type: 'error'; readonly message: string };
 
-export type RunnerMessage = { readonly type: 'stop' };
+export type RunnerMessage =
+  | { readonly type: 'start'; readonly config: WorkloadConfig }
+  | { readonly type: 'stop' };
