@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Cluster, ServerHandle } from '../../launcher.js';
 import type { FaultKind } from '../faults/fault.js';
-import { type History, writeHistoryFile } from '../history.js';
+import { type History, validateHistory, writeHistoryFile } from '../history.js';
 import { HistoryRecorder, monotonicNs } from '../workload/recorder.js';
 import {
   findLostWrites,
@@ -134,6 +134,8 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunResul
     log(describeRecovery(recovery, options.recoveryBoundMs));
     await readEveryKey(context, [...REGISTER_KEYS, RECOVERY_KEY]);
     const history: History = { operations: [...stopped.history.operations, ...recorder.operations()] };
+    // The runner's own calls join the load's here, so check that the merged history keeps the rules.
+    validateHistory(history);
     const lostWrites = await findLostWrites(context, history, LEDGER_PREFIX, CATCH_UP_MS);
     await writeHistoryFile(historyFile, history);
 
