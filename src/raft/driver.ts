@@ -107,6 +107,11 @@ export class RaftDriver {
   /** Read indexes confirmed by the leader, waiting for this server to apply that far. */
   #readyReads: { index: number; read: PendingRead }[] = [];
   #appliedWaiters: { index: number; resolve: () => void }[] = [];
+  /**
+   * Index of the last entry applied here. It runs ahead of the core's applied index while a batch
+   * is being written, because committed entries are applied before the batch's own write ends.
+   */
+  #applied: number;
   #appliedSinceSnapshot = 0;
   #bytesSinceSnapshot = 0;
   #snapshotAfterEntries: number;
@@ -124,6 +129,7 @@ export class RaftDriver {
     this.#log = options.logger;
     this.#node = new RaftNode(options.raft, options.durable);
     this.#lastStatus = this.#node.status();
+    this.#applied = this.#lastStatus.applied;
     this.#snapshotAfterEntries = this.#jittered(options.snapshotThresholdEntries);
     this.#snapshotAfterBytes = this.#jittered(options.snapshotThresholdBytes);
   }
@@ -311,7 +317,7 @@ export class RaftDriver {
 
   /** Resolves once this server has applied `index` (at once when it already has). */
   waitForApplied(index: number): Promise<void> {
-    if (this.#node.status().applied >= index) return Promise.resolve();
+    if (this.#applied >= index) return Promise.resolve();
     return new Promise((resolve) => this.#appliedWaiters.push({ index, resolve }));
   }
 
@@ -330,8 +336,8 @@ export class RaftDriver {
   #schedule(): void {
     if (this.#flushScheduled || this.#stopped) return;
     this.#flushScheduled = true;
-    setImmediate(
-      this.#context.bind(() => {
+    setImmediate(() =>
+      this.#context.runInAsyncScope(() => {
         this.#flushScheduled = false;
         this.#flush();
       }),
@@ -361,13 +367,27 @@ export class RaftDriver {
   }
 
   async #carryOut(ready: Ready): Promise<void> {
+    // The core hands out only committed entries that an earlier batch made durable here, so they
+    // are applied, and their proposers answered, while this batch's writes are on their way to
+    // disk. A snapshot to restore waits for its own write, and so do the entries after it.
+    const applyFirst = ready.snapshotToRestore === null;
+    if (applyFirst) this.#applyCommitted(ready);
     if (ready.persist !== null) {
       const started = performance.now();
       await this.#options.storage.save(ready.persist);
       this.#options.observer?.fsync?.((performance.now() - started) / 1000);
     }
     this.#send(ready.messages);
-    if (ready.snapshotToRestore !== null) this.#restore(ready.snapshotToRestore);
+    if (!applyFirst) {
+      this.#restore(ready.snapshotToRestore!);
+      this.#applyCommitted(ready);
+    }
+    this.#node.advance(ready);
+    this.#releaseReads();
+    if (ready.softState !== null) this.#softStateChanged();
+  }
+
+  #applyCommitted(ready: Ready): void {
     for (const entry of ready.committedEntries) this.#apply(entry);
     for (const state of ready.readStates) this.#confirmRead(state.requestId, state.index);
     for (const id of ready.failedReads) {
@@ -375,9 +395,7 @@ export class RaftDriver {
       this.#reads.delete(id);
       read?.reject(new RaftError('NO_LEADER', 'no leader confirmed the read; retry once one is elected'));
     }
-    this.#node.advance(ready);
     this.#releaseReads();
-    if (ready.softState !== null) this.#softStateChanged();
   }
 
   #send(messages: readonly Message[]): void {
@@ -388,6 +406,7 @@ export class RaftDriver {
 
   #restore(snapshot: Snapshot): void {
     this.#options.stateMachine.restore(snapshot);
+    this.#applied = Math.max(this.#applied, snapshot.meta.index);
     this.#appliedSinceSnapshot = 0;
     this.#bytesSinceSnapshot = 0;
     // Proposals at or below the snapshot were replaced or committed without this server applying
@@ -407,6 +426,7 @@ export class RaftDriver {
   }
 
   #apply(entry: Entry): void {
+    this.#applied = entry.index;
     let result: unknown;
     if (entry.kind === 'command') {
       result = this.#options.stateMachine.apply(entry);
@@ -444,7 +464,7 @@ export class RaftDriver {
   }
 
   #releaseReads(): void {
-    const applied = this.#node.status().applied;
+    const applied = this.#applied;
     if (this.#appliedWaiters.length > 0) {
       const waiting = this.#appliedWaiters.filter((waiter) => waiter.index > applied);
       for (const waiter of this.#appliedWaiters) if (waiter.index <= applied) waiter.resolve();
