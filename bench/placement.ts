@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
@@ -8,6 +7,7 @@ import { done, pending, waitFor } from '../cluster/wait.js';
 import type { Allocation } from '../src/structs/allocation.js';
 import type { Evaluation } from '../src/structs/evaluation.js';
 import { SimulatedFleet } from '../test/support/simulated-nodes.js';
+import { cpuTimeMs, sumCpuTimeMs } from './load/process-cpu.js';
 
 /**
  * Allocations placed and committed per second by a 3-server cluster (separate processes, fsync
@@ -221,37 +221,6 @@ async function waitForAllRunning(address: string, expected: number): Promise<voi
     index = Math.max(index, Number(response.headers['x-nomad-index'] ?? index));
   }
   throw new Error(`timed out after 120 s waiting for ${expected} allocations of ${JOB_ID} to run`);
-}
-
-/**
- * Clock ticks per second of the `utime` and `stime` fields of /proc/PID/stat: USER_HZ, which Linux
- * fixes at 100 for userspace on the common architectures (`getconf CLK_TCK` prints it).
- */
-const CLOCK_TICKS_PER_SECOND = 100;
-
-/** Returns the CPU time (user + system) a process has used, in ms, or null when /proc cannot tell. */
-function cpuTimeMs(pid: number | undefined): number | null {
-  if (pid === undefined) return null;
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return null;
-  }
-  // The command name in brackets may contain spaces, so the fields are counted after its last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return Number.isFinite(ticks) ? (ticks * 1000) / CLOCK_TICKS_PER_SECOND : null;
-}
-
-function sumCpuTimeMs(pids: readonly (number | undefined)[]): number | null {
-  let total = 0;
-  for (const pid of pids) {
-    const ms = cpuTimeMs(pid);
-    if (ms === null) return null;
-    total += ms;
-  }
-  return total;
 }
 
 function difference(after: number | null, before: number | null): number | null {

@@ -9,7 +9,7 @@ import type { BenchContext, Benchmark } from './harness/benchmark.js';
 import { type BenchRow, makeRow } from './harness/row.js';
 import { meansBetween, type RaftMeans, readRaftSums } from './leader-metrics.js';
 import { type LatencySummary, runChild } from './load/child.js';
-import type { HttpWriterConfig } from './load/http-writer.js';
+import type { HttpWriterConfig, HttpWriterResult } from './load/http-writer.js';
 
 /**
  * Raft writes through the HTTP API of a 3-server Signet cluster: separate processes, fsync on and
@@ -35,7 +35,7 @@ interface Durations {
 const FULL: Durations = { warmupMs: 1_000, durationMs: 8_000, fsyncMs: 4_000 };
 const QUICK: Durations = { warmupMs: 100, durationMs: 400, fsyncMs: 300 };
 
-type WriterResults = Map<number, LatencySummary>;
+type WriterResults = Map<number, HttpWriterResult>;
 
 /** Signet's results, with the leader's own Raft figures over the one-writer run. */
 interface SignetResults {
@@ -50,7 +50,8 @@ function drive(
   token: string | null,
   writers: number,
   durations: Durations,
-): Promise<LatencySummary> {
+  serverPids: readonly number[],
+): Promise<HttpWriterResult> {
   const config: HttpWriterConfig = {
     system,
     host: address.host,
@@ -61,8 +62,9 @@ function drive(
     durationMs: durations.durationMs,
     valueBytes: VALUE_BYTES,
     keyPrefix: `bench/w${writers}`,
+    serverPids,
   };
-  return runChild<LatencySummary>(
+  return runChild<HttpWriterResult>(
     './http-writer.ts',
     config,
     durations.warmupMs + durations.durationMs + 60_000,
@@ -73,8 +75,16 @@ function writersLabel(writers: number): string {
   return `${writers} writer${writers === 1 ? '' : 's'}`;
 }
 
-function describe(result: LatencySummary): string {
-  return `${Math.round(result.perSecond)} writes/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms`;
+function describe(result: HttpWriterResult): string {
+  const cpu = cpuPerWriteUs(result);
+  return `${Math.round(result.perSecond)} writes/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, servers' CPU ${cpu === null ? 'unknown' : `${Math.round(cpu)} µs`} per write`;
+}
+
+/** CPU time of the three servers together per measured write, in µs, or null when unknown. */
+function cpuPerWriteUs(result: HttpWriterResult): number | null {
+  return result.serverCpuMs === null || result.count === 0
+    ? null
+    : (result.serverCpuMs * 1000) / result.count;
 }
 
 async function measureSignet(
@@ -97,7 +107,8 @@ async function measureSignet(
     let singleWriterLeader: RaftMeans | null = null;
     for (const writers of WRITERS) {
       const before = await readRaftSums(leader.httpAddr);
-      const result = await drive('signet', { host, port }, cluster.managementToken, writers, durations);
+      const pids = cluster.servers().flatMap((server) => (server.pid === undefined ? [] : [server.pid]));
+      const result = await drive('signet', { host, port }, cluster.managementToken, writers, durations, pids);
       context.progress(`Signet, ${writersLabel(writers)}: ${describe(result)}`);
       results.set(writers, result);
       if (writers === 1) {
@@ -133,7 +144,14 @@ async function measureEtcd(
     const port = await cluster.leaderPort();
     const results: WriterResults = new Map();
     for (const writers of WRITERS) {
-      const result = await drive('etcd', { host: '127.0.0.1', port }, null, writers, durations);
+      const result = await drive(
+        'etcd',
+        { host: '127.0.0.1', port },
+        null,
+        writers,
+        durations,
+        cluster.pids(),
+      );
       context.progress(`etcd, ${writersLabel(writers)}: ${describe(result)}`);
       results.set(writers, result);
     }
@@ -185,6 +203,17 @@ export function raftWriteRows(
         reference: theirs?.p99Ms ?? null,
         referenceName: etcdName,
         target: targeted ? { kind: 'ratio-at-most', value: 1, label: "≤ etcd's" } : null,
+        note: etcdNote,
+        raw,
+      }),
+      // Both clusters and the load generator share 2 cores, so the CPU each write costs bounds the
+      // throughput and, unlike the rate, holds steady when other processes take the cores.
+      makeRow({
+        figure: `servers' CPU time per write, ${label} (user + system of all 3 servers)`,
+        unit: 'µs',
+        signet: cpuPerWriteUs(ours),
+        reference: theirs === null ? null : cpuPerWriteUs(theirs),
+        referenceName: etcdName,
         note: etcdNote,
         raw,
       }),

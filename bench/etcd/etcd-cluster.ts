@@ -60,6 +60,10 @@ export class EtcdCluster {
     this.#members = members;
     process.once('exit', this.#killOnExit);
   }
+  /** Process ids of the running members, for CPU accounting. */
+  pids(): number[] {
+    return this.#members.flatMap((member) => (member.process.pid === undefined ? [] : [member.process.pid]));
+  }
 
   /** Starts `size` members and waits until each one reports the same leader. */
   static async start(size: number, root: string, timeoutMs = 30_000): Promise<EtcdCluster> {

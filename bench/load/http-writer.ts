@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { summarize } from './child.js';
+import { sumCpuTimeMs } from './process-cpu.js';
 
 /**
  * Child process, the load generator: `writers` concurrent writers each send their next write when
@@ -21,7 +22,12 @@ export interface HttpWriterConfig {
   readonly durationMs: number;
   readonly valueBytes: number;
   readonly keyPrefix: string;
+  /** Server processes whose CPU time (user + system) over the measured writes is reported. */
+  readonly serverPids: readonly number[];
 }
+
+/** The latency summary of the measured writes, with the servers' CPU time spent on them. */
+export type HttpWriterResult = ReturnType<typeof summarize> & { readonly serverCpuMs: number | null };
 
 const REQUEST_TIMEOUT_MS = 15_000;
 
@@ -104,9 +110,14 @@ async function runPhase(phase: string, deadline: number): Promise<number[]> {
 
 try {
   await runPhase('warmup', performance.now() + config.warmupMs);
+  const cpuBefore = sumCpuTimeMs(config.serverPids);
   const started = performance.now();
   const latenciesMs = await runPhase('measured', started + config.durationMs);
-  console.log(JSON.stringify(summarize(latenciesMs, performance.now() - started)));
+  const elapsedMs = performance.now() - started;
+  const cpuAfter = sumCpuTimeMs(config.serverPids);
+  const serverCpuMs = cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore;
+  const result: HttpWriterResult = { ...summarize(latenciesMs, elapsedMs), serverCpuMs };
+  console.log(JSON.stringify(result));
 } finally {
   agent.destroy();
 }
