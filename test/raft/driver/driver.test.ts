@@ -130,6 +130,37 @@ describe('RaftDriver on LevelDB', () => {
     );
   });
 
+  test('a committed entry is applied while the next save is still on its way', async (t) => {
+    const cluster = new DriverCluster();
+    await cluster.init();
+    t.after(() => cluster.close());
+    const member = await cluster.start(1, [1]);
+    await waitFor(() => member.driver.status().role === 'leader', 10_000, 'a leader');
+    await member.driver.propose(text('warm-up'));
+
+    // A's save runs; B arrives meanwhile, and its save waits at the gate.
+    let openGate: () => void = () => undefined;
+    const saves = member.saves;
+    const first = member.driver.propose(text('A'));
+    await waitFor(() => member.saves > saves, 10_000, "A's save to start");
+    member.saveGate = new Promise((resolve) => {
+      openGate = resolve;
+    });
+    const second = member.driver.propose(text('B'));
+    t.after(() => openGate());
+
+    const applied = await Promise.race([
+      first.then(() => 'applied'),
+      new Promise((resolve) => setTimeout(() => resolve('still waiting'), 5_000)),
+    ]);
+    assert.equal(applied, 'applied', "A waited for B's save");
+    assert.equal(member.machine.items.includes('B'), false, 'B was applied before its save');
+    member.saveGate = null;
+    openGate();
+    await second;
+    assert.deepEqual(member.machine.items.slice(-2), ['A', 'B']);
+  });
+
   test('servers draw their own snapshot thresholds', async (t) => {
     // Server 1 draws the lowest threshold (40), the others the highest (59).
     const cluster = new DriverCluster({

@@ -43,6 +43,8 @@ interface Member {
   machine: ListMachine;
   saves: number;
   fatal: unknown;
+  /** When set, every save waits for it before it writes, as a slow disk would. */
+  saveGate: Promise<void> | null;
 }
 
 /**
@@ -89,8 +91,9 @@ export class DriverCluster {
     const counted = {
       load: () => storage.load(),
       close: () => storage.close(),
-      save: (batch: PersistBatch) => {
+      save: async (batch: PersistBatch) => {
         member.saves++;
+        if (member.saveGate !== null) await member.saveGate;
         return storage.save(batch);
       },
     };
@@ -99,6 +102,7 @@ export class DriverCluster {
       machine,
       saves: 0,
       fatal: null,
+      saveGate: null,
       driver: new RaftDriver({
         raft: { id, random: this.options.random?.(id) ?? ((bound) => randomInt(bound)) },
         storage: counted,
