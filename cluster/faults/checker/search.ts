@@ -67,23 +67,47 @@ export function searchLinearization(input: SearchInput): SearchResult {
   const cache = new ConfigurationCache(operations.map((operation) => operation.required));
   const effectClasses = classifyEffects(operations);
 
-  // An optional operation is worth taking only when it changes what the operation right after it
-  // does, and that operation is one of the current candidates (it has no return in the list, so
-  // taking it exposes no new call). Otherwise the order without it reaches the same state.
-  const changesNextStep = (
+  // The candidates at `state`. A required read or rejected check-and-set that passes here without
+  // changing the state is the only one. It changes no state wherever it is taken, and nothing still
+  // listed must precede it, so any order that takes it later stays legal with it moved to the front.
+  const candidatesAt = (state: RegisterState): readonly number[] => {
+    const candidates = list.candidates(operations, effectClasses);
+    for (const candidate of candidates) {
+      const operation = operations[candidate]!;
+      if (!operation.required) break;
+      if (operation.effect.type !== 'read' && operation.effect.type !== 'cas-rejected') continue;
+      const next = step(state, operation.effect, earlierValues);
+      if (next !== null && sameState(next, state)) return [candidate];
+    }
+    return candidates;
+  };
+
+  // An optional operation U is worth taking before operation X only when X needs it: X fails
+  // without U, or ends in another state than both X alone and X followed by U. Otherwise leaving U
+  // out, or taking it after X, reaches the same state.
+  const needs = (before: RegisterState, optional: Effect, effect: Effect, withIt: RegisterState): boolean => {
+    const without = step(before, effect, earlierValues);
+    if (without === null) return true;
+    if (sameState(without, withIt)) return false;
+    const swapped = step(without, optional, earlierValues);
+    return swapped === null || !sameState(swapped, withIt);
+  };
+
+  // Taking an optional operation is pointless when no current candidate needs it. Taking it exposes
+  // no new candidate, because an optional operation has no return in the list.
+  const neededByAny = (
     before: RegisterState,
     after: RegisterState,
     taken: number,
     candidates: readonly number[],
   ): boolean => {
     if (sameState(before, after)) return false;
+    const optional = operations[taken]!.effect;
     for (const other of candidates) {
       if (other === taken) continue;
       const { effect } = operations[other]!;
       const withIt = step(after, effect, earlierValues);
-      if (withIt === null) continue;
-      const without = step(before, effect, earlierValues);
-      if (without === null || !sameState(without, withIt)) return true;
+      if (withIt !== null && needs(before, optional, effect, withIt)) return true;
     }
     return false;
   };
@@ -92,9 +116,7 @@ export function searchLinearization(input: SearchInput): SearchResult {
   let visited = 0;
 
   cache.visit(state);
-  const frames: Frame[] = [
-    { candidates: list.candidates(operations, effectClasses), next: 0, taken: -1, stateBefore: state },
-  ];
+  const frames: Frame[] = [{ candidates: candidatesAt(state), next: 0, taken: -1, stateBefore: state }];
   while (true) {
     if (requiredLeft === 0) return { outcome: 'linearizable', statesVisited: visited };
     const frame = frames[frames.length - 1]!;
@@ -113,11 +135,10 @@ export function searchLinearization(input: SearchInput): SearchResult {
     const operation = operations[candidate]!;
     const next = step(state, operation.effect, earlierValues);
     if (next === null) continue;
-    if (!operation.required && !changesNextStep(state, next, candidate, frame.candidates)) continue;
-    if (frame.taken >= 0 && !operations[frame.taken]!.required) {
-      // Right after an optional operation, only an operation whose outcome it changes may follow.
-      const without = step(frame.stateBefore, operation.effect, earlierValues);
-      if (without !== null && sameState(without, next)) continue;
+    if (!operation.required && !neededByAny(state, next, candidate, frame.candidates)) continue;
+    const previous = frame.taken >= 0 ? operations[frame.taken]! : null;
+    if (previous !== null && !previous.required) {
+      if (!needs(frame.stateBefore, previous.effect, operation.effect, next)) continue;
     }
     cache.take(candidate);
     if (!cache.visit(next)) {
@@ -130,7 +151,7 @@ export function searchLinearization(input: SearchInput): SearchResult {
     list.remove(candidate);
     if (operation.required) requiredLeft--;
     frames.push({
-      candidates: list.candidates(operations, effectClasses),
+      candidates: candidatesAt(next),
       next: 0,
       taken: candidate,
       stateBefore: state,
