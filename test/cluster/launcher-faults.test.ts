@@ -17,8 +17,9 @@ import {
 } from './support/start-process.js';
 
 /** Names of the launcher's temporary folders in the OS temporary folder. */
-function temporaryClusterFolders(): Set<string> {
-  return new Set(readdirSync(tmpdir()).filter((name) => name.startsWith('signet-cluster-')));
+/** Cluster folders that a launcher created under `dir`, which it takes as its TMPDIR. */
+function clusterFoldersIn(dir: string): string[] {
+  return readdirSync(dir).filter((name) => name.startsWith('signet-cluster-'));
 }
 
 describe('cluster/start.ts faults', { timeout: 15 * 60_000 }, () => {
@@ -178,10 +179,11 @@ describe('cluster/start.ts faults', { timeout: 15 * 60_000 }, () => {
     ['derived RPC port above 65535', ['-servers', '1', '-http-port', '65535']],
   ] as const) {
     test(`${label} is rejected`, async () => {
-      const before = temporaryClusterFolders();
-      const launcher = launch(args);
+      // A TMPDIR of its own, so that clusters of tests running beside this one do not count.
+      const scratch = await dataFolder();
+      const launcher = launch(args, { TMPDIR: scratch });
       const exit = await launcher.exitWithin(60_000);
-      const leftover = [...temporaryClusterFolders()].filter((name) => !before.has(name));
+      const leftover = clusterFoldersIn(scratch);
 
       assert.equal(exit?.code, 1, launcher.output);
       assert.equal(launcher.output.trimEnd().split('\n').length, 1, launcher.output);
