@@ -92,8 +92,9 @@ export class HistoryFormatError extends Error {
 
 /**
  * Checks the rules that the format itself imposes: unique ids, `callNs <= returnNs`, an output
- * exactly when the outcome is `ok`, no rejected delete without a check-and-set, and one operation at a time per process (so no process issues
- * anything after an `unknown` operation). Throws HistoryFormatError at the first broken rule.
+ * exactly when the outcome is `ok`, and no rejected delete without a check-and-set. A process has
+ * one operation at a time, so it issues nothing after an `unknown` operation. Throws
+ * HistoryFormatError at the first broken rule.
  */
 export function validateHistory(history: History): void {
   const ids = new Set<number>();

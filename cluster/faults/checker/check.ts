@@ -5,14 +5,17 @@ import { type SearchOperation, searchLinearization } from './search.js';
 import { findLocalViolation, narrowViolation, type ViolationWindow, type WindowStart } from './window.js';
 
 /**
- * Configurations one search may visit before it gives up, by default. Each costs about 100 bytes
- * plus a bitset of one bit per operation of the key, so a key of 2,000 operations stays under
- * about 400 MB.
+ * Configurations one search may visit before it gives up, by default. Each keeps a copy of the
+ * set of operations taken, one bit per operation of the key, plus about 100 bytes (an estimate),
+ * so a search that uses the whole budget on a key of 2,000 operations needs roughly 350 MB.
  */
 export const DEFAULT_BUDGET = 1_000_000;
 
 export interface CheckOptions {
-  /** Configurations each search may visit, per key and per window step. Default DEFAULT_BUDGET. */
+  /**
+   * Configurations each search may visit: the whole search of a key, and each narrowing step.
+   * A local window visits at most the smaller of this and 100,000. Default DEFAULT_BUDGET.
+   */
   readonly budget?: number;
   /**
    * Set to false to report a violation that only the whole search finds without narrowing it: the

@@ -90,7 +90,7 @@ export class ConfigurationCache {
   }
 }
 
-/** A bijective 32-bit mixer (the finalizer of MurmurHash3), giving each operation its random-looking word. */
+/** Mixes a 32-bit value bijectively (the MurmurHash3 finalizer), giving each operation a random-looking word. */
 function mix32(value: number): number {
   let z = Math.imul(value ^ (value >>> 16), 0x85eb_ca6b);
   z = Math.imul(z ^ (z >>> 13), 0xc2b2_ae35);

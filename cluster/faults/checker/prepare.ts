@@ -56,7 +56,7 @@ function compileKey(key: string, operations: VariableOperation[]): KeyHistory {
   return { key, operations: compiled, dropped: sorted.length - compiled.length };
 }
 
-/** What the whole key history reveals about each written value. */
+/** The evidence that the whole key history gives about each written value. */
 interface ValueEvidence {
   /** Writes of each value that may have taken effect. */
   readonly writes: Map<string, number>;
@@ -82,8 +82,8 @@ function collectEvidence(operations: readonly VariableOperation[]): ValueEvidenc
 }
 
 /**
- * The value and ModifyIndex that a write of unknown outcome leaves, if it took effect. When the
- * value is written once in the whole history, a read that returned it names its index, and a value
+ * Returns the value and ModifyIndex that a write of unknown outcome leaves if it took effect. When
+ * the value is written once in the whole history, a read that returned it names its index. A value
  * that no read returned leaves a state that no later operation can name (UNOBSERVED).
  */
 function unknownWriteTarget(

@@ -135,7 +135,7 @@ function floorOf(state: RegisterState): number {
   return state.index;
 }
 
-/** The absent state after a delete, which keeps the floor: a variable written again gets a higher index. */
+/** Returns the absent state after a delete. It keeps the floor, because a variable written again gets a higher index. */
 function absentAfter(state: RegisterState): RegisterState {
   const floor = floorOf(state);
   if (floor === 0) return ABSENT_STATE;
@@ -158,7 +158,7 @@ function applyRead(
   return state.index === UNKNOWN_INDEX ? { value, index } : null;
 }
 
-/** A 32-bit hash of a state, for the search's cache. */
+/** Returns a 32-bit hash of a state, for the search's cache. */
 export function hashState(state: RegisterState): number {
   return (Math.imul(state.value + 3, 0x9e3779b1) ^ Math.imul(state.index + 7, 0x85ebca6b)) >>> 0;
 }

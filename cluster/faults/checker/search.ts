@@ -1,7 +1,7 @@
 import { ConfigurationCache } from './configuration-cache.js';
 import { type Effect, type RegisterState, sameState, step } from './register-model.js';
 
-/** One operation as the search sees it. */
+/** One operation in the form the search takes. */
 export interface SearchOperation {
   readonly callNs: number;
   /** Infinity for an optional operation: nothing forces it to take effect before any other. */
@@ -16,7 +16,7 @@ export interface SearchInput {
   readonly initial: RegisterState;
   /** The values that the ANY_EARLIER state may hold. */
   readonly earlierValues: ReadonlySet<number>;
-  /** The most configurations the search may visit before it gives up. */
+  /** The maximum number of configurations the search may visit before it gives up. */
   readonly budget: number;
 }
 

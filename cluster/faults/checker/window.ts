@@ -3,7 +3,7 @@ import type { CompiledOperation, KeyHistory } from './prepare.js';
 import { ABSENT_STATE, ANY_EARLIER_STATE } from './register-model.js';
 import { type SearchOperation, searchLinearization } from './search.js';
 
-/** Where a violation window starts: at the key's first operation, or after earlier operations. */
+/** The start of a violation window: the key's first operation, or a cut after earlier operations. */
 export type WindowStart = 'absent-key' | 'any-earlier-value';
 
 export interface ViolationWindow {
@@ -125,9 +125,9 @@ function windowFails(
 }
 
 /**
- * The operations of a window. Required: those of known outcome called at or after the cut that
- * returned by the end. Optional: the rest, which may have taken effect before the cut, or after
- * the end, or (for unknown outcomes) never.
+ * Returns the operations of a window. Those of known outcome called at or after the cut that
+ * returned by the end are required. The rest are optional, because they may have taken effect
+ * before the cut or after the end, and those of unknown outcome maybe never.
  */
 function windowOperations(compiled: readonly CompiledOperation[], bounds: WindowBounds): SearchOperation[] {
   const { cutNs, endNs } = bounds;
@@ -145,7 +145,7 @@ function windowOperations(compiled: readonly CompiledOperation[], bounds: Window
     });
 }
 
-/** The values written by operations called before the cut: what the variable may hold at the cut. */
+/** Returns the values written by operations called before the cut, which the variable may hold at the cut. */
 function earlierValues(compiled: readonly CompiledOperation[], cutNs: number | null): Set<number> {
   const values = new Set<number>();
   if (cutNs === null) return values;
@@ -157,8 +157,8 @@ function earlierValues(compiled: readonly CompiledOperation[], cutNs: number | n
 }
 
 /**
- * The operations to show for a window. Operations of unknown outcome called before the cut are
- * left out: the window fails with them available, so it fails without them too.
+ * Returns the operations to show for a window. Operations of unknown outcome called before the
+ * cut are left out, because the window fails with them available and so fails without them too.
  */
 function reported(compiled: readonly CompiledOperation[], bounds: WindowBounds): VariableOperation[] {
   const { cutNs, endNs } = bounds;
@@ -171,9 +171,10 @@ function reported(compiled: readonly CompiledOperation[], bounds: WindowBounds):
 }
 
 /**
- * Binary search over candidates 0..count-1, whose failures are monotone: for `first`, the first
- * candidate that fails, given that the last one does; for `last`, the last one that fails, or -1
- * when none does (candidate -1, the whole prefix, is known to fail).
+ * Finds the edge between failing and passing candidates 0..count-1 by binary search, assuming
+ * failures are monotone. With `first`, it returns the first candidate that fails, given that the
+ * last one does. With `last`, it returns the last one that fails, or -1 when none does, given that
+ * candidate -1 (the window before any narrowing) fails.
  */
 function lastFailing(count: number, fails: (i: number) => boolean, find: 'first' | 'last'): number {
   if (find === 'first') {

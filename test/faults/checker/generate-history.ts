@@ -81,10 +81,10 @@ class Store {
 }
 
 /**
- * Records a random concurrent history from a simulated linearizable store of variables: each
- * operation takes effect at one random instant between its call and its return (for an unknown
- * outcome, maybe never, or after the client gave up), in the order of those instants, with a
- * Raft index that grows by one per write or delete. Clients pick check-and-set indexes from what
+ * Records a random concurrent history from a simulated linearizable store of variables. Each
+ * operation takes effect at one random instant between its call and its return, in the order of
+ * those instants, with a Raft index that grows by one per write or delete. An operation of unknown
+ * outcome takes effect maybe never, or maybe after the client gave up. Clients pick check-and-set indexes from what
  * they read or wrote last, so that many of them succeed. Every value written is unique.
  */
 export function generateHistory(options: GeneratorOptions): History {
@@ -140,11 +140,14 @@ function randomCall(
 ): Call {
   const key = random.pick(keys);
   const roll = random.float();
-  const kind: VariableOperation['kind'] =
-    roll < 0.4 ? 'get' : roll < 0.6 ? 'put' : roll < 0.88 ? 'cas' : 'delete';
+  let kind: VariableOperation['kind'] = 'delete';
+  if (roll < 0.4) kind = 'get';
+  else if (roll < 0.6) kind = 'put';
+  else if (roll < 0.88) kind = 'cas';
   const lastSeen = seen.get(`${process}/${key}`) ?? 0;
   const conditional = kind === 'cas' || (kind === 'delete' && random.chance(0.5));
-  const casIndex = conditional ? (random.chance(0.8) ? lastSeen : 0) : null;
+  let casIndex: number | null = null;
+  if (conditional) casIndex = random.chance(0.8) ? lastSeen : 0;
 
   const durationNs = 100 + random.int(5000);
   let outcome: Outcome = 'ok';
@@ -160,7 +163,7 @@ function randomCall(
   return { process, kind, key, value: `v${serial}`, casIndex, callNs, returnNs, effectNs, outcome };
 }
 
-/** The ModifyIndex a successful operation showed its client, 0 for a variable found absent. */
+/** Returns the ModifyIndex a successful operation showed its client, 0 for a variable found absent. */
 function observedIndex(operation: VariableOperation): number | null {
   switch (operation.kind) {
     case 'get':

@@ -43,6 +43,7 @@ describe('generated linearizable histories', () => {
     const casResults = history.operations.flatMap((operation) =>
       operation.kind === 'cas' && operation.output !== null ? [operation.output.succeeded] : [],
     );
-    assert.ok(casResults.includes(true) && casResults.includes(false), 'cas should both succeed and fail');
+    assert.ok(casResults.includes(true), 'some cas should succeed');
+    assert.ok(casResults.includes(false), 'some cas should be rejected');
   });
 });

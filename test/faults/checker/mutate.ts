@@ -29,7 +29,7 @@ interface Write {
   readonly index: number;
 }
 
-/** The successful write of each value, by key and value. */
+/** Returns the successful write of each value, by key and value. */
 function writers(history: History): Map<string, Write> {
   const result = new Map<string, Write>();
   for (const operation of history.operations) {
@@ -74,7 +74,7 @@ export function changeReadValue(history: History, random: Prng): Mutation | null
 /**
  * Swaps the outputs of two reads A and B of one key, where A returned before B was called, A saw an
  * older ModifyIndex than B, and the write that A saw returned before A was called. Afterwards A
- * sees the newer value and B the older one, which only its single write, already over, could set.
+ * reads the newer value and B the older one, which only its single write, already over, could set.
  */
 export function swapReadOutputs(history: History, random: Prng): Mutation | null {
   const written = writers(history);

@@ -8,7 +8,7 @@ import { type GeneratorOptions, generateHistory } from './generate-history.js';
 import { changeReadValue } from './mutate.js';
 
 // The size the fault suite records in a long run: 10,000 operations over 10 keys from 8 processes.
-// The bound is generous because the machine is shared; docs/faults.md has measured times.
+// The bound is generous because the machine is shared. docs/faults.md has measured times.
 const BOUND_MS = 30_000;
 
 const CASES: readonly [string, Omit<GeneratorOptions, 'seed'>][] = [

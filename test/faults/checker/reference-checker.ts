@@ -39,7 +39,7 @@ export function referenceLinearizable(history: History): boolean {
   return search(START);
 }
 
-/** The cells that `operation` may leave when it takes effect on `cell`; empty when it cannot. */
+/** Returns the cells that `operation` may leave when it takes effect on `cell`, none when it cannot. */
 function outcomes(operation: VariableOperation, cell: Cell, history: History): Cell[] {
   const passes = (casIndex: number): boolean =>
     casIndex === 0 ? cell.value === null : cell.value !== null && cell.index === casIndex;
@@ -74,7 +74,7 @@ function outcomes(operation: VariableOperation, cell: Cell, history: History): C
 }
 
 /**
- * The ModifyIndexes a write may get: its output, or for an unknown outcome an index at which a
+ * Returns the ModifyIndexes a write may get: its output, or for an unknown outcome an index at which a
  * read returned its value, or an unnamed index just above the current one. The unnamed index is a
  * fraction, so that no operation names it and every later index is still above it.
  */

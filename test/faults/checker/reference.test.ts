@@ -26,7 +26,7 @@ for (const run of RUNS) {
       );
       counts[result.outcome === 'linearizable' ? 'linearizable' : 'violation']++;
     }
-    // Both answers must be common, or the comparison proves little.
+    // Both outcomes must be common, or the comparison proves little.
     assert.ok(counts.linearizable > run.histories / 10, JSON.stringify(counts));
     assert.ok(counts.violation > run.histories / 10, JSON.stringify(counts));
   });

@@ -2,7 +2,7 @@ import type { History, Outcome, VariableOperation } from '../../../cluster/fault
 import type { Prng } from '../../sim/prng.js';
 
 /**
- * A random tiny history on one key, most of them not linearizable: random outputs drawn from few
+ * Returns a random tiny history on one key, most of them not linearizable: random outputs drawn from few
  * values and indexes, so that the checkers meet every rule. Written values are unique, as the
  * fault suite writes them.
  */
@@ -18,7 +18,9 @@ export function randomHistory(random: Prng, maxOperations = 6, unknownRate = 0.1
     const process = processes[slot]!;
     const callNs = nextFree[slot]! + random.int(4);
     const roll = random.float();
-    const outcome: Outcome = roll < unknownRate ? 'unknown' : roll < unknownRate + 0.07 ? 'fail' : 'ok';
+    let outcome: Outcome = 'ok';
+    if (roll < unknownRate) outcome = 'unknown';
+    else if (roll < unknownRate + 0.07) outcome = 'fail';
     const returnNs = outcome === 'unknown' ? Number.POSITIVE_INFINITY : callNs + random.int(6);
     nextFree[slot] = Number.isFinite(returnNs) ? returnNs + 1 : callNs + 1;
     if (outcome === 'unknown') processes[slot] = 3 + id;
