@@ -1,5 +1,6 @@
 import { type CheckOptions, checkHistory } from '../checker/check.js';
 import type { History, VariableOperation } from '../history.js';
+import { describeJobViolation, type JobViolation } from './job-checks.js';
 
 /** A write the cluster acknowledged that a server did not return after the faults healed. */
 export interface LostWrite {
@@ -40,7 +41,8 @@ export type RunViolation =
   | { readonly kind: 'unchecked'; readonly keys: readonly string[]; readonly reason: string }
   | { readonly kind: 'lost-write'; readonly writes: readonly LostWrite[] }
   | { readonly kind: 'no-recovery'; readonly boundMs: number }
-  | { readonly kind: 'crash'; readonly crash: Crash };
+  | { readonly kind: 'crash'; readonly crash: Crash }
+  | JobViolation;
 
 /**
  * Judges a run: the variable history must be linearizable, no acknowledged write may be missing
@@ -101,6 +103,8 @@ export function describeViolation(violation: RunViolation): string[] {
       return [
         `crash: ${violation.crash.server} exited by itself (code ${violation.crash.code}, signal ${violation.crash.signal}); log: ${violation.crash.logPath}`,
       ];
+    default:
+      return describeJobViolation(violation);
   }
 }
 

@@ -14,6 +14,7 @@ import {
 } from './after-heal.js';
 import { type Crash, judgeRun, type RunViolation } from './check-step.js';
 import { healEverything, type InjectedFault, runFaultSchedule, seconds } from './fault-loop.js';
+import { JOB_CLIENTS, type JobRunSummary, jobWorkload, runJobChecks } from './job-step.js';
 import { LoadProcessHandle } from './load-process-handle.js';
 import { planFaults } from './schedule.js';
 
@@ -33,6 +34,8 @@ export interface FaultRunOptions {
   readonly recoveryBoundMs: number;
   /** Folder for the history files; default: the cluster's temporary folder, kept only on a violation. */
   readonly outDir?: string | undefined;
+  /** Run client agents, register jobs and check their placements and identities. Default true. */
+  readonly jobs?: boolean;
   readonly log: (line: string) => void;
 }
 
@@ -44,6 +47,8 @@ export interface FaultRunResult {
   readonly historyFile: string | null;
   /** The servers' folders when kept after a violation, else null. */
   readonly keptClusterRoot: string | null;
+  /** Counts of the job step, or null when the run had no jobs. */
+  readonly jobs: JobRunSummary | null;
 }
 
 /** Variables that every client reads and writes; few, so that clients contend on each. */
@@ -71,6 +76,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunResul
 
   const cluster = await Cluster.start({
     servers: options.servers,
+    clients: options.jobs === false ? 0 : JOB_CLIENTS,
     acl: true,
     onUnexpectedExit: (agent, exit) => {
       if (!(agent instanceof ServerHandle)) return;
@@ -82,6 +88,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunResul
   // passes or is interrupted, and keeps beside the servers' logs on a violation.
   const outDir = options.outDir ?? cluster.root;
   const historyFile = join(outDir, `history-seed-${options.seed}.json`);
+  const jobs = options.jobs === false ? undefined : jobWorkload(cluster, outDir);
   let load: LoadProcessHandle | null = null;
   let keep = false;
   try {
@@ -104,6 +111,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunResul
         requestTimeoutMs: options.requestTimeoutMs,
         historyFile: join(outDir, 'load-history.json'),
         progressIntervalMs: PROGRESS_INTERVAL_MS,
+        jobs,
       },
       (counts) =>
         log(`operations=${counts.operations} ok=${counts.ok} fail=${counts.fail} unknown=${counts.unknown}`),
@@ -138,15 +146,22 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunResul
     validateHistory(history);
     const lostWrites = await findLostWrites(context, history, LEDGER_PREFIX, CATCH_UP_MS);
     await writeHistoryFile(historyFile, history);
+    const jobStep =
+      jobs === undefined
+        ? null
+        : await runJobChecks({ cluster, workload: jobs, requestTimeoutMs: options.requestTimeoutMs, log });
 
     const checkStarted = performance.now();
-    const violations = judgeRun({
-      history,
-      lostWrites,
-      crashes,
-      recoveryMs: recovery.writeMs,
-      recoveryBoundMs: options.recoveryBoundMs,
-    });
+    const violations = [
+      ...judgeRun({
+        history,
+        lostWrites,
+        crashes,
+        recoveryMs: recovery.writeMs,
+        recoveryBoundMs: options.recoveryBoundMs,
+      }),
+      ...(jobStep?.violations ?? []),
+    ];
     log(
       `checked ${history.operations.length} operations in ${Math.round(performance.now() - checkStarted)} ms; ` +
         `${lostWrites.length} acknowledged writes missing`,
@@ -159,6 +174,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunResul
       violations,
       historyFile: removeHistory ? null : historyFile,
       keptClusterRoot: keep ? cluster.root : null,
+      jobs: jobStep?.summary ?? null,
     };
   } catch (err) {
     keep = true;

@@ -4,6 +4,8 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { Prng } from '../../../test/sim/prng.js';
 import { writeHistoryFile } from '../history.js';
+import { runJobClient } from './jobs-client.js';
+import { writeJobLog } from './jobs-log.js';
 import { OperationMix } from './operation-mix.js';
 import type { OutcomeCounts, RunnerMessage, WorkloadConfig, WorkloadMessage } from './protocol.js';
 import { HistoryRecorder } from './recorder.js';
@@ -73,17 +75,34 @@ async function main(): Promise<void> {
   });
   const progress = setInterval(() => send({ type: 'progress', ...snapshot() }), config.progressIntervalMs);
   const clients = Array.from({ length: config.clients }, (_, client) => runClient(client).catch(fail));
+  const jobClient = startJobClient().catch(fail);
 
   await stopped;
   stopping = true;
   clearInterval(progress);
-  await Promise.all(clients);
+  await Promise.all([...clients, jobClient]);
   await writeHistoryFile(config.historyFile, { operations: recorder.operations() });
   // Disconnect only once the last message is out, or the runner may never see it.
   process.send?.(
     { type: 'stopped', nextId: recorder.nextId, nextProcess, ...snapshot() } satisfies WorkloadMessage,
     () => process.disconnect(),
   );
+}
+
+/** Runs the job client when the runner asked for one, and writes its side log once it stops. */
+async function startJobClient(): Promise<void> {
+  const jobs = config.jobs;
+  if (jobs === undefined) return;
+  const events = await runJobClient({
+    config: jobs,
+    addresses: config.addresses,
+    token: config.token,
+    requestTimeoutMs: config.requestTimeoutMs,
+    random: new Prng(config.seed, 0x70b5),
+    now: () => recorder.now(),
+    isStopping: () => stopping,
+  });
+  await writeJobLog(jobs.logFile, events);
 }
 
 function snapshot(): OutcomeCounts {

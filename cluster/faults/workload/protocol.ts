@@ -1,4 +1,5 @@
 /** Messages between the fault runner and its load process, over the IPC channel of fork(). */
+import type { JobWorkloadConfig } from './jobs-log.js';
 
 /** The load process's configuration, the runner's first message to it. */
 export interface WorkloadConfig {
@@ -21,6 +22,8 @@ export interface WorkloadConfig {
   readonly historyFile: string;
   /** How often it reports its counts, in ms. */
   readonly progressIntervalMs: number;
+  /** The job client's settings; without them the load runs no job client. */
+  readonly jobs?: JobWorkloadConfig | undefined;
 }
 
 export interface OutcomeCounts {
