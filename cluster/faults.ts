@@ -77,6 +77,7 @@ async function main(flags: Flags): Promise<number> {
       requestTimeoutMs: flags.requestTimeoutMs,
       recoveryBoundMs: flags.recoveryBoundMs,
       outDir: flags.out,
+      faultsListed: program.getOptionValueSource('faults') === 'cli',
       log,
     });
   } catch (err) {

@@ -40,6 +40,13 @@ export interface ClusterOptions {
   /** Address every server binds. Default 127.0.0.1. */
   readonly host?: string;
   /**
+   * Runs server `name` elsewhere than beside the launcher, such as in a network namespace: it binds
+   * the placement's host in place of `host`, and its command starts with the placement's prefix.
+   * Free ports are still drawn on `host` of this machine, which suits a fresh namespace, where
+   * every port is free.
+   */
+  readonly placeServer?: (name: string) => ServerPlacement;
+  /**
    * Fixed ports: server N listens on HTTP basePort + 10·(N−1) and RPC one above that. Default:
    * free ports from the OS.
    */
@@ -73,6 +80,17 @@ export interface ClusterOptions {
    * crash). A server that exits while it starts makes the start raise AgentStartError instead.
    */
   readonly onUnexpectedExit?: (agent: ServerHandle | ClientHandle, exit: ExitInfo) => void;
+}
+
+/** Placement of one server, as ClusterOptions.placeServer returns it. */
+export interface ServerPlacement {
+  /** Address the server binds; the launcher and the clients must reach it from here. */
+  readonly host: string;
+  /**
+   * Program and arguments put before the agent's command, such as `ip netns exec NAME`. It must
+   * exec the agent rather than fork it, so that the signals the launcher sends reach the agent.
+   */
+  readonly commandPrefix: readonly string[];
 }
 
 export interface AddServerOptions {
@@ -537,7 +555,7 @@ export class Cluster {
     return {
       name: `s${number}`,
       dataDir: join(dir, 'data'),
-      host: this.#host(),
+      host: this.#options.placeServer?.(`s${number}`).host ?? this.#host(),
       // Real ports are assigned just before the start.
       httpPort: 0,
       rpcPort: 0,
@@ -559,6 +577,7 @@ export class Cluster {
       startTimeoutMs: this.#options.startTimeoutMs ?? 60_000,
       stopTimeoutMs: this.#options.stopTimeoutMs ?? 10_000,
       onUnexpectedExit: this.#reportExit,
+      commandPrefix: this.#options.placeServer?.(spec.name).commandPrefix ?? [],
     });
   }
 

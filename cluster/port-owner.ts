@@ -5,10 +5,13 @@ const TCP_LISTEN = '0A';
 
 /**
  * Pids of the processes that listen on TCP `port`, read from /proc. Returns null where /proc
- * cannot tell (not Linux), so that callers fall back to whatever replies on the port.
+ * cannot tell (not Linux), so that callers fall back to whatever replies on the port. With
+ * `among`, it reads those processes' own socket tables, so it also finds a process that
+ * listens in another network namespace than this one.
  */
 export function listenerPids(port: number, among?: readonly number[]): number[] | null {
-  const inodes = listeningInodes(port);
+  const tables = among === undefined ? ['/proc/net'] : [...new Set(among.map((pid) => `/proc/${pid}/net`))];
+  const inodes = listeningInodes(port, tables);
   if (inodes === null) return null;
   if (inodes.size === 0) return [];
   const pids =
@@ -19,10 +22,10 @@ export function listenerPids(port: number, among?: readonly number[]): number[] 
   return pids.filter((pid) => socketInodes(pid).some((inode) => inodes.has(inode)));
 }
 
-function listeningInodes(port: number): Set<string> | null {
+function listeningInodes(port: number, folders: readonly string[]): Set<string> | null {
   const inodes = new Set<string>();
   let readAny = false;
-  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+  for (const table of folders.flatMap((folder) => [`${folder}/tcp`, `${folder}/tcp6`])) {
     let text: string;
     try {
       text = readFileSync(table, 'utf8');

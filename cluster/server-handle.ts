@@ -52,6 +52,8 @@ export interface ServerHandleOptions {
   /** Time between SIGTERM and SIGKILL when stopping, in milliseconds. */
   readonly stopTimeoutMs: number;
   readonly onUnexpectedExit?: ((server: ServerHandle, exit: ExitInfo) => void) | undefined;
+  /** Program and arguments that run the agent's command, such as `ip netns exec NAME`. Default none. */
+  readonly commandPrefix?: readonly string[];
 }
 
 /** Restarts on the same ports retry this many times when a port is taken, waiting RESTART_RETRY_MS between. */
@@ -125,7 +127,15 @@ export class ServerHandle {
   async start(): Promise<void> {
     if (this.#child !== null)
       throw new Error(`cannot start ${this.name}: it is already running (pid ${this.pid})`);
-    const args = [...this.#entryArgs(), 'agent', '-server', '-config', this.configPath];
+    const [program, ...args] = [
+      ...(this.#options.commandPrefix ?? []),
+      process.execPath,
+      ...this.#entryArgs(),
+      'agent',
+      '-server',
+      '-config',
+      this.configPath,
+    ];
 
     this.#logOffset = await fileSize(this.logPath);
     const logFd = openSync(this.logPath, 'a');
@@ -134,7 +144,7 @@ export class ServerHandle {
       // A JSON line like pino's, so that log readers see where each run of the agent begins.
       appendFileSync(
         logFd,
-        `${JSON.stringify({ level: 30, time: Date.now(), launcher: true, msg: 'launcher is starting the agent', command: [process.execPath, ...args] })}\n`,
+        `${JSON.stringify({ level: 30, time: Date.now(), launcher: true, msg: 'launcher is starting the agent', command: [program, ...args] })}\n`,
       );
       const env = { ...process.env };
       // A test runner marks its children through this variable; the agent is not a test file.
@@ -143,7 +153,7 @@ export class ServerHandle {
       // docker compose, say) would override it and make the kept root keys unreadable later, and
       // the operator's token is no business of the agent's.
       for (const name of NEVER_PASSED_HOST_VARIABLES) delete env[name];
-      child = spawn(process.execPath, args, {
+      child = spawn(program!, args, {
         cwd: this.#options.repoRoot,
         env,
         stdio: ['ignore', logFd, logFd],

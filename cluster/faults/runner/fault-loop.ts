@@ -3,6 +3,7 @@ import { Prng } from '../../../test/sim/prng.js';
 import type { Cluster } from '../../launcher.js';
 import type { ActiveFault } from '../faults/fault.js';
 import { FAULTS } from '../faults/registry.js';
+import type { FaultNetwork } from '../net/fault-network.js';
 import type { ScheduledFault } from './schedule.js';
 
 /** A fault as it was injected, for the schedule printed on a violation. */
@@ -25,7 +26,7 @@ export interface InjectedFault {
 export async function runFaultSchedule(
   cluster: Cluster,
   plan: readonly ScheduledFault[],
-  options: { readonly seed: number; readonly durationMs: number },
+  options: { readonly seed: number; readonly durationMs: number; readonly network?: FaultNetwork | null },
   log: (line: string) => void,
 ): Promise<InjectedFault[]> {
   const random = new Prng(options.seed, 0xfa17);
@@ -44,7 +45,11 @@ export async function runFaultSchedule(
     const startedMs = elapsed();
     let active: ActiveFault;
     try {
-      active = await FAULTS[planned.kind].inject({ cluster, random: random.fork() });
+      active = await FAULTS[planned.kind].inject({
+        cluster,
+        random: random.fork(),
+        network: options.network ?? null,
+      });
     } catch (err) {
       log(`fault ${planned.kind} skipped at ${seconds(startedMs)}: ${(err as Error).message.split('\n')[0]}`);
       continue;

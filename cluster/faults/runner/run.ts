@@ -4,6 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { Cluster, ServerHandle } from '../../launcher.js';
 import type { FaultKind } from '../faults/fault.js';
 import { type History, validateHistory, writeHistoryFile } from '../history.js';
+import { setUpNetwork } from '../net/run-network.js';
 import { HistoryRecorder, monotonicNs } from '../workload/recorder.js';
 import {
   findLostWrites,
@@ -36,6 +37,8 @@ export interface FaultRunOptions {
   readonly outDir?: string | undefined;
   /** Run client agents, register jobs and check their placements and identities. Default true. */
   readonly jobs?: boolean;
+  /** True when the user listed the faults: a listed network fault this machine lacks is an error. */
+  readonly faultsListed?: boolean;
   readonly log: (line: string) => void;
 }
 
@@ -74,8 +77,16 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunResul
   const crashes: Crash[] = [];
   const { log } = options;
 
+  const { network, kinds } = await setUpNetwork({
+    seed: options.seed,
+    servers: options.servers,
+    kinds: options.faults,
+    kindsListed: options.faultsListed ?? true,
+    log,
+  });
   const cluster = await Cluster.start({
     servers: options.servers,
+    ...(network === null ? {} : { placeServer: (name: string) => network.placement(name) }),
     clients: options.jobs === false ? 0 : JOB_CLIENTS,
     acl: true,
     onUnexpectedExit: (agent, exit) => {
@@ -83,6 +94,9 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunResul
       crashes.push({ server: agent.name, code: exit.code, signal: exit.signal, logPath: agent.logPath });
       log(`${agent.name} exited by itself (code ${exit.code}, signal ${exit.signal}); log: ${agent.logPath}`);
     },
+  }).catch(async (err: unknown) => {
+    await network?.remove();
+    throw err;
   });
   // By default the history lives in the cluster's folder, which the launcher removes when the run
   // passes or is interrupted, and keeps beside the servers' logs on a violation.
@@ -119,9 +133,10 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunResul
 
     const durationMs = options.durationS * 1000;
     const started = performance.now();
-    const plan = planFaults({ seed: options.seed, kinds: options.faults, durationMs });
-    const faults = await runFaultSchedule(cluster, plan, { seed: options.seed, durationMs }, log);
+    const plan = planFaults({ seed: options.seed, kinds, durationMs });
+    const faults = await runFaultSchedule(cluster, plan, { seed: options.seed, durationMs, network }, log);
     await healEverything(cluster);
+    await network?.healAll();
     const left = durationMs - (performance.now() - started);
     if (left > 0) await delay(left);
 
@@ -182,7 +197,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunResul
     throw err;
   } finally {
     load?.kill();
-    await cluster.stop({ keepData: keep });
+    await cluster.stop({ keepData: keep }).finally(() => network?.remove());
   }
 }
 
