@@ -10,6 +10,9 @@ export function monotonicNs(): bigint {
   return process.hrtime.bigint();
 }
 
+/** Added to a client's process number for the reads that its lost check-and-sets return. */
+export const OBSERVER_PROCESS_OFFSET = 1_000_000;
+
 /**
  * Records operations in the history format. Times count from `originNs`, a monotonicNs() reading
  * taken by the runner before anything else starts, so they stay safe integers for days. Ids start
@@ -35,6 +38,31 @@ export class HistoryRecorder {
    * take effect at any time after its call, so its return is +infinity.
    */
   record(process: number, call: VariableCall, callNs: number, returnNs: number, result: CallResult): void {
+    this.#recordCall(process, call, callNs, returnNs, result);
+    // The read inside a lost check-and-set gets a process of its own, because the history allows
+    // one operation at a time per process and the read shares the call's interval.
+    if (result.observed !== undefined) {
+      this.#operations.push({
+        id: this.#nextId++,
+        process: OBSERVER_PROCESS_OFFSET + process,
+        key: call.key,
+        callNs,
+        returnNs,
+        outcome: 'ok',
+        kind: 'get',
+        input: null,
+        output: result.observed,
+      });
+    }
+  }
+
+  #recordCall(
+    process: number,
+    call: VariableCall,
+    callNs: number,
+    returnNs: number,
+    result: CallResult,
+  ): void {
     const common = {
       id: this.#nextId++,
       process,

@@ -24,7 +24,16 @@ export interface CallTarget {
  * (409) also carries the variable's current ModifyIndex (0 when absent), which the history has no
  * field for but the next check-and-set of the client can use.
  */
-export type CallResult = Pick<VariableOperation, 'outcome' | 'output'> & { readonly currentIndex?: number };
+export type CallResult = Pick<VariableOperation, 'outcome' | 'output'> & {
+  readonly currentIndex?: number;
+  /**
+   * The variable as a lost check-and-set's 409 reply showed it. The server reads it with a
+   * consistent read after the rejection, inside the call, so it is a read of its own, which the
+   * recorder adds to the history: a client that takes its next index from it must not make the
+   * checker meet an index that no recorded operation returned.
+   */
+  readonly observed?: { readonly value: string | null; readonly index: number | null };
+};
 
 /**
  * Statuses that prove a write did not take effect: the server rejected the request before it
@@ -78,9 +87,10 @@ function classify(call: VariableCall, response: HttpResponse): CallResult {
 
   if (status === 409 && (call.kind === 'cas' || (call.kind === 'delete' && call.casIndex !== null))) {
     const currentIndex = parseConflictIndex(response.body);
+    const observed = parseConflictVariable(response.body);
     return call.kind === 'cas'
-      ? { outcome: 'ok', output: { succeeded: false, index: null }, ...currentIndex }
-      : { outcome: 'ok', output: { succeeded: false }, ...currentIndex };
+      ? { outcome: 'ok', output: { succeeded: false, index: null }, ...currentIndex, ...observed }
+      : { outcome: 'ok', output: { succeeded: false }, ...currentIndex, ...observed };
   }
   if (status < 200 || status > 299) {
     return failed(WRITE_NOT_APPLIED_STATUSES.has(status) ? 'fail' : 'unknown');
@@ -113,6 +123,24 @@ function parseVariable(body: string): { value: string; modifyIndex: number } {
     );
   }
   return { value, modifyIndex };
+}
+
+/**
+ * Reads the current variable of a 409 reply as a read would record it: absent when its ModifyIndex
+ * is 0, else its value and index. Nothing when the reply leaves out the items (a token that may
+ * not read the path), because then the value is unknown.
+ */
+function parseConflictVariable(body: string): Pick<CallResult, 'observed'> {
+  try {
+    const variable = JSON.parse(body) as { Items?: { value?: unknown }; ModifyIndex?: unknown };
+    const index = variable.ModifyIndex;
+    if (index === 0) return { observed: { value: null, index: null } };
+    const value = variable.Items?.value;
+    if (typeof value !== 'string' || typeof index !== 'number' || !Number.isSafeInteger(index)) return {};
+    return { observed: { value, index } };
+  } catch {
+    return {};
+  }
 }
 
 /** Reads the ModifyIndex of a 409 reply's current variable, or nothing when the body has none. */

@@ -16,9 +16,6 @@ const DURATION_S = 35;
  */
 const OPERATIONS_FLOOR = 300;
 
-// NOTE: a run with one-way faults can report a false violation. A client may check-and-set on a
-// ModifyIndex that it took from a 409 reply, which the history does not record. When that index
-// belongs to a timed-out write, the checker assumes no operation can name it. This seed passes.
 const problem = await networkFaultsProblem(`${FaultNetwork.namespacePrefix(SEED)}probe`);
 
 test('partitions keep variables linearizable', { skip: problem ?? false, timeout: 300_000 }, async () => {
