@@ -190,14 +190,30 @@ describe('variable call outcomes', () => {
       'cas 409',
       cas,
       { status: 409, body: variable },
-      { outcome: 'ok', output: { succeeded: false, index: null }, currentIndex: 17 },
+      {
+        outcome: 'ok',
+        output: { succeeded: false, index: null },
+        currentIndex: 17,
+        observed: { value: 'v1', index: 17 },
+      },
+    ],
+    [
+      'cas 409 on an absent variable',
+      cas,
+      { status: 409, body: { Namespace: 'default', Path: 'faults/a', ModifyIndex: 0 } },
+      {
+        outcome: 'ok',
+        output: { succeeded: false, index: null },
+        currentIndex: 0,
+        observed: { value: null, index: null },
+      },
     ],
     ['delete-cas 204', deleteCas, { status: 204 }, { outcome: 'ok', output: { succeeded: true } }],
     [
       'delete-cas 409',
       deleteCas,
       { status: 409, body: variable },
-      { outcome: 'ok', output: { succeeded: false }, currentIndex: 17 },
+      { outcome: 'ok', output: { succeeded: false }, currentIndex: 17, observed: { value: 'v1', index: 17 } },
     ],
   ];
   for (const [name, call, reply, expected] of cases) {
