@@ -253,9 +253,14 @@ export class ClientAgent {
         this.#reportUnrecoverable(alloc, unreadableReason);
         continue;
       }
-      // An allocation that ended before this client knew it (its local state was removed, say)
-      // is left alone, so it is never run a second time.
-      if (isTerminal(alloc)) continue;
+      // An allocation that ended before this client knew it is never run. One that never ran
+      // (still pending) is reported complete, as Nomad's client does, so its workload identities
+      // end and its job can settle. One that ran before (this client's local state was removed,
+      // say) is left alone.
+      if (isTerminal(alloc)) {
+        if (alloc.ClientStatus === 'pending') this.#reportStoppedBeforeRun(alloc);
+        continue;
+      }
       const fresh = this.#newRunner(alloc);
       this.#runners.set(alloc.ID, fresh);
       await fresh.start();
@@ -271,6 +276,16 @@ export class ClientAgent {
         this.#logger.error({ err, allocId: id }, 'failed to remove the local state of a dropped allocation');
       });
     }
+  }
+
+  #reportStoppedBeforeRun(alloc: ClientAllocation): void {
+    this.#logger.info({ allocId: alloc.ID }, 'allocation was stopped before it ran; reporting it complete');
+    this.#reporter.report({
+      ID: alloc.ID,
+      ClientStatus: 'complete',
+      ClientDescription: 'the allocation was stopped before it ran',
+      TaskStates: alloc.TaskStates,
+    });
   }
 
   #reportUnrecoverable(alloc: ClientAllocation, reason: string): void {

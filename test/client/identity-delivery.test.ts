@@ -96,6 +96,7 @@ describe('workload identities on a client agent', { timeout: 60_000 }, () => {
   const clientLog: string[] = [];
   let signed: Allocation;
   let unsigned: Allocation;
+  let stoppedBeforeRun: Allocation;
 
   const call = (method: string, body: Body): Promise<Body> =>
     server.endpoints.handle(method, body, {
@@ -153,10 +154,20 @@ describe('workload identities on a client agent', { timeout: 60_000 }, () => {
       Name: 'unsigned.group[0]',
       TaskResources: { needs: { CPU: 100, MemoryMB: 64 } },
     });
+    // Stopped before the client learned of it, as when a job is stopped right after it is placed.
+    stoppedBeforeRun = makeAlloc({
+      ...onNode,
+      JobID: 'ident',
+      Name: 'ident.group[1]',
+      DesiredStatus: 'stop',
+      TaskResources: { reader: { CPU: 100, MemoryMB: 64 }, plain: { CPU: 100, MemoryMB: 64 } },
+      SignedIdentities: { reader: READER_TOKEN, plain: PLAIN_TOKEN },
+      SigningKeyID: KEY_ID,
+    });
     await server.apply({
       type: 'plan-apply',
       v: 2,
-      place: [signed, unsigned],
+      place: [signed, unsigned, stoppedBeforeRun],
       stop: [],
       evals: [],
       time: T0,
@@ -167,6 +178,12 @@ describe('workload identities on a client agent', { timeout: 60_000 }, () => {
     await agent?.close();
     await server?.close();
     if (root !== '') await rm(root, { recursive: true, force: true });
+  });
+
+  test('allocation stopped before it ran is reported complete', async () => {
+    const done = await waitForStatus(stoppedBeforeRun.ID, 'complete');
+    assert.equal(done.DesiredStatus, 'stop');
+    await assert.rejects(stat(join(root, 'alloc', stoppedBeforeRun.ID)), { code: 'ENOENT' });
   });
 
   test('task reads its token from file and env', async () => {
