@@ -54,6 +54,13 @@ const flags = program.opts<StartFlags>();
 let cluster: Cluster | null = null;
 /** The signal that asked for a stop, or null while the cluster should run. */
 let stopSignal: NodeJS.Signals | null = null;
+let stopSignalAt = 0;
+/**
+ * A repeat of the stop signal within this time is the same Ctrl-C, not a second one: `npm start`
+ * forwards the SIGINT that the terminal sent to its whole process group, so the launcher gets it
+ * twice, from the terminal and from npm, the second one late when the machine is busy.
+ */
+const REPEAT_GRACE_MS = 1000;
 // With the output piped (npm start | tee log), Ctrl-C may close the reader first; a write to it
 // then fails with EPIPE, which must not stop the launcher before it has stopped the agents.
 process.stdout.on('error', () => undefined);
@@ -76,12 +83,14 @@ async function stopAndExit(running: Cluster): Promise<never> {
 }
 
 function onSignal(signal: NodeJS.Signals): void {
+  if (stopSignal === signal && performance.now() - stopSignalAt < REPEAT_GRACE_MS) return;
   if (stopSignal !== null) {
     // A second Ctrl-C: the exit hooks SIGKILL the agents and the tasks the clients recorded.
     process.stderr.write(`${signal} again: exiting now; agents and tasks are killed\n`);
     process.exit(1);
   }
   stopSignal = signal;
+  stopSignalAt = performance.now();
   // While the cluster starts, the launcher's own handler stops what has started and ends the
   // start's waits. The start then raises or returns, and the code after Cluster.start() exits.
   if (cluster !== null) void stopAndExit(cluster);

@@ -192,6 +192,21 @@ describe('cluster/start.ts faults', { timeout: 15 * 60_000 }, () => {
     });
   }
 
+  test('a SIGINT repeated at once is one Ctrl-C', async () => {
+    // npm start forwards the terminal's SIGINT, so the launcher gets it twice in quick succession.
+    const launcher = launch(['-servers', '3', '-clients', '1']);
+    const root = await launcher.ready();
+    launcher.child.kill('SIGINT');
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    assert.equal(launcher.running, true, 'the launcher was still stopping the agents');
+    launcher.child.kill('SIGINT');
+    const exit = await launcher.exitWithin(60_000);
+
+    assert.deepEqual(exit, { code: 0, signal: null }, launcher.output);
+    assert.doesNotMatch(launcher.output, /again: exiting now/);
+    assert.equal(existsSync(root), false, 'the temporary folder is removed');
+  });
+
   test('data path that is a file is rejected', async () => {
     const folder = await dataFolder();
     const file = join(folder, 'a-file');
