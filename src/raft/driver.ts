@@ -162,8 +162,10 @@ export class RaftDriver {
     this.#failAll('server is shutting down');
   }
 
+  /** The core's status, with the index that the state machine has applied (see #applied). */
   status(): RaftStatus {
-    return this.#node.status();
+    const status = this.#node.status();
+    return this.#applied > status.applied ? { ...status, applied: this.#applied } : status;
   }
 
   /** Returns the membership in force at `index`, such as the applied index of a state snapshot. */

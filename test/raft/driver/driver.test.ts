@@ -214,7 +214,9 @@ describe('RaftDriver on LevelDB', () => {
     // More than the trailing entries kept below a snapshot (1024), so the log no longer reaches index 1.
     const writes = Array.from({ length: 1500 }, (_, i) => leader.driver.propose(text(`s${i}`)));
     await Promise.all(writes);
-    assert.ok(leader.driver.status().firstIndex > 1, 'the leader compacted its log');
+    // A proposal resolves once applied, which can be before the batch's save ends and the snapshot
+    // that follows it, so the compaction is awaited.
+    await waitFor(() => leader.driver.status().firstIndex > 1, 10_000, 'the leader to compact its log');
     const joiner = await cluster.start(4, null);
     await leader.driver.proposeMembership({ type: 'add-learner', nodeId: 4 });
     await waitFor(() => joiner.machine.items.length === 1500, 20_000, 'the new server to catch up');
