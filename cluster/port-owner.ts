@@ -10,7 +10,9 @@ const TCP_LISTEN = '0A';
  * listens in another network namespace than this one.
  */
 export function listenerPids(port: number, among?: readonly number[]): number[] | null {
-  const tables = among === undefined ? ['/proc/net'] : [...new Set(among.map((pid) => `/proc/${pid}/net`))];
+  // This process's own table is always read: a process of `among` that has already exited has no
+  // table left, and without any table the answer would fall back to whoever replies on the port.
+  const tables = ['/proc/net', ...new Set((among ?? []).map((pid) => `/proc/${pid}/net`))];
   const inodes = listeningInodes(port, tables);
   if (inodes === null) return null;
   if (inodes.size === 0) return [];
