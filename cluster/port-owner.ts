@@ -10,8 +10,8 @@ const TCP_LISTEN = '0A';
  * listens in another network namespace than this one.
  */
 export function listenerPids(port: number, among?: readonly number[]): number[] | null {
-  // This process's own table is always read: a process of `among` that has already exited has no
-  // table left, and without any table the answer would fall back to whoever replies on the port.
+  // This process's own table is always read. A process of `among` that has already exited has no
+  // table left, and without any table the caller would trust any process that replies on the port.
   const tables = ['/proc/net', ...new Set((among ?? []).map((pid) => `/proc/${pid}/net`))];
   const inodes = listeningInodes(port, tables);
   if (inodes === null) return null;

@@ -56,9 +56,9 @@ let cluster: Cluster | null = null;
 let stopSignal: NodeJS.Signals | null = null;
 let stopSignalAt = 0;
 /**
- * A repeat of the stop signal within this time is the same Ctrl-C, not a second one: `npm start`
+ * A repeat of the stop signal within this time is the same Ctrl-C, not a second one. `npm start`
  * forwards the SIGINT that the terminal sent to its whole process group, so the launcher gets it
- * twice, from the terminal and from npm, the second one late when the machine is busy.
+ * twice, and npm's copy can arrive late when the machine is busy.
  */
 const REPEAT_GRACE_MS = 1000;
 // With the output piped (npm start | tee log), Ctrl-C may close the reader first; a write to it

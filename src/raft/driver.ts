@@ -257,7 +257,10 @@ export class RaftDriver {
   #checkTerm(expectedTerm: number | undefined): void {
     const { term } = this.#node.status();
     if (expectedTerm !== undefined && term !== expectedTerm) {
-      throw new RaftError('NOT_LEADER', `proposal for term ${expectedTerm} refused in term ${term}`);
+      throw new RaftError(
+        'NOT_LEADER',
+        `proposal for term ${expectedTerm} rejected in term ${term}; retry on the current leader`,
+      );
     }
   }
 
@@ -300,11 +303,11 @@ export class RaftDriver {
   /**
    * Resolves once this server has applied every entry committed before the call, for a caller that
    * proposes an entry next and decides on this state whether it may (a write and its ACL check).
-   * A leader that has committed an entry of its own term needs no heartbeat round for that: should
-   * another leader have taken over unnoticed, an entry proposed here from now on can never commit,
-   * so a decision made on this copy cannot take effect, provided the caller proposes with
-   * `expectedTerm` set to the term returned and never hands the entry to another leader. Elsewhere
-   * this is a ReadIndex round, and it resolves with null.
+   * A leader that has committed an entry of its own term needs no heartbeat round for that. If
+   * another leader has taken over unnoticed, an entry proposed here from now on can never commit,
+   * so a decision made on this copy cannot take effect. That holds only when the caller proposes
+   * with `expectedTerm` set to the returned term and never hands the entry to another leader.
+   * Elsewhere this is a ReadIndex round, and it resolves with null.
    */
   async writeBarrier(): Promise<number | null> {
     if (this.#stopped) throw new RaftError('NO_LEADER', 'server is shutting down');
@@ -370,7 +373,7 @@ export class RaftDriver {
 
   async #carryOut(ready: Ready): Promise<void> {
     // The core hands out only committed entries that an earlier batch made durable here, so they
-    // are applied, and their proposers answered, while this batch's writes are on their way to
+    // are applied, and their proposals resolved, while this batch's writes are on their way to
     // disk. A snapshot to restore waits for its own write, and so do the entries after it.
     const applyFirst = ready.snapshotToRestore === null;
     if (applyFirst) this.#applyCommitted(ready);
