@@ -1,0 +1,127 @@
+import { mkdtemp, readFile, realpath, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import type { Cluster, ServerHandle, ServerPlacement } from '../../launcher.js';
+import { buildSyncShim } from './build-shim.js';
+import { type RollbackSummary, rollBackToSynced } from './rollback.js';
+import { parseJournal, replayJournal } from './sync-journal.js';
+
+const SERVER_NAME = /^[A-Za-z0-9._-]+$/;
+const recordings = new WeakMap<Cluster, SyncRecording>();
+
+/**
+ * The sync shim of one fault run: the compiled library and one journal per server, in a folder of
+ * their own. Servers started with commandPrefix() record every fsync, rename and unlink under
+ * `root`, and rollBack() cuts a stopped server's data folder back to what it synced.
+ */
+export class SyncRecording {
+  /** Folder with the shim library and the journals. */
+  readonly folder: string;
+  /** Real path of the folder under which files are recorded. */
+  readonly root: string;
+  readonly #library: string;
+
+  private constructor(folder: string, root: string, library: string) {
+    this.folder = folder;
+    this.root = root;
+    this.#library = library;
+  }
+
+  /** Compiles the shim into a new temporary folder. Files under `root` will be recorded. */
+  static async create(root: string): Promise<SyncRecording> {
+    const realRoot = await realpath(root);
+    const folder = await mkdtemp(join(tmpdir(), 'signet-unsynced-'));
+    try {
+      return new SyncRecording(folder, realRoot, await buildSyncShim(folder));
+    } catch (err) {
+      await rm(folder, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  /** Returns the recording attached to `cluster`; raises when none is. */
+  static of(cluster: Cluster): SyncRecording {
+    const recording = recordings.get(cluster);
+    if (recording === undefined) {
+      throw new Error(
+        `cannot roll back unsynced writes: the servers of ${cluster.root} were not started under the sync shim; start them with SyncRecording.commandPrefix() and attach() the recording`,
+      );
+    }
+    return recording;
+  }
+
+  /** Makes this recording the one that SyncRecording.of(cluster) returns. */
+  attach(cluster: Cluster): void {
+    recordings.set(cluster, this);
+  }
+
+  journalPath(serverName: string): string {
+    if (!SERVER_NAME.test(serverName))
+      throw new Error(`invalid server name ${JSON.stringify(serverName)} for a sync journal file`);
+    return join(this.folder, `${serverName}.journal`);
+  }
+
+  /**
+   * Returns the `env ...` command prefix that starts server `serverName` under the shim. libuv
+   * would send a file's fsync through io_uring, where the shim cannot see it, so it is turned off.
+   */
+  commandPrefix(serverName: string): string[] {
+    return [
+      'env',
+      `LD_PRELOAD=${this.#library}`,
+      `SIGNET_SYNC_ROOT=${this.root}`,
+      `SIGNET_SYNC_JOURNAL=${this.journalPath(serverName)}`,
+      'UV_USE_IO_URING=0',
+    ];
+  }
+
+  /**
+   * Rolls the data folder of the stopped `server` back to what it synced, by its journal. The
+   * data folder contains everything the server writes: its id, founding promise and Raft storage.
+   */
+  async rollBack(server: ServerHandle): Promise<RollbackSummary> {
+    if (server.state !== 'stopped')
+      throw new Error(`cannot roll back ${server.name} while it is ${server.state}; kill it first`);
+    const dataDir = await realpath(server.dataDir);
+    const path = relative(this.root, dataDir);
+    if (path === '..' || path.startsWith('../'))
+      throw new Error(
+        `cannot roll back ${server.name}: its data folder ${dataDir} is not under ${this.root}`,
+      );
+
+    const journal = this.journalPath(server.name);
+    let text: string;
+    try {
+      text = await readFile(journal, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      // The shim creates the journal when the process loads it, before the server writes a byte.
+      throw new Error(
+        `cannot roll back ${server.name}: it has no sync journal ${journal}, so it did not run under the sync shim`,
+      );
+    }
+    return rollBackToSynced(dataDir, replayJournal(parseJournal(text, journal)));
+  }
+
+  async remove(): Promise<void> {
+    await rm(this.folder, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Returns a placeServer function that starts every server under `recording`'s shim, before the
+ * prefix of `place` (an `ip netns exec` for a network run), or `place` itself without a recording.
+ */
+export function placeUnderRecording(
+  recording: SyncRecording | null,
+  place: ((name: string) => ServerPlacement) | undefined,
+): ((name: string) => ServerPlacement) | undefined {
+  if (recording === null) return place;
+  return (name) => {
+    const inner = place?.(name);
+    return {
+      host: inner?.host ?? '127.0.0.1',
+      commandPrefix: [...recording.commandPrefix(name), ...(inner?.commandPrefix ?? [])],
+    };
+  };
+}

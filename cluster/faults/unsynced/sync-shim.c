@@ -1,0 +1,276 @@
+/*
+ * LD_PRELOAD shim that records which file contents a process made durable, so that a fault can
+ * later roll the files back to what a power loss would have kept. It only records: every call
+ * goes to the real libc function with the same arguments, and its result and errno reach the
+ * caller unchanged.
+ *
+ * Environment:
+ *   SIGNET_SYNC_ROOT     absolute folder; only files under it are recorded
+ *   SIGNET_SYNC_JOURNAL  file the records are appended to (created when missing)
+ * Without both, the shim records nothing. A root that does not exist or a journal that cannot be
+ * opened ends the process at load with exit status 70, because a silent gap in the journal would
+ * make the rollback drop data that was in fact synced.
+ *
+ * Journal lines, each appended with one write() after the real call succeeded:
+ *   S <TAB> size <TAB> path         fsync or fdatasync of a regular file; size is from fstat
+ *                                   taken before the call, so it never counts bytes written
+ *                                   while the call ran
+ *   R <TAB> from <TAB> to           rename, renameat, renameat2
+ *   X <TAB> a <TAB> b               renameat2 with RENAME_EXCHANGE
+ *   U <TAB> path                    unlink, unlinkat
+ * Paths are absolute, with symbolic links in the folder part resolved, so they compare equal
+ * to the /proc/self/fd link of an open file.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE (1 << 1)
+#endif
+
+#define SETUP_FAILED_STATUS 70
+
+static int journal_fd = -1;
+static char root[PATH_MAX];
+static size_t root_length;
+
+static int (*real_fsync)(int);
+static int (*real_fdatasync)(int);
+static int (*real_rename)(const char *, const char *);
+static int (*real_renameat)(int, const char *, int, const char *);
+static int (*real_renameat2)(int, const char *, int, const char *, unsigned int);
+static int (*real_unlink)(const char *);
+static int (*real_unlinkat)(int, const char *, int);
+
+static void resolve_real_functions(void) {
+  real_fsync = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
+  real_fdatasync = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
+  real_rename = (int (*)(const char *, const char *))dlsym(RTLD_NEXT, "rename");
+  real_renameat = (int (*)(int, const char *, int, const char *))dlsym(RTLD_NEXT, "renameat");
+  real_renameat2 =
+      (int (*)(int, const char *, int, const char *, unsigned int))dlsym(RTLD_NEXT, "renameat2");
+  real_unlink = (int (*)(const char *))dlsym(RTLD_NEXT, "unlink");
+  real_unlinkat = (int (*)(int, const char *, int))dlsym(RTLD_NEXT, "unlinkat");
+}
+
+static void fail_setup(const char *what, const char *path) {
+  dprintf(STDERR_FILENO, "signet sync shim: %s %s: %s\n", what, path, strerror(errno));
+  _exit(SETUP_FAILED_STATUS);
+}
+
+/* Runs at load, before main, while the process has one thread. */
+__attribute__((constructor)) static void start_recording(void) {
+  resolve_real_functions();
+  const char *root_setting = getenv("SIGNET_SYNC_ROOT");
+  const char *journal = getenv("SIGNET_SYNC_JOURNAL");
+  if (root_setting == NULL || journal == NULL || root_setting[0] == '\0' || journal[0] == '\0')
+    return;
+  if (realpath(root_setting, root) == NULL) fail_setup("cannot resolve SIGNET_SYNC_ROOT", root_setting);
+  root_length = strlen(root);
+  // The root "/" must match every absolute path, so drop its slash and compare "" + "/...".
+  if (root_length == 1) root_length = 0;
+  journal_fd = open(journal, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (journal_fd < 0) fail_setup("cannot open SIGNET_SYNC_JOURNAL", journal);
+}
+
+static int under_root(const char *path) {
+  return strncmp(path, root, root_length) == 0 && (path[root_length] == '/' || path[root_length] == '\0');
+}
+
+/* One write() per line: O_APPEND makes each one land whole after the others, across threads. */
+static void append_line(const char *line, int length) {
+  if (length <= 0) return;
+  ssize_t written = write(journal_fd, line, (size_t)length);
+  if (written != length) {
+    dprintf(STDERR_FILENO, "signet sync shim: cannot append to the journal (wrote %zd of %d bytes): %s\n",
+            written, length, strerror(errno));
+    _exit(SETUP_FAILED_STATUS);
+  }
+}
+
+/*
+ * Writes the absolute path of `path` relative to `dirfd` into `out` (PATH_MAX bytes). Only the
+ * folder part goes through realpath, because the file itself may not exist yet (a rename's
+ * target). Returns 0 when the path cannot be resolved.
+ */
+static int absolute_path(int dirfd, const char *path, char *out) {
+  char copy[PATH_MAX];
+  size_t length = strlen(path);
+  if (length == 0 || length >= sizeof copy) return 0;
+  memcpy(copy, path, length + 1);
+  while (length > 1 && copy[length - 1] == '/') copy[--length] = '\0';
+
+  char *slash = strrchr(copy, '/');
+  const char *name = slash == NULL ? copy : slash + 1;
+  if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || name[0] == '\0') return 0;
+
+  char folder[PATH_MAX + 32];
+  if (slash == copy) {
+    strcpy(folder, "/");
+  } else if (slash != NULL) {
+    *slash = '\0';
+    if (copy[0] == '/' || dirfd == AT_FDCWD) snprintf(folder, sizeof folder, "%s", copy);
+    else snprintf(folder, sizeof folder, "/proc/self/fd/%d/%s", dirfd, copy);
+  } else if (dirfd == AT_FDCWD) {
+    strcpy(folder, ".");
+  } else {
+    snprintf(folder, sizeof folder, "/proc/self/fd/%d", dirfd);
+  }
+
+  char resolved[PATH_MAX];
+  if (realpath(folder, resolved) == NULL) return 0;
+  size_t folder_length = strcmp(resolved, "/") == 0 ? 0 : strlen(resolved);
+  size_t name_length = strlen(name);
+  if (folder_length + 1 + name_length >= PATH_MAX) return 0;
+  memcpy(out, resolved, folder_length);
+  out[folder_length] = '/';
+  memcpy(out + folder_length + 1, name, name_length + 1);
+  return 1;
+}
+
+/* The size of `fd` when it is a regular file that still has a name, else -1. */
+static long long size_before_sync(int fd) {
+  if (journal_fd < 0) return -1;
+  struct stat status;
+  if (fstat(fd, &status) != 0 || !S_ISREG(status.st_mode) || status.st_nlink == 0) return -1;
+  return (long long)status.st_size;
+}
+
+static void record_sync(int fd, long long size) {
+  char link[64];
+  char path[PATH_MAX];
+  snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+  ssize_t length = readlink(link, path, sizeof path - 1);
+  if (length <= 0) return;
+  path[length] = '\0';
+  if (path[0] != '/' || !under_root(path)) return;
+  char line[PATH_MAX + 64];
+  append_line(line, snprintf(line, sizeof line, "S\t%lld\t%s\n", size, path));
+}
+
+static void record_pair(char kind, const char *from, const char *to) {
+  if (!under_root(from) && !under_root(to)) return;
+  char line[2 * PATH_MAX + 8];
+  append_line(line, snprintf(line, sizeof line, "%c\t%s\t%s\n", kind, from, to));
+}
+
+static void record_unlink(const char *path) {
+  if (!under_root(path)) return;
+  char line[PATH_MAX + 8];
+  append_line(line, snprintf(line, sizeof line, "U\t%s\n", path));
+}
+
+int fsync(int fd) {
+  if (real_fsync == NULL) resolve_real_functions();
+  long long size = size_before_sync(fd);
+  int result = real_fsync(fd);
+  if (result == 0 && size >= 0) {
+    int saved = errno;
+    record_sync(fd, size);
+    errno = saved;
+  }
+  return result;
+}
+
+int fdatasync(int fd) {
+  if (real_fdatasync == NULL) resolve_real_functions();
+  long long size = size_before_sync(fd);
+  int result = real_fdatasync(fd);
+  if (result == 0 && size >= 0) {
+    int saved = errno;
+    record_sync(fd, size);
+    errno = saved;
+  }
+  return result;
+}
+
+/* Resolves both paths before the call, because afterwards `from` no longer exists. */
+static int rename_paths(int from_dirfd, const char *from, int to_dirfd, const char *to, char *from_out,
+                        char *to_out) {
+  if (journal_fd < 0) return 0;
+  int saved = errno;
+  int ok = absolute_path(from_dirfd, from, from_out) && absolute_path(to_dirfd, to, to_out);
+  errno = saved;
+  return ok;
+}
+
+int rename(const char *from, const char *to) {
+  if (real_rename == NULL) resolve_real_functions();
+  char from_path[PATH_MAX], to_path[PATH_MAX];
+  int known = rename_paths(AT_FDCWD, from, AT_FDCWD, to, from_path, to_path);
+  int result = real_rename(from, to);
+  if (result == 0 && known) {
+    int saved = errno;
+    record_pair('R', from_path, to_path);
+    errno = saved;
+  }
+  return result;
+}
+
+int renameat(int from_dirfd, const char *from, int to_dirfd, const char *to) {
+  if (real_renameat == NULL) resolve_real_functions();
+  char from_path[PATH_MAX], to_path[PATH_MAX];
+  int known = rename_paths(from_dirfd, from, to_dirfd, to, from_path, to_path);
+  int result = real_renameat(from_dirfd, from, to_dirfd, to);
+  if (result == 0 && known) {
+    int saved = errno;
+    record_pair('R', from_path, to_path);
+    errno = saved;
+  }
+  return result;
+}
+
+int renameat2(int from_dirfd, const char *from, int to_dirfd, const char *to, unsigned int flags) {
+  if (real_renameat2 == NULL) resolve_real_functions();
+  char from_path[PATH_MAX], to_path[PATH_MAX];
+  int known = rename_paths(from_dirfd, from, to_dirfd, to, from_path, to_path);
+  int result = real_renameat2(from_dirfd, from, to_dirfd, to, flags);
+  if (result == 0 && known) {
+    int saved = errno;
+    record_pair((flags & RENAME_EXCHANGE) != 0 ? 'X' : 'R', from_path, to_path);
+    errno = saved;
+  }
+  return result;
+}
+
+static int unlink_path(int dirfd, const char *path, char *out) {
+  if (journal_fd < 0) return 0;
+  int saved = errno;
+  int ok = absolute_path(dirfd, path, out);
+  errno = saved;
+  return ok;
+}
+
+int unlink(const char *path) {
+  if (real_unlink == NULL) resolve_real_functions();
+  char absolute[PATH_MAX];
+  int known = unlink_path(AT_FDCWD, path, absolute);
+  int result = real_unlink(path);
+  if (result == 0 && known) {
+    int saved = errno;
+    record_unlink(absolute);
+    errno = saved;
+  }
+  return result;
+}
+
+int unlinkat(int dirfd, const char *path, int flags) {
+  if (real_unlinkat == NULL) resolve_real_functions();
+  char absolute[PATH_MAX];
+  int known = unlink_path(dirfd, path, absolute);
+  int result = real_unlinkat(dirfd, path, flags);
+  if (result == 0 && known) {
+    int saved = errno;
+    record_unlink(absolute);
+    errno = saved;
+  }
+  return result;
+}
