@@ -404,6 +404,30 @@ export class Cluster {
   }
 
   /**
+   * Starts `server`, a stopped member whose Raft id the cluster removed, on its name, address,
+   * ports and placement again, but with an empty data folder. It draws a new Raft id and joins as a
+   * new member through retry_join, because the cluster never admits a removed id again.
+   * bootstrap_expect stays at the founders' value while every other member has a log, so it never
+   * founds a cluster of its own. Returns once its HTTP API responds. The leader adds it as a
+   * learner and promotes it later (waitForVoter).
+   */
+  async rejoinServer(server: ServerHandle): Promise<void> {
+    if (!this.#members.includes(server)) throw new Error(`${server.name} is not a member of this cluster`);
+    if (server.state !== 'stopped') {
+      throw new Error(`cannot rejoin ${server.name}: it is ${server.state}; stop it after its removal first`);
+    }
+    if (server.spec.bootstrapExpect < 2) {
+      // With bootstrap_expect 1 an empty server founds a cluster alone before it finds the others.
+      throw new Error(
+        `cannot rejoin ${server.name} with an empty data folder: bootstrap_expect is ${server.spec.bootstrapExpect}, so it would found a cluster of its own`,
+      );
+    }
+    await rm(server.dataDir, { recursive: true, force: true });
+    await rm(join(server.dir, REMOVED_MARKER), { force: true });
+    await server.restart();
+  }
+
+  /**
    * Stops every process the launcher started and removes the temporary root, unless a dataRoot was
    * given or `keepData` is set. Clients go first (SIGTERM), then their tasks' process groups
    * (SIGKILL), which outlive a client agent, then the servers (SIGTERM, then SIGKILL after the
