@@ -19,6 +19,8 @@ export const FAULT_KINDS = [
   'kill-leader',
   'pause-leader',
   'transfer',
+  'membership',
+  'lose-unsynced',
   ...NETWORK_FAULT_KINDS,
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];

@@ -2,7 +2,9 @@ import { delayFault } from './delay.js';
 import type { Fault, FaultKind } from './fault.js';
 import { killFault } from './kill.js';
 import { killLeaderFault } from './kill-leader.js';
+import { loseUnsyncedFault } from './lose-unsynced.js';
 import { lossFault } from './loss.js';
+import { membershipFault } from './membership.js';
 import { partitionFault } from './partition.js';
 import { bridgeFault } from './partition-bridge.js';
 import { partitionLeaderFault } from './partition-leader.js';
@@ -18,6 +20,8 @@ export const FAULTS: Readonly<Record<FaultKind, Fault>> = {
   'kill-leader': killLeaderFault,
   'pause-leader': pauseLeaderFault,
   transfer: transferFault,
+  membership: membershipFault,
+  'lose-unsynced': loseUnsyncedFault,
   partition: partitionFault,
   'partition-leader': partitionLeaderFault,
   bridge: bridgeFault,
