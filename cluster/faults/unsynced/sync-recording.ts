@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { mkdtemp, readFile, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -7,12 +8,15 @@ import { type RollbackSummary, rollBackToSynced } from './rollback.js';
 import { parseJournal, replayJournal } from './sync-journal.js';
 
 const SERVER_NAME = /^[A-Za-z0-9._-]+$/;
+/** Signals that end a run: Ctrl-C, a plain kill, and a closed terminal. */
+const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 const recordings = new WeakMap<Cluster, SyncRecording>();
 
 /**
  * The sync shim of one fault run: the compiled library and one journal per server, in a folder of
  * their own. Servers started with commandPrefix() record every fsync, rename and unlink under
- * `root`, and rollBack() cuts a stopped server's data folder back to what it synced.
+ * `root`, and rollBack() cuts a stopped server's data folder back to what it synced. The folder
+ * goes with close(), or on a stop signal or the process's exit before it.
  */
 export class SyncRecording {
   /** Folder with the shim library and the journals. */
@@ -20,11 +24,15 @@ export class SyncRecording {
   /** Real path of the folder under which files are recorded. */
   readonly root: string;
   readonly #library: string;
+  #closed = false;
+  readonly #removeNow = () => this.#removeSync();
 
   private constructor(folder: string, root: string, library: string) {
     this.folder = folder;
     this.root = root;
     this.#library = library;
+    for (const signal of STOP_SIGNALS) process.on(signal, this.#removeNow);
+    process.on('exit', this.#removeNow);
   }
 
   /** Compiles the shim into a new temporary folder. Files under `root` will be recorded. */
@@ -103,8 +111,29 @@ export class SyncRecording {
     return rollBackToSynced(dataDir, replayJournal(parseJournal(text, journal)));
   }
 
-  async remove(): Promise<void> {
-    await rm(this.folder, { recursive: true, force: true });
+  /** Removes the folder, unless `keep` is set (to read the journals after a violation). */
+  async close(options: { keep?: boolean } = {}): Promise<void> {
+    if (this.#closed) return;
+    this.#unwatchProcess();
+    this.#closed = true;
+    if (options.keep !== true) await rm(this.folder, { recursive: true, force: true });
+  }
+
+  /**
+   * Removes the folder at once. It unregisters itself, so that a signal's other handlers (the
+   * launcher's stop) still decide whether the signal ends the process. Running servers keep their
+   * open journal and the loaded library.
+   */
+  #removeSync(): void {
+    if (this.#closed) return;
+    this.#unwatchProcess();
+    this.#closed = true;
+    rmSync(this.folder, { recursive: true, force: true });
+  }
+
+  #unwatchProcess(): void {
+    for (const signal of STOP_SIGNALS) process.off(signal, this.#removeNow);
+    process.off('exit', this.#removeNow);
   }
 }
 

@@ -29,7 +29,7 @@ describe('lose-unsynced on a cluster', { skip: problem ?? false, timeout: 240_00
   });
   after(async () => {
     await cluster?.stop();
-    await recording.remove();
+    await recording.close();
   });
 
   /** Writes KEYS_PER_ROUND new variables, each acknowledged by the leader, through any server. */
