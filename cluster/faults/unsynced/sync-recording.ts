@@ -108,6 +108,8 @@ export class SyncRecording {
         `cannot roll back ${server.name}: it has no sync journal ${journal}, so it did not run under the sync shim`,
       );
     }
+    // TODO: a data folder that the launcher removed (a server started again with an empty folder)
+    // leaves its syncs in the journal, so a new file with an old name keeps up to the old size.
     return rollBackToSynced(dataDir, replayJournal(parseJournal(text, journal)));
   }
 
