@@ -4,6 +4,7 @@ import { httpRequest } from '../../http-client.js';
 import { REMOVED_MARKER } from '../../kept-servers.js';
 import type { Cluster, ServerHandle } from '../../launcher.js';
 import { done, pending, WaitTimeoutError, waitFor } from '../../wait.js';
+import { SyncRecording } from '../unsynced/sync-recording.js';
 import type { ActiveFault, Fault, FaultContext } from './fault.js';
 
 /** How long inject() waits for a leader to send the removal to, in ms. */
@@ -122,6 +123,8 @@ async function removeFromConfiguration(
  * under a Raft id other than `oldId`.
  */
 async function rejoin(cluster: Cluster, server: ServerHandle, oldId: string): Promise<void> {
+  // In a run under the sync shim, the emptied folder's old syncs must not count for its new files.
+  await SyncRecording.find(cluster)?.forget(server);
   await cluster.rejoinServer(server);
   await cluster.waitForVoter(server, VOTER_WAIT_MS);
   const newId = await cluster.raftId(server, await cluster.waitForLeader(LEADER_WAIT_MS));

@@ -1,5 +1,5 @@
 import { rmSync } from 'node:fs';
-import { mkdtemp, readFile, realpath, rm } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import type { Cluster, ServerHandle, ServerPlacement } from '../../launcher.js';
@@ -58,6 +58,23 @@ export class SyncRecording {
     return recording;
   }
 
+  /** Returns the recording attached to `cluster`, or undefined when its servers run without the shim. */
+  static find(cluster: Cluster): SyncRecording | undefined {
+    return recordings.get(cluster);
+  }
+
+  /**
+   * Records that the stopped `server`'s data folder is about to be emptied from outside the shim
+   * (a server that rejoins under a new Raft id). Without this, the folder's old syncs would stay in
+   * the journal, and a new file with an old name would keep up to the old synced size.
+   */
+  async forget(server: ServerHandle): Promise<void> {
+    if (server.state !== 'stopped')
+      throw new Error(`cannot forget the syncs of ${server.name} while it is ${server.state}; stop it first`);
+    const dataDir = await realpath(server.dataDir);
+    await appendFile(this.journalPath(server.name), `U\t${dataDir}\n`);
+  }
+
   /** Makes this recording the one that SyncRecording.of(cluster) returns. */
   attach(cluster: Cluster): void {
     recordings.set(cluster, this);
@@ -108,8 +125,6 @@ export class SyncRecording {
         `cannot roll back ${server.name}: it has no sync journal ${journal}, so it did not run under the sync shim`,
       );
     }
-    // TODO: a data folder that the launcher removed (a server started again with an empty folder)
-    // leaves its syncs in the journal, so a new file with an old name keeps up to the old size.
     return rollBackToSynced(dataDir, replayJournal(parseJournal(text, journal)));
   }
 
