@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { SyncRecording } from '../../../cluster/faults/unsynced/sync-recording.js';
 import type { ServerHandle } from '../../../cluster/launcher.js';
 
-// A stopped server as the rollback sees it: a name, a state and a data folder.
+// A stopped server as the rollback reads it: a name, a state and a data folder.
 function stoppedServer(name: string, dataDir: string): ServerHandle {
   return { name, state: 'stopped', dataDir } as unknown as ServerHandle;
 }
@@ -25,7 +25,7 @@ describe('SyncRecording.forget', () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  test('an emptied folder does not lend its old syncs to new files', async () => {
+  test('emptied folder drops old syncs', async () => {
     const dataDir = join(root, 's1', 'data');
     const server = stoppedServer('s1', dataDir);
     await mkdir(join(dataDir, 'raft'), { recursive: true });
@@ -43,7 +43,7 @@ describe('SyncRecording.forget', () => {
     assert.equal(summary.droppedBytes, 40);
   });
 
-  test('refuses a running server', async () => {
+  test('rejects a running server', async () => {
     const server = { name: 's2', state: 'running', dataDir: root } as unknown as ServerHandle;
     await assert.rejects(recording.forget(server), /cannot forget the syncs of s2 while it is running/);
   });
