@@ -438,6 +438,7 @@ export class Cluster {
     this.#stopping ??= (async () => {
       for (const signal of STOP_SIGNALS) process.off(signal, this.#signalHandler);
       this.#startAbort.abort(new Error('the cluster is stopping'));
+      for (const server of [...this.#members, ...this.#others]) server.retire();
       const failures = await this.#clientFleet.stop();
       await Promise.all([...this.#members, ...this.#others].map((server) => server.stop()));
       if (failures.length > 0) {

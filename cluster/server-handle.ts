@@ -73,6 +73,7 @@ export class ServerHandle {
   /** True once the HTTP API of the current process has responded. */
   #serving = false;
   #expectingExit = false;
+  #retired = false;
   #lastExit: ExitInfo | null = null;
   /** Byte offset in the log file where the output of the current process starts. */
   #logOffset = 0;
@@ -125,6 +126,7 @@ export class ServerHandle {
    * EADDRINUSE when a port was taken, so the caller can pick other ports or try again.
    */
   async start(): Promise<void> {
+    this.#refuseIfRetired();
     if (this.#child !== null)
       throw new Error(`cannot start ${this.name}: it is already running (pid ${this.pid})`);
     const [program, ...args] = [
@@ -138,6 +140,8 @@ export class ServerHandle {
     ];
 
     this.#logOffset = await fileSize(this.logPath);
+    // Checked again after the await, because retire() may have been called meanwhile.
+    this.#refuseIfRetired();
     const logFd = openSync(this.logPath, 'a');
     let child: ChildProcess;
     try {
@@ -261,6 +265,18 @@ export class ServerHandle {
       );
     }
     return exit;
+  }
+
+  /**
+   * Rejects every later start. The launcher retires its servers when the cluster stops, so that a
+   * restart racing the stop (a fault's heal, say) cannot leave a server running after it.
+   */
+  retire(): void {
+    this.#retired = true;
+  }
+
+  #refuseIfRetired(): void {
+    if (this.#retired) throw new Error(`cannot start ${this.name}: its cluster is stopping`);
   }
 
   /** Freezes the process with SIGSTOP: it keeps its sockets but runs no code, like a long GC pause. */
