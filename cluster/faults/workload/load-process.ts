@@ -23,7 +23,7 @@ const config = await new Promise<WorkloadConfig>((resolve) => {
   process.once('message', (message: RunnerMessage) => {
     if (message.type === 'start') resolve(message.config);
   });
-  process.send?.({ type: 'ready' } satisfies WorkloadMessage);
+  send({ type: 'ready' });
 });
 const recorder = new HistoryRecorder(BigInt(config.originNs));
 const counts = { operations: 0, ok: 0, fail: 0, unknown: 0 };
@@ -34,8 +34,17 @@ let stopping = false;
  */
 let nextProcess = config.clients;
 
-function send(message: WorkloadMessage): void {
-  process.send?.(message);
+/**
+ * Sends `message` to the runner, then calls `then`. Once the runner is gone (a signal ended it
+ * during the start, say), the message is dropped: a send on the closed channel would raise
+ * ERR_IPC_CHANNEL_CLOSED and end this process with a stack trace.
+ */
+function send(message: WorkloadMessage, then?: () => void): void {
+  if (process.send === undefined || !process.connected) {
+    then?.();
+    return;
+  }
+  process.send(message, undefined, undefined, () => then?.());
 }
 
 async function runClient(client: number): Promise<void> {
@@ -83,10 +92,9 @@ async function main(): Promise<void> {
   await Promise.all([...clients, jobClient]);
   await writeHistoryFile(config.historyFile, { operations: recorder.operations() });
   // Disconnect only once the last message is out, or the runner may never see it.
-  process.send?.(
-    { type: 'stopped', nextId: recorder.nextId, nextProcess, ...snapshot() } satisfies WorkloadMessage,
-    () => process.disconnect(),
-  );
+  send({ type: 'stopped', nextId: recorder.nextId, nextProcess, ...snapshot() }, () => {
+    if (process.connected) process.disconnect();
+  });
 }
 
 /** Runs the job client when the runner asked for one, and writes its side log once it stops. */
@@ -116,8 +124,7 @@ function snapshot(): OutcomeCounts {
 function fail(err: unknown): void {
   stopping = true;
   const message: WorkloadMessage = { type: 'error', message: (err as Error).stack ?? String(err) };
-  if (process.send === undefined) process.exit(1);
-  process.send(message, () => process.exit(1));
+  send(message, () => process.exit(1));
 }
 
 main().catch(fail);
