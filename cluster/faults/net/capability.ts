@@ -33,16 +33,30 @@ export async function networkFaultsProblem(probe: string): Promise<string | null
 }
 
 /**
- * Returns why `tc qdisc ... netem` cannot work in `namespace` on `device`, or null when it can.
- * A kernel built without CONFIG_NET_SCH_NETEM (and without modules to load it) lacks the netem
- * qdisc, and then `tc` reports "Specified qdisc kind is unknown".
+ * Returns why the delay proxies cannot be put in front of the servers in `namespace`, or null when
+ * they can. They need iptables' nat table in the servers' namespaces (a DNAT rule in OUTPUT), which
+ * a kernel without CONFIG_NF_NAT (or its iptables module) lacks. It adds one rule for a documentation
+ * address (192.0.2.1, RFC 5737) and deletes it again.
  */
-export async function netemProblem(namespace: string, device: string): Promise<string | null> {
+export async function delayProxyProblem(namespace: string): Promise<string | null> {
+  const rule = [
+    'OUTPUT',
+    '-p',
+    'tcp',
+    '-d',
+    '192.0.2.1',
+    '--dport',
+    '9',
+    '-j',
+    'DNAT',
+    '--to-destination',
+    '192.0.2.1:10',
+  ];
   try {
-    await runInNamespace(namespace, 'tc', ['qdisc', 'add', 'dev', device, 'root', 'netem', 'delay', '1ms']);
+    await runInNamespace(namespace, 'iptables', ['-w', '-t', 'nat', '-A', ...rule]);
   } catch (err) {
-    return `the netem qdisc is not available: ${(err as Error).message}; the kernel needs CONFIG_NET_SCH_NETEM (module sch_netem)`;
+    return `iptables' nat table does not work in a network namespace: ${(err as Error).message}; the delay proxies need DNAT (kernel CONFIG_NF_NAT and CONFIG_IP_NF_NAT)`;
   }
-  await runInNamespace(namespace, 'tc', ['qdisc', 'del', 'dev', device, 'root']);
+  await runInNamespace(namespace, 'iptables', ['-w', '-t', 'nat', '-D', ...rule]);
   return null;
 }
