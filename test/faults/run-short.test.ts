@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { History, VariableOperation } from '../../cluster/faults/history.js';
 import { historyToJson } from '../../cluster/faults/history.js';
-import { judgeRun, type RunEvidence } from '../../cluster/faults/runner/check-step.js';
+import { describeViolation, judgeRun, type RunEvidence } from '../../cluster/faults/runner/check-step.js';
 import { planFaults } from '../../cluster/faults/runner/schedule.js';
 import {
   type CallResult,
@@ -116,14 +116,18 @@ describe('fault runner check step', () => {
     const violations = judgeRun({
       history,
       lostWrites: [{ server: 's2', key: 'faults/ledger/c1-3', index: 40, found: null }],
-      crashes: [{ server: 's1', code: 1, signal: null, logPath: '/tmp/s1/agent.log' }],
+      crashes: [
+        { agent: 's1', code: 1, signal: null, logPath: '/tmp/s1/agent.log' },
+        { agent: 'client-2', code: null, signal: 'SIGSEGV', logPath: '/tmp/client-2/agent.log' },
+      ],
       recoveryMs: null,
       recoveryBoundMs: 15_000,
     });
     assert.deepEqual(
       violations.map((v) => v.kind),
-      ['lost-write', 'no-recovery', 'crash'],
+      ['lost-write', 'no-recovery', 'crash', 'crash'],
     );
+    assert.match(describeViolation(violations[3]!).join('\n'), /client-2 exited by itself .*SIGSEGV/);
   });
 });
 

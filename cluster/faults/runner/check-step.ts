@@ -12,9 +12,10 @@ export interface LostWrite {
   readonly found: number | null;
 }
 
-/** A server process that exited without the runner having signalled it. */
+/** A server or client agent that exited without the runner having signalled it. */
 export interface Crash {
-  readonly server: string;
+  /** The agent's name: `s1`, `s2`, ... for a server, the client's name for a client agent. */
+  readonly agent: string;
   readonly code: number | null;
   readonly signal: string | null;
   readonly logPath: string;
@@ -47,7 +48,7 @@ export type RunViolation =
 /**
  * Judges a run: the variable history must be linearizable, no acknowledged write may be missing
  * on any server, the cluster must take a write within the bound after the heal, and no server may
- * crash. A key the checker could not finish within its budget counts as a violation too
+ * crash, server or client agent. A key the checker could not finish within its budget counts as a violation too
  * (`unchecked`): nothing is proven about it, and a run must never pass on an unproven key.
  */
 export function judgeRun(evidence: RunEvidence, options: CheckOptions = {}): RunViolation[] {
@@ -101,7 +102,7 @@ export function describeViolation(violation: RunViolation): string[] {
       return [`no recovery: no write was acknowledged within ${violation.boundMs} ms of the heal`];
     case 'crash':
       return [
-        `crash: ${violation.crash.server} exited by itself (code ${violation.crash.code}, signal ${violation.crash.signal}); log: ${violation.crash.logPath}`,
+        `crash: ${violation.crash.agent} exited by itself (code ${violation.crash.code}, signal ${violation.crash.signal}); log: ${violation.crash.logPath}`,
       ];
     default:
       return describeJobViolation(violation);

@@ -1,10 +1,12 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { Cluster, ServerHandle } from '../../launcher.js';
+import { Cluster } from '../../launcher.js';
 import type { FaultKind } from '../faults/fault.js';
 import { type History, validateHistory, writeHistoryFile } from '../history.js';
 import { setUpNetwork } from '../net/run-network.js';
+import { setUpSyncRecording } from '../unsynced/run-recording.js';
+import { placeUnderRecording } from '../unsynced/sync-recording.js';
 import { HistoryRecorder, monotonicNs } from '../workload/recorder.js';
 import {
   findLostWrites,
@@ -77,27 +79,42 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunResul
   const crashes: Crash[] = [];
   const { log } = options;
 
-  const { network, kinds } = await setUpNetwork({
-    seed: options.seed,
-    servers: options.servers,
+  const sync = await setUpSyncRecording({
     kinds: options.faults,
     kindsListed: options.faultsListed ?? true,
     log,
   });
+  const { network, kinds, delayProxies, basePort } = await setUpNetwork({
+    seed: options.seed,
+    servers: options.servers,
+    kinds: sync.kinds,
+    kindsListed: options.faultsListed ?? true,
+    log,
+  }).catch(async (err: unknown) => {
+    await sync.recording?.close();
+    throw err;
+  });
   const cluster = await Cluster.start({
     servers: options.servers,
-    ...(network === null ? {} : { placeServer: (name: string) => network.placement(name) }),
+    placeServer: placeUnderRecording(
+      sync.recording,
+      network === null ? undefined : (name: string) => network.placement(name),
+    ),
+    basePort,
     clients: options.jobs === false ? 0 : JOB_CLIENTS,
     acl: true,
+    // A client agent that dies under server faults is as much a failure as a server that does.
     onUnexpectedExit: (agent, exit) => {
-      if (!(agent instanceof ServerHandle)) return;
-      crashes.push({ server: agent.name, code: exit.code, signal: exit.signal, logPath: agent.logPath });
+      crashes.push({ agent: agent.name, code: exit.code, signal: exit.signal, logPath: agent.logPath });
       log(`${agent.name} exited by itself (code ${exit.code}, signal ${exit.signal}); log: ${agent.logPath}`);
     },
   }).catch(async (err: unknown) => {
+    await delayProxies?.stop();
     await network?.remove();
+    await sync.recording?.close();
     throw err;
   });
+  sync.recording?.attach(cluster);
   // By default the history lives in the cluster's folder, which the launcher removes when the run
   // passes or is interrupted, and keeps beside the servers' logs on a violation.
   const outDir = options.outDir ?? cluster.root;
@@ -137,6 +154,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunResul
     const faults = await runFaultSchedule(cluster, plan, { seed: options.seed, durationMs, network }, log);
     await healEverything(cluster);
     await network?.healAll();
+    await delayProxies?.clear();
     const left = durationMs - (performance.now() - started);
     if (left > 0) await delay(left);
 
@@ -197,7 +215,11 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunResul
     throw err;
   } finally {
     load?.kill();
-    await cluster.stop({ keepData: keep }).finally(() => network?.remove());
+    await cluster
+      .stop({ keepData: keep })
+      .finally(() => delayProxies?.stop())
+      .finally(() => network?.remove())
+      .finally(() => sync.recording?.close({ keep }));
   }
 }
 
