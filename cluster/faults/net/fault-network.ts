@@ -1,4 +1,4 @@
-import { NetCommandError, runInNamespace, runNet, runNetSync } from './command.js';
+import { NetCommandError, runNet, runNetSync } from './command.js';
 import { addRules, deleteRules, flushFaultChain, installFaultChain, type NetRule } from './rules.js';
 
 /** Placement of a server in its namespace: its address and the command prefix that enters it. */
@@ -15,7 +15,7 @@ export interface NetNode {
   readonly address: string;
 }
 
-/** The interface of each server namespace, the one that netem shapes. */
+/** The interface of each server namespace, its end of the veth pair to the bridge. */
 export const NODE_DEVICE = 'eth0';
 
 /** Subnets 10.213.N.0/24 are candidates; N starts at a value drawn from the seed. */
@@ -130,12 +130,9 @@ export class FaultNetwork {
     return deleteRules(rules);
   }
 
-  /** Removes every fault rule and qdisc on every server, whichever fault put it there. */
+  /** Removes every fault rule on every server, whichever fault put it there. */
   async healAll(): Promise<void> {
-    for (const node of this.#nodes.values()) {
-      await flushFaultChain(node.namespace);
-      await deleteRootQdisc(node.namespace);
-    }
+    for (const node of this.#nodes.values()) await flushFaultChain(node.namespace);
   }
 
   /** Deletes every namespace and link of the network. Safe to call twice. */
@@ -250,20 +247,6 @@ async function freeSubnet(seed: number): Promise<string> {
     if (!taken(third)) return `${SUBNET_PREFIX}.${third}`;
   }
   throw new Error(`no free subnet in ${SUBNET_PREFIX}.0.0/16: every /24 has a route on this machine`);
-}
-
-async function deleteRootQdisc(namespace: string): Promise<void> {
-  try {
-    await runInNamespace(namespace, 'tc', ['qdisc', 'del', 'dev', NODE_DEVICE, 'root']);
-  } catch (err) {
-    // A device without a qdisc of its own reports this; there is nothing to remove then.
-    if (
-      err instanceof NetCommandError &&
-      /No such file|Cannot delete qdisc with handle of zero/.test(err.stderr)
-    )
-      return;
-    throw err;
-  }
 }
 
 async function ignoreMissing(step: Promise<unknown>): Promise<void> {
