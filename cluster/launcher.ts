@@ -101,6 +101,11 @@ export interface AddServerOptions {
   readonly clusterKey?: string;
 }
 
+export interface RejoinOptions {
+  /** Called after the checks, just before the data folder is emptied. */
+  readonly beforeEmpty?: () => Promise<void>;
+}
+
 export interface RaftConfiguration {
   readonly Index: number;
   readonly Servers: readonly RaftServer[];
@@ -411,7 +416,7 @@ export class Cluster {
    * founds a cluster of its own. Returns once its HTTP API responds. The leader adds it as a
    * learner and promotes it later (waitForVoter).
    */
-  async rejoinServer(server: ServerHandle): Promise<void> {
+  async rejoinServer(server: ServerHandle, options: RejoinOptions = {}): Promise<void> {
     if (!this.#members.includes(server)) throw new Error(`${server.name} is not a member of this cluster`);
     if (server.state !== 'stopped') {
       throw new Error(`cannot rejoin ${server.name}: it is ${server.state}; stop it after its removal first`);
@@ -422,6 +427,14 @@ export class Cluster {
         `cannot rejoin ${server.name} with an empty data folder: bootstrap_expect is ${server.spec.bootstrapExpect}, so it would found a cluster of its own`,
       );
     }
+    if (!(await fileExists(join(server.dir, REMOVED_MARKER)))) {
+      // A voter that rejoined empty would add a second id at its address and leave its old id as a
+      // dead voter in the configuration.
+      throw new Error(
+        `cannot rejoin ${server.name}: its folder has no ${REMOVED_MARKER} marker, so it may still be a voter; remove it from the Raft configuration first`,
+      );
+    }
+    await options.beforeEmpty?.();
     await rm(server.dataDir, { recursive: true, force: true });
     await rm(join(server.dir, REMOVED_MARKER), { force: true });
     await server.restart();

@@ -131,6 +131,34 @@ describe('membership fault', { timeout: CLUSTER_TEST_TIMEOUT_MS }, () => {
   });
 
   test(
+    'rejoin of an unremoved voter is rejected',
+    withServerLogs(servers, async () => {
+      const { cluster } = setup!;
+      const leader = await cluster.waitForLeader(30_000);
+      const follower = cluster.servers().find((server) => server !== leader)!;
+      const id = await cluster.raftId(follower, leader);
+      await follower.stop();
+      let emptied = false;
+      await assert.rejects(
+        cluster.rejoinServer(follower, {
+          beforeEmpty: async () => {
+            emptied = true;
+          },
+        }),
+        new RegExp(
+          `cannot rejoin ${follower.name}: its folder has no removed marker, so it may still be a voter`,
+        ),
+      );
+      assert.equal(emptied, false);
+
+      // Its data is intact, so it comes back under its old id.
+      await follower.restart();
+      await cluster.waitForVoter(follower, 30_000);
+      assert.equal(await cluster.raftId(follower, await cluster.waitForLeader(30_000)), id);
+    }),
+  );
+
+  test(
     'removed follower rejoins as new member',
     withServerLogs(servers, () => removeAndRejoin(0, 'membership/follower')),
   );

@@ -1,4 +1,5 @@
 import type { ServerHandle } from '../../launcher.js';
+import { HarnessError } from '../harness-error.js';
 import type { RollbackSummary } from '../unsynced/rollback.js';
 import { SyncRecording } from '../unsynced/sync-recording.js';
 import type { ActiveFault, Fault, FaultContext } from './fault.js';
@@ -15,7 +16,11 @@ const POWER_LOSS_CHANCE = 0.25;
 export const loseUnsyncedFault: Fault = {
   kind: 'lose-unsynced',
   async inject({ cluster, random }: FaultContext): Promise<ActiveFault> {
-    const recording = SyncRecording.of(cluster);
+    const recording = SyncRecording.find(cluster);
+    if (recording === undefined)
+      throw new HarnessError(
+        `cannot inject lose-unsynced: the servers of ${cluster.root} do not run under the sync shim`,
+      );
     const live = cluster.live();
     if (live.length === 0)
       return { description: 'lose-unsynced: no running server, nothing done', heal: async () => {} };
@@ -27,7 +32,8 @@ export const loseUnsyncedFault: Fault = {
 /**
  * Kills `servers` with SIGKILL, rolls each one's data folder back to what it synced and returns
  * the fault whose heal() restarts them. When a rollback raises, the servers are started again on
- * what their folders hold and the error is raised, so that the run goes on.
+ * what their folders hold and a HarnessError ends the run: a run that went on would pass without
+ * ever losing an unsynced write.
  */
 export async function loseUnsynced(
   recording: SyncRecording,
@@ -43,7 +49,10 @@ export async function loseUnsynced(
     for (const server of servers) summaries.push(await recording.rollBack(server));
   } catch (err) {
     await restart();
-    throw err;
+    throw new HarnessError(
+      `cannot roll back the unsynced writes of ${servers.map((server) => server.name).join(', ')}: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
 
   const names = servers.map((server) => server.name).join(', ');

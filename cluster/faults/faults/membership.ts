@@ -4,6 +4,7 @@ import { httpRequest } from '../../http-client.js';
 import { REMOVED_MARKER } from '../../kept-servers.js';
 import type { Cluster, ServerHandle } from '../../launcher.js';
 import { done, pending, WaitTimeoutError, waitFor } from '../../wait.js';
+import { HarnessError } from '../harness-error.js';
 import { SyncRecording } from '../unsynced/sync-recording.js';
 import type { ActiveFault, Fault, FaultContext } from './fault.js';
 
@@ -45,7 +46,14 @@ export function createMembershipFault(leaderShare: number): Fault {
       await removeFromConfiguration(cluster, leader, removed, id);
       // A kept cluster folder must not start the removed server again on its old data.
       await writeFile(join(removed.dir, REMOVED_MARKER), `removed from the cluster as Raft id ${id}\n`);
-      await removed.stop();
+      try {
+        await removed.stop();
+      } catch (err) {
+        // A removed server that still runs would serve the checks from outside the cluster.
+        throw new HarnessError(`cannot stop ${removed.name} after its removal: ${(err as Error).message}`, {
+          cause: err,
+        });
+      }
 
       const role = removed === leader ? 'the leader' : 'a follower';
       return {
@@ -109,10 +117,10 @@ async function removeFromConfiguration(
     );
   } catch (err) {
     if (!(err instanceof WaitTimeoutError)) throw err;
-    // NOTE: an appended removal commits once a leader commits any entry after it, or a leader
-    // without it discards it. It can take effect after this raise only when the cluster committed
-    // nothing for REMOVAL_WAIT_MS. The fault is then skipped while the server runs removed.
-    throw new Error(
+    // An appended removal commits once a leader commits any entry after it, or a leader without it
+    // discards it, so it can still take effect after this raise. A run that went on would check a
+    // server that may run outside the cluster, so the run ends here.
+    throw new HarnessError(
       `cannot confirm the removal of ${server.name} (Raft id ${id}) after DELETE ${path} on ${leader.name} (${reply}): ${err.message}`,
     );
   }
@@ -124,8 +132,11 @@ async function removeFromConfiguration(
  */
 async function rejoin(cluster: Cluster, server: ServerHandle, oldId: string): Promise<void> {
   // In a run under the sync shim, the emptied folder's old syncs must not count for its new files.
-  await SyncRecording.find(cluster)?.forget(server);
-  await cluster.rejoinServer(server);
+  await cluster.rejoinServer(server, {
+    beforeEmpty: async () => {
+      await SyncRecording.find(cluster)?.forget(server);
+    },
+  });
   await cluster.waitForVoter(server, VOTER_WAIT_MS);
   const newId = await cluster.raftId(server, await cluster.waitForLeader(LEADER_WAIT_MS));
   if (newId === oldId) {

@@ -46,8 +46,11 @@ export class FaultNetwork {
   readonly #bridgeNamespace: string;
   readonly #rootLink: string;
   #removed = false;
-  readonly #onSignal = (): void => {
+  readonly #onSignal = (signal: NodeJS.Signals): void => {
     this.#removeSync();
+    // With no other handler left (the launcher's comes only with the cluster), the signal's
+    // default action ends the process, as it would have without this handler.
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
   };
   readonly #onExit = (): void => {
     this.#removeSync();

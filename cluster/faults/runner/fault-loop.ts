@@ -3,6 +3,7 @@ import { Prng } from '../../../test/sim/prng.js';
 import type { Cluster } from '../../launcher.js';
 import type { ActiveFault } from '../faults/fault.js';
 import { FAULTS } from '../faults/registry.js';
+import { HarnessError } from '../harness-error.js';
 import type { FaultNetwork } from '../net/fault-network.js';
 import type { ScheduledFault } from './schedule.js';
 
@@ -18,8 +19,8 @@ export interface InjectedFault {
 /**
  * Injects the planned faults in order, one at a time: wait for its start time, inject it, hold it,
  * heal it. A fault whose injection raises (no leader to kill within its wait) is logged and
- * skipped, because the cluster may legitimately be without a leader for a moment. A heal that
- * raises (a server that does not come back) ends the run with that error.
+ * skipped, because the cluster may legitimately be without a leader for a moment. A HarnessError
+ * from an injection, or any error from a heal (a server that does not come back), ends the run.
  * When a fault or its heal takes longer than planned, the later faults start late rather than
  * overlap, and the faults that could no longer end within `durationMs` are left out.
  */
@@ -51,6 +52,7 @@ export async function runFaultSchedule(
         network: options.network ?? null,
       });
     } catch (err) {
+      if (err instanceof HarnessError) throw err;
       log(`fault ${planned.kind} skipped at ${seconds(startedMs)}: ${(err as Error).message.split('\n')[0]}`);
       continue;
     }

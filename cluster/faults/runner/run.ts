@@ -124,6 +124,8 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunResul
   let keep = false;
   try {
     await mkdir(outDir, { recursive: true });
+    // A server without the shim records nothing, and lose-unsynced could never roll it back.
+    await sync.recording?.requireLoaded(cluster.servers());
     const leader = await cluster.waitForLeader(60_000);
     log(
       `${options.servers} servers up in ${cluster.root}, leader ${leader.name}; history goes to ${historyFile}`,

@@ -1,5 +1,5 @@
 import { rmSync } from 'node:fs';
-import { appendFile, mkdtemp, readFile, realpath, rm } from 'node:fs/promises';
+import { access, appendFile, mkdtemp, readFile, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import type { Cluster, ServerHandle, ServerPlacement } from '../../launcher.js';
@@ -26,12 +26,18 @@ export class SyncRecording {
   readonly #library: string;
   #closed = false;
   readonly #removeNow = () => this.#removeSync();
+  readonly #onSignal = (signal: NodeJS.Signals) => {
+    this.#removeSync();
+    // With no other handler left (the launcher's comes only with the cluster), the signal's
+    // default action ends the process, as it would have without this handler.
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+  };
 
   private constructor(folder: string, root: string, library: string) {
     this.folder = folder;
     this.root = root;
     this.#library = library;
-    for (const signal of STOP_SIGNALS) process.on(signal, this.#removeNow);
+    for (const signal of STOP_SIGNALS) process.on(signal, this.#onSignal);
     process.on('exit', this.#removeNow);
   }
 
@@ -40,6 +46,12 @@ export class SyncRecording {
     const realRoot = await realpath(root);
     const folder = await mkdtemp(join(tmpdir(), 'signet-unsynced-'));
     try {
+      // The loader splits LD_PRELOAD at colons and spaces, and ignores a library it cannot find.
+      if (/[:\s]/.test(folder)) {
+        throw new Error(
+          `cannot use the sync shim from ${JSON.stringify(folder)}: LD_PRELOAD cannot name a path with a colon or a space; set TMPDIR to a folder without them`,
+        );
+      }
       return new SyncRecording(folder, realRoot, await buildSyncShim(folder));
     } catch (err) {
       await rm(folder, { recursive: true, force: true });
@@ -47,15 +59,25 @@ export class SyncRecording {
     }
   }
 
-  /** Returns the recording attached to `cluster`; raises when none is. */
-  static of(cluster: Cluster): SyncRecording {
-    const recording = recordings.get(cluster);
-    if (recording === undefined) {
+  /**
+   * Raises unless every one of `servers` loaded the shim. The shim creates a server's journal as it
+   * loads, before the server writes a byte, so a missing journal means that server records nothing
+   * and a rollback of it would be impossible.
+   */
+  async requireLoaded(servers: readonly ServerHandle[]): Promise<void> {
+    const missing: string[] = [];
+    for (const server of servers) {
+      try {
+        await access(this.journalPath(server.name));
+      } catch {
+        missing.push(server.name);
+      }
+    }
+    if (missing.length > 0) {
       throw new Error(
-        `cannot roll back unsynced writes: the servers of ${cluster.root} were not started under the sync shim; start them with SyncRecording.commandPrefix() and attach() the recording`,
+        `the sync shim is not loaded in ${missing.join(', ')}: no journal in ${this.folder}, so lose-unsynced cannot roll them back`,
       );
     }
-    return recording;
   }
 
   /** Returns the recording attached to `cluster`, or undefined when its servers run without the shim. */
@@ -75,7 +97,7 @@ export class SyncRecording {
     await appendFile(this.journalPath(server.name), `U\t${dataDir}\n`);
   }
 
-  /** Makes this recording the one that SyncRecording.of(cluster) returns. */
+  /** Makes this recording the one that SyncRecording.find(cluster) returns. */
   attach(cluster: Cluster): void {
     recordings.set(cluster, this);
   }
@@ -149,7 +171,7 @@ export class SyncRecording {
   }
 
   #unwatchProcess(): void {
-    for (const signal of STOP_SIGNALS) process.off(signal, this.#removeNow);
+    for (const signal of STOP_SIGNALS) process.off(signal, this.#onSignal);
     process.off('exit', this.#removeNow);
   }
 }
