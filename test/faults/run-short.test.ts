@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { History, VariableOperation } from '../../cluster/faults/history.js';
 import { historyToJson } from '../../cluster/faults/history.js';
 import { describeViolation, judgeRun, type RunEvidence } from '../../cluster/faults/runner/check-step.js';
@@ -16,46 +14,14 @@ import {
   sendVariableCall,
   type VariableCall,
 } from '../../cluster/faults/workload/variable-call.js';
+import { runFaultCli } from './fault-cli.js';
 
-const ENTRY = fileURLToPath(new URL('../../cluster/faults.ts', import.meta.url));
-const SUMMARY = /^operations=(\d+) faults=(\d+) violations=(\d+)$/;
 /**
  * Minimum number of operations the short run must record. It targets 100 calls per second for
  * 40 s, about 4,000 calls. The floor is a quarter of that, which leaves room for a loaded machine
  * and for the calls refused while a server is down.
  */
 const OPERATIONS_FLOOR = 1_000;
-
-interface CliRun {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly summary: { operations: number; faults: number; violations: number } | null;
-}
-
-/** Runs cluster/faults.ts with `args` and parses its last line. */
-function runCli(args: readonly string[], timeoutMs: number): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      timeout: timeoutMs,
-      killSignal: 'SIGINT',
-    });
-    let stdout = '';
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
-      stdout += chunk;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const match = SUMMARY.exec(stdout.trimEnd().split('\n').at(-1) ?? '');
-      const summary =
-        match === null
-          ? null
-          : { operations: Number(match[1]), faults: Number(match[2]), violations: Number(match[3]) };
-      resolve({ code, stdout, summary });
-    });
-  });
-}
 
 /** Builds one operation on key `k` with the fields the tests do not care about filled in. */
 function op(fields: Partial<VariableOperation> & Pick<VariableOperation, 'id' | 'kind'>): VariableOperation {
@@ -257,7 +223,7 @@ describe('faults --check', () => {
     folder = await mkdtemp(join(tmpdir(), 'signet-faults-test-'));
     const file = join(folder, 'history.json');
     await writeFile(file, historyToJson(STALE_READ));
-    const run = await runCli(['--check', file], 60_000);
+    const run = await runFaultCli(['--check', file], 60_000);
     assert.equal(run.code, 1, run.stdout);
     assert.deepEqual(run.summary, { operations: 3, faults: 0, violations: 1 });
   });
@@ -272,7 +238,7 @@ describe('npm run faults, short run', { timeout: 300_000 }, () => {
   test('finds no violation under kill, pause and transfer', async () => {
     out = await mkdtemp(join(tmpdir(), 'signet-faults-run-'));
     const args = ['--seed', '9', '--duration', '40', '--faults', 'kill,pause,transfer', '--servers', '3'];
-    const run = await runCli([...args, '--out', out], 240_000);
+    const run = await runFaultCli([...args, '--out', out], 240_000);
     assert.notEqual(run.summary, null, `no summary line; output:\n${run.stdout.slice(-3000)}`);
     assert.equal(run.summary?.violations, 0, run.stdout.slice(-3000));
     assert.equal(run.code, 0, run.stdout.slice(-3000));
