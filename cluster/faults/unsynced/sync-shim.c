@@ -20,12 +20,20 @@
  *   U <TAB> path                    unlink, unlinkat
  * Paths are absolute, with symbolic links in the folder part resolved, so they compare equal
  * to the /proc/self/fd link of an open file.
+ *
+ * Within one process the journal lists these calls in the order the file system applied them.
+ * One process-wide mutex is held around each rename and unlink together with its path resolution
+ * and its line, and around the path lookup and line of each sync. The fsync itself runs outside
+ * the mutex, so the syncs of several threads still overlap. Without the mutex, a sync racing a
+ * rename in another thread could read the file's old name and append it after the rename's line,
+ * and the replay would then drop a file that was synced.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +49,8 @@
 static int journal_fd = -1;
 static char root[PATH_MAX];
 static size_t root_length;
+/* Lock that keeps the journal lines in the order of the file system calls they record. */
+static pthread_mutex_t journal_order = PTHREAD_MUTEX_INITIALIZER;
 
 static int (*real_fsync)(int);
 static int (*real_fdatasync)(int);
@@ -66,6 +76,38 @@ static void fail_setup(const char *what, const char *path) {
   _exit(SETUP_FAILED_STATUS);
 }
 
+/*
+ * Takes journal_order while recording. Keeps errno, and ends the process when the mutex fails,
+ * because lines out of order would make the rollback drop synced data.
+ * NOTE: a signal handler that renames, unlinks or syncs a file while its thread holds the mutex
+ * deadlocks that thread, because the mutex is not recursive.
+ */
+static void lock_journal_order(void) {
+  if (journal_fd < 0) return;
+  int saved = errno;
+  int problem = pthread_mutex_lock(&journal_order);
+  if (problem != 0) {
+    dprintf(STDERR_FILENO, "signet sync shim: cannot lock the journal order: %s\n", strerror(problem));
+    _exit(SETUP_FAILED_STATUS);
+  }
+  errno = saved;
+}
+
+static void unlock_journal_order(void) {
+  if (journal_fd < 0) return;
+  int saved = errno;
+  pthread_mutex_unlock(&journal_order);
+  errno = saved;
+}
+
+/*
+ * fork() copies the mutex as it is, so a child forked while another thread held it would wait
+ * forever in its first recorded call. Holding the mutex across fork() hands the child an unlocked
+ * one.
+ */
+static void lock_before_fork(void) { pthread_mutex_lock(&journal_order); }
+static void unlock_after_fork(void) { pthread_mutex_unlock(&journal_order); }
+
 /* Runs at load, before main, while the process has one thread. */
 __attribute__((constructor)) static void start_recording(void) {
   resolve_real_functions();
@@ -79,6 +121,11 @@ __attribute__((constructor)) static void start_recording(void) {
   if (root_length == 1) root_length = 0;
   journal_fd = open(journal, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
   if (journal_fd < 0) fail_setup("cannot open SIGNET_SYNC_JOURNAL", journal);
+  int problem = pthread_atfork(lock_before_fork, unlock_after_fork, unlock_after_fork);
+  if (problem != 0) {
+    errno = problem;
+    fail_setup("cannot register fork handlers for", journal);
+  }
 }
 
 static int under_root(const char *path) {
@@ -174,7 +221,9 @@ int fsync(int fd) {
   int result = real_fsync(fd);
   if (result == 0 && size >= 0) {
     int saved = errno;
+    lock_journal_order();
     record_sync(fd, size);
+    unlock_journal_order();
     errno = saved;
   }
   return result;
@@ -186,13 +235,18 @@ int fdatasync(int fd) {
   int result = real_fdatasync(fd);
   if (result == 0 && size >= 0) {
     int saved = errno;
+    lock_journal_order();
     record_sync(fd, size);
+    unlock_journal_order();
     errno = saved;
   }
   return result;
 }
 
-/* Resolves both paths before the call, because afterwards `from` no longer exists. */
+/*
+ * Resolves both paths before the call, because afterwards `from` no longer exists. The caller
+ * holds journal_order, so no recorded rename of a parent folder falls between this and the call.
+ */
 static int rename_paths(int from_dirfd, const char *from, int to_dirfd, const char *to, char *from_out,
                         char *to_out) {
   if (journal_fd < 0) return 0;
@@ -205,6 +259,7 @@ static int rename_paths(int from_dirfd, const char *from, int to_dirfd, const ch
 int rename(const char *from, const char *to) {
   if (real_rename == NULL) resolve_real_functions();
   char from_path[PATH_MAX], to_path[PATH_MAX];
+  lock_journal_order();
   int known = rename_paths(AT_FDCWD, from, AT_FDCWD, to, from_path, to_path);
   int result = real_rename(from, to);
   if (result == 0 && known) {
@@ -212,12 +267,14 @@ int rename(const char *from, const char *to) {
     record_pair('R', from_path, to_path);
     errno = saved;
   }
+  unlock_journal_order();
   return result;
 }
 
 int renameat(int from_dirfd, const char *from, int to_dirfd, const char *to) {
   if (real_renameat == NULL) resolve_real_functions();
   char from_path[PATH_MAX], to_path[PATH_MAX];
+  lock_journal_order();
   int known = rename_paths(from_dirfd, from, to_dirfd, to, from_path, to_path);
   int result = real_renameat(from_dirfd, from, to_dirfd, to);
   if (result == 0 && known) {
@@ -225,12 +282,14 @@ int renameat(int from_dirfd, const char *from, int to_dirfd, const char *to) {
     record_pair('R', from_path, to_path);
     errno = saved;
   }
+  unlock_journal_order();
   return result;
 }
 
 int renameat2(int from_dirfd, const char *from, int to_dirfd, const char *to, unsigned int flags) {
   if (real_renameat2 == NULL) resolve_real_functions();
   char from_path[PATH_MAX], to_path[PATH_MAX];
+  lock_journal_order();
   int known = rename_paths(from_dirfd, from, to_dirfd, to, from_path, to_path);
   int result = real_renameat2(from_dirfd, from, to_dirfd, to, flags);
   if (result == 0 && known) {
@@ -238,6 +297,7 @@ int renameat2(int from_dirfd, const char *from, int to_dirfd, const char *to, un
     record_pair((flags & RENAME_EXCHANGE) != 0 ? 'X' : 'R', from_path, to_path);
     errno = saved;
   }
+  unlock_journal_order();
   return result;
 }
 
@@ -252,6 +312,7 @@ static int unlink_path(int dirfd, const char *path, char *out) {
 int unlink(const char *path) {
   if (real_unlink == NULL) resolve_real_functions();
   char absolute[PATH_MAX];
+  lock_journal_order();
   int known = unlink_path(AT_FDCWD, path, absolute);
   int result = real_unlink(path);
   if (result == 0 && known) {
@@ -259,12 +320,14 @@ int unlink(const char *path) {
     record_unlink(absolute);
     errno = saved;
   }
+  unlock_journal_order();
   return result;
 }
 
 int unlinkat(int dirfd, const char *path, int flags) {
   if (real_unlinkat == NULL) resolve_real_functions();
   char absolute[PATH_MAX];
+  lock_journal_order();
   int known = unlink_path(dirfd, path, absolute);
   int result = real_unlinkat(dirfd, path, flags);
   if (result == 0 && known) {
@@ -272,5 +335,6 @@ int unlinkat(int dirfd, const char *path, int flags) {
     record_unlink(absolute);
     errno = saved;
   }
+  unlock_journal_order();
   return result;
 }
