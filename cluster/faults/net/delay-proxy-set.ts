@@ -109,15 +109,25 @@ export class DelayProxies {
    * Delays every connection between `target` and its peers, in both directions, by `delayMs` ±
    * `jitterMs`: target's own proxy delays all its connections, and every other proxy those from
    * target. Replaces any delay set before.
+   *
+   * When a proxy fails to apply its rule, this clears the rules of every proxy and raises that
+   * proxy's error. The caller then counts the fault as not injected, and the proxies that did
+   * apply the rule would otherwise keep delaying until the end of the run.
    */
   async delay(target: NetNode, delayMs: number, jitterMs: number): Promise<void> {
-    await Promise.all(
+    const results = await Promise.allSettled(
       [...this.#proxies].map(([name, proxy]) => {
         const peer = name === target.name ? ALL_PEERS : target.address;
         const rules: DelayRule[] = [{ peer, delayMs, jitterMs }];
         return proxy.setRules(rules);
       }),
     );
+    const failure = results.find((result) => result.status === 'rejected');
+    if (failure === undefined) return;
+    // Best effort, so that the error raised is the one that stopped the delay. A proxy that fails
+    // to clear keeps its rule, which matters only when it applied the delay above and then broke.
+    await Promise.allSettled([...this.#proxies.values()].map((proxy) => proxy.setRules([])));
+    throw failure.reason;
   }
 
   /** Removes every delay. Bytes already held back still arrive at their time and in order. */

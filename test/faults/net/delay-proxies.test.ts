@@ -17,6 +17,7 @@ const run = promisify(execFile);
 const SEED = 3_100_000_000 + (process.pid % 100_000);
 const DELAY_MS = 150;
 const CONNECT_TIMEOUT_MS = 1_000;
+const KILL_TIMEOUT_MS = 5_000;
 
 const problem = await networkFaultsProblem(`${FaultNetwork.namespacePrefix(SEED)}probe`);
 
@@ -36,6 +37,28 @@ function startEcho(node: NetNode, port: number): Promise<ChildProcess> {
     );
     child.stdout.once('data', () => resolve(child));
   });
+}
+
+/**
+ * SIGKILLs every process in `namespace` and resolves once they are gone. In a node's namespace
+ * without an echo server, that is the node's delay proxy.
+ */
+async function killProcessesIn(namespace: string): Promise<void> {
+  const { stdout } = await run('ip', ['netns', 'pids', namespace]);
+  const pids = stdout
+    .split('\n')
+    .filter((line) => line !== '')
+    .map(Number);
+  assert.ok(pids.length > 0, `no process runs in ${namespace}`);
+  for (const pid of pids) process.kill(pid, 'SIGKILL');
+  const deadline = Date.now() + KILL_TIMEOUT_MS;
+  while ((await run('ip', ['netns', 'pids', namespace])).stdout.trim() !== '') {
+    assert.ok(
+      Date.now() < deadline,
+      `processes in ${namespace} still run ${KILL_TIMEOUT_MS} ms after SIGKILL`,
+    );
+    await new Promise((resolve) => setImmediate(resolve));
+  }
 }
 
 interface Probe {
@@ -147,6 +170,20 @@ describe('delay proxies', { skip: problem ?? false }, () => {
     }
     const healed = await probe(s2.namespace, s1.address, rpcPort);
     assert.equal(healed.seenFrom, s1.address);
+  });
+
+  // Runs last but one, because it kills the proxy in front of s3.
+  test('failed delay clears the others', async () => {
+    const s3 = network.nodes()[2]!;
+    await killProcessesIn(s3.namespace);
+
+    await assert.rejects(proxies.delay(s1, DELAY_MS, 0), /delay proxy in front of s3/);
+
+    const { roundTripMs } = await probe(s2.namespace, s1.address, rpcPort);
+    assert.ok(
+      roundTripMs < DELAY_MS,
+      `round trip ${roundTripMs.toFixed(1)} ms after the delay failed, expected < ${DELAY_MS}`,
+    );
   });
 
   test('stop detaches them', async () => {
