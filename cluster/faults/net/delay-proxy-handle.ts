@@ -36,6 +36,7 @@ export class DelayProxyProcess {
   readonly #waiting = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
   #nextId = 1;
   #exitReason: string | null = null;
+  #stopping = false;
   #onListening: () => void = () => undefined;
 
   private constructor(child: ChildProcess, label: string) {
@@ -99,8 +100,17 @@ export class DelayProxyProcess {
     return withTimeout(applied, COMMAND_TIMEOUT_MS, `delay proxy ${this.label} to apply its rules`);
   }
 
+  /**
+   * Why the proxy exited without stop(), or null while it runs or after stop(). A dead proxy cuts
+   * its server off from every peer, because the DNAT rules still send the peers to its port.
+   */
+  get unexpectedExit(): string | null {
+    return this.#stopping ? null : this.#exitReason;
+  }
+
   /** Closes the proxy's stdin, which makes it exit, and SIGKILLs it when it has not exited in time. */
   async stop(): Promise<void> {
+    this.#stopping = true;
     if (this.#exitReason !== null) return;
     this.#child.stdin!.end();
     const timer = setTimeout(() => this.#child.kill('SIGKILL'), STOP_TIMEOUT_MS);

@@ -130,6 +130,13 @@ export class DelayProxies {
     throw failure.reason;
   }
 
+  /** Describes each proxy that exited without stop(); empty while all of them run. */
+  crashed(): string[] {
+    return [...this.#proxies.values()].flatMap((proxy) =>
+      proxy.unexpectedExit === null ? [] : [`delay proxy ${proxy.label} ${proxy.unexpectedExit}`],
+    );
+  }
+
   /** Removes every delay. Bytes already held back still arrive at their time and in order. */
   async clear(): Promise<void> {
     await Promise.all([...this.#proxies.values()].map((proxy) => proxy.setRules([])));

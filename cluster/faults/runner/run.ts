@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Cluster } from '../../launcher.js';
 import type { FaultKind } from '../faults/fault.js';
+import { HarnessError } from '../harness-error.js';
 import { type History, validateHistory, writeHistoryFile } from '../history.js';
 import { setUpNetwork } from '../net/run-network.js';
 import { setUpSyncRecording } from '../unsynced/run-recording.js';
@@ -156,6 +157,9 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunResul
     const faults = await runFaultSchedule(cluster, plan, { seed: options.seed, durationMs, network }, log);
     await healEverything(cluster);
     await network?.healAll();
+    // A dead proxy cut its server off from every peer, so what the run saw is not what it planned.
+    const deadProxies = delayProxies?.crashed() ?? [];
+    if (deadProxies.length > 0) throw new HarnessError(`${deadProxies.join('; ')} during the run`);
     await delayProxies?.clear();
     const left = durationMs - (performance.now() - started);
     if (left > 0) await delay(left);

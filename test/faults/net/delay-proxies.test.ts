@@ -175,9 +175,11 @@ describe('delay proxies', { skip: problem ?? false }, () => {
   // Runs last but one, because it kills the proxy in front of s3.
   test('failed delay clears the others', async () => {
     const s3 = network.nodes()[2]!;
+    assert.deepEqual(proxies.crashed(), []);
     await killProcessesIn(s3.namespace);
 
     await assert.rejects(proxies.delay(s1, DELAY_MS, 0), /delay proxy in front of s3/);
+    assert.deepEqual(proxies.crashed(), ['delay proxy in front of s3 exited (code null, signal SIGKILL)']);
 
     const { roundTripMs } = await probe(s2.namespace, s1.address, rpcPort);
     assert.ok(
@@ -188,6 +190,7 @@ describe('delay proxies', { skip: problem ?? false }, () => {
 
   test('stop detaches them', async () => {
     await proxies.stop();
+    assert.deepEqual(proxies.crashed(), [], 'a proxy that stop() ended counted as crashed');
     assert.equal(delayProxiesOf(network), null);
     await assert.rejects(
       probe(s2.namespace, s1.address, rpcPort),
