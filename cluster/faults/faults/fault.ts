@@ -45,9 +45,9 @@ export interface ActiveFault {
  * One kind of fault. inject() acts at once and returns what heal() must undo. A fault that ends by
  * itself (a leadership transfer) returns an ActiveFault whose heal() does nothing.
  *
- * A fault that acts on the network fits the same shape: inject() adds iptables rules in the
- * servers' namespaces or sets the delay proxies' rules, both of which the runner set up before the
- * start, and heal() removes them, so the schedule needs no other kind of step.
+ * A fault that acts on the network fits the same shape. inject() adds iptables rules in the
+ * servers' namespaces or sets the delay proxies' rules, which the runner set up before the start,
+ * and heal() removes them. So the schedule needs no other kind of step.
  */
 export interface Fault {
   readonly kind: FaultKind;

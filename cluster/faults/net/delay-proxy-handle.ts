@@ -101,7 +101,7 @@ export class DelayProxyProcess {
   }
 
   /**
-   * Why the proxy exited without stop(), or null while it runs or after stop(). A dead proxy cuts
+   * The reason the proxy exited without stop(), or null while it runs or after stop(). A dead proxy cuts
    * its server off from every peer, because the DNAT rules still send the peers to its port.
    */
   get unexpectedExit(): string | null {

@@ -71,8 +71,8 @@ static void resolve_real_functions(void) {
   real_unlinkat = (int (*)(int, const char *, int))dlsym(RTLD_NEXT, "unlinkat");
 }
 
-static void fail_setup(const char *what, const char *path) {
-  dprintf(STDERR_FILENO, "signet sync shim: %s %s: %s\n", what, path, strerror(errno));
+static void fail_setup(const char *action, const char *path) {
+  dprintf(STDERR_FILENO, "signet sync shim: %s %s: %s\n", action, path, strerror(errno));
   _exit(SETUP_FAILED_STATUS);
 }
 
@@ -215,10 +215,13 @@ static void record_unlink(const char *path) {
   append_line(line, snprintf(line, sizeof line, "U\t%s\n", path));
 }
 
-int fsync(int fd) {
-  if (real_fsync == NULL) resolve_real_functions();
+/*
+ * Calls the real fsync or fdatasync and records the sync once it succeeded. The size is taken
+ * before the call, so bytes written while it runs do not count as synced.
+ */
+static int sync_and_record(int fd, int (*real_sync)(int)) {
   long long size = size_before_sync(fd);
-  int result = real_fsync(fd);
+  int result = real_sync(fd);
   if (result == 0 && size >= 0) {
     int saved = errno;
     lock_journal_order();
@@ -227,25 +230,21 @@ int fsync(int fd) {
     errno = saved;
   }
   return result;
+}
+
+int fsync(int fd) {
+  if (real_fsync == NULL) resolve_real_functions();
+  return sync_and_record(fd, real_fsync);
 }
 
 int fdatasync(int fd) {
   if (real_fdatasync == NULL) resolve_real_functions();
-  long long size = size_before_sync(fd);
-  int result = real_fdatasync(fd);
-  if (result == 0 && size >= 0) {
-    int saved = errno;
-    lock_journal_order();
-    record_sync(fd, size);
-    unlock_journal_order();
-    errno = saved;
-  }
-  return result;
+  return sync_and_record(fd, real_fdatasync);
 }
 
 /*
  * Resolves both paths before the call, because afterwards `from` no longer exists. The caller
- * holds journal_order, so no recorded rename of a parent folder falls between this and the call.
+ * has locked journal_order, so no recorded rename of a parent folder falls between this and the call.
  */
 static int rename_paths(int from_dirfd, const char *from, int to_dirfd, const char *to, char *from_out,
                         char *to_out) {
