@@ -2,8 +2,9 @@ import type { TestContext } from 'node:test';
 
 export { parseLogLines } from '../../cluster/agent-log.js';
 
-import { requestJson } from '../../cluster/http-client.js';
+import { httpRequest, requestJson } from '../../cluster/http-client.js';
 import { Cluster, type ClusterOptions, type ServerHandle } from '../../cluster/launcher.js';
+import { done, pending, waitFor } from '../../cluster/wait.js';
 
 /** Per-test deadline: server starts through tsx are slow when two test files share two cores. */
 export const CLUSTER_TEST_TIMEOUT_MS = 180_000;
@@ -62,4 +63,21 @@ export async function raftTerm(server: ServerHandle): Promise<number> {
     '/v1/agent/self',
   );
   return Number(self.stats.raft.term);
+}
+
+/**
+ * Waits until the leader accepts a variable write (of `ready` in the default namespace). A new
+ * leader creates the first root key just after it takes office, and until then every variable
+ * write fails with 500 before it is proposed.
+ */
+export async function waitForRootKey(cluster: Cluster, timeoutMs = 60_000): Promise<void> {
+  await waitFor('the leader to create its root key', { timeoutMs, intervalMs: 100 }, async () => {
+    const leader = await cluster.waitForLeader(timeoutMs);
+    const response = await httpRequest(leader.httpAddr, 'PUT', '/v1/var/ready?namespace=default', {
+      headers: cluster.authHeaders(),
+      body: { Items: { value: 'ready' } },
+      timeoutMs: 10_000,
+    });
+    return response.status === 200 ? done(undefined) : pending(`status ${response.status}: ${response.body}`);
+  });
 }

@@ -9,6 +9,7 @@ import {
   CLUSTER_TEST_TIMEOUT_MS,
   startTestCluster,
   type TestCluster,
+  waitForRootKey,
   withServerLogs,
 } from '../cluster/fixture.js';
 import { Prng } from '../sim/prng.js';
@@ -29,6 +30,7 @@ describe('membership fault', { timeout: CLUSTER_TEST_TIMEOUT_MS }, () => {
 
   before(async () => {
     setup = await startTestCluster(3, { acl: true, tuning: TUNING });
+    await waitForRootKey(setup.cluster);
   });
   after(async () => {
     await setup?.cluster.stop();

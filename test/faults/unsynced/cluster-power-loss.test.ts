@@ -7,6 +7,7 @@ import { placeUnderRecording, SyncRecording } from '../../../cluster/faults/unsy
 import { requestJson } from '../../../cluster/http-client.js';
 import { Cluster, type ServerHandle } from '../../../cluster/launcher.js';
 import { done, pending, waitFor } from '../../../cluster/wait.js';
+import { waitForRootKey } from '../../cluster/fixture.js';
 
 const problem = await shimBuildProblem();
 const KEYS_PER_ROUND = 15;
@@ -68,7 +69,7 @@ describe('lose-unsynced on a cluster', { skip: problem ?? false, timeout: 240_00
   }
 
   test('power loss keeps acknowledged writes', async () => {
-    await cluster!.waitForLeader(60_000);
+    await waitForRootKey(cluster!);
     await writeRound('first');
 
     const fault = await loseUnsynced(recording, cluster!.servers(), true);
