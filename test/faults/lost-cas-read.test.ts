@@ -2,7 +2,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { checkHistory } from '../../cluster/faults/checker/check.js';
 import { type VariableOperation, validateHistory } from '../../cluster/faults/history.js';
-import { HistoryRecorder, OBSERVER_PROCESS_OFFSET } from '../../cluster/faults/workload/recorder.js';
+import {
+  HistoryRecorder,
+  OBSERVER_PROCESS_OFFSET,
+  RUNNER_FIRST_PROCESS,
+} from '../../cluster/faults/workload/recorder.js';
 
 const KEY = 'faults/register-1';
 
@@ -45,4 +49,25 @@ test('a lost check-and-set records the read its reply carries', () => {
 test('without that read the checker cannot place the index', () => {
   // The false alarm that the read removes: no recorded operation returned index 11.
   assert.equal(checkHistory({ operations: record(false) }).outcome, 'violation');
+});
+
+test('runner calls never share an observer process', () => {
+  // Client 0's lost check-and-set, whose read is open until 50, and the runner's first call, made
+  // at 45 while the load stops. In one history they must belong to different processes.
+  const load = new HistoryRecorder(0n);
+  load.record(0, { kind: 'cas', key: KEY, value: 'v3', casIndex: 10 }, 40, 50, {
+    outcome: 'ok',
+    output: { succeeded: false, index: null },
+    currentIndex: 11,
+    observed: { value: 'v2', index: 11 },
+  });
+  const runner = new HistoryRecorder(0n, 1_000_000_000);
+  runner.record(RUNNER_FIRST_PROCESS, { kind: 'put', key: 'faults/recovery', value: 'r1' }, 45, 60, {
+    outcome: 'ok',
+    output: { index: 12 },
+  });
+  const operations = [...load.operations(), ...runner.operations()];
+
+  assert.ok(operations.some((operation) => operation.process === OBSERVER_PROCESS_OFFSET));
+  validateHistory({ operations });
 });

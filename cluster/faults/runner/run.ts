@@ -8,7 +8,7 @@ import { type History, validateHistory, writeHistoryFile } from '../history.js';
 import { setUpNetwork } from '../net/run-network.js';
 import { setUpSyncRecording } from '../unsynced/run-recording.js';
 import { placeUnderRecording } from '../unsynced/sync-recording.js';
-import { HistoryRecorder, monotonicNs } from '../workload/recorder.js';
+import { HistoryRecorder, monotonicNs, RUNNER_FIRST_PROCESS } from '../workload/recorder.js';
 import {
   findLostWrites,
   type Recovery,
@@ -61,9 +61,8 @@ export interface FaultRunResult {
 const REGISTER_KEYS = ['faults/register-1', 'faults/register-2', 'faults/register-3', 'faults/register-4'];
 const LEDGER_PREFIX = 'faults/ledger';
 const RECOVERY_KEY = 'faults/recovery';
-/** First id and process id of the runner's own calls, far above what one load process uses. */
+/** First id of the runner's own calls, far above what one load process uses. */
 const RUNNER_FIRST_ID = 1_000_000_000;
-const RUNNER_FIRST_PROCESS = 1_000_000;
 /** Time every server gets to catch up on the acknowledged writes after the heal, in ms. */
 const CATCH_UP_MS = 30_000;
 const PROGRESS_INTERVAL_MS = 5_000;

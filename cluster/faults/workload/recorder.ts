@@ -14,6 +14,13 @@ export function monotonicNs(): bigint {
 export const OBSERVER_PROCESS_OFFSET = 1_000_000;
 
 /**
+ * First process number of the runner's own calls. It lies above every client process and every
+ * observer process (client + OBSERVER_PROCESS_OFFSET), because the runner's first calls overlap
+ * the load's last ones, and one process may have only one call open at a time.
+ */
+export const RUNNER_FIRST_PROCESS = 2 * OBSERVER_PROCESS_OFFSET;
+
+/**
  * Records operations in the history format. Times count from `originNs`, a monotonicNs() reading
  * taken by the runner before anything else starts, so they stay safe integers for days. Ids start
  * at `firstId`, so that several recorders of one run never share an id.
