@@ -84,12 +84,12 @@ export function replayJournal(records: readonly JournalRecord[]): Map<string, nu
 
 /** Removes `path` and every path under it from `synced`, and returns them as suffixes of `path`. */
 function takeTree(synced: Map<string, number>, path: string): [string, number][] {
-  const taken: [string, number][] = [];
+  const removed: [string, number][] = [];
   for (const [entry, size] of synced) {
     if (entry === path || entry.startsWith(`${path}/`)) {
-      taken.push([entry.slice(path.length), size]);
+      removed.push([entry.slice(path.length), size]);
       synced.delete(entry);
     }
   }
-  return taken;
+  return removed;
 }
